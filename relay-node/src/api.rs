@@ -1,0 +1,561 @@
+//! The HTTP/JSON API (documented in `docs/openapi.yaml`).
+//!
+//! Scenario ids contain `/`; in paths they are percent-encoded as one segment:
+//! `/v1/scenarios/demo%2Fbudget/records/17`.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures_util::Stream;
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+use tokio_stream::StreamExt as _;
+use tokio_stream::wrappers::WatchStream;
+use trustchain_core::charter::Charter;
+use trustchain_core::contract::Contract;
+use trustchain_core::encoding::{Decode, Encode};
+use trustchain_core::proof::RecordProof;
+use trustchain_core::receipt;
+use trustchain_core::value::ScenarioId;
+
+use crate::ingest::{Ingest, IngestError};
+use crate::metrics::Metrics;
+use crate::producer::ChainSnapshot;
+use crate::store::{Store, StoreError};
+
+/// Largest request body.
+pub const MAX_BODY_BYTES: usize = 4 << 20;
+/// Most records per page.
+pub const MAX_PAGE: u64 = 500;
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Arc<Store>,
+    /// The ingest writer.
+    pub ingest: Ingest,
+    /// The latest chain snapshot.
+    pub chain: watch::Receiver<Arc<ChainSnapshot>>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// When the relay started.
+    pub started: Instant,
+    /// How often blocks are produced.
+    pub block_interval: Duration,
+}
+
+/// An API error: a status, a stable code and a message that says what to do.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    extra: Option<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    message: &'a str,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    extra: Option<&'a serde_json::Value>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            extra: None,
+        }
+    }
+    fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+    fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: self.code,
+            message: &self.message,
+            extra: self.extra.as_ref(),
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "storage error while serving a request");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", e.to_string())
+    }
+}
+
+impl From<IngestError> for ApiError {
+    fn from(e: IngestError) -> Self {
+        let status = match &e {
+            IngestError::UnknownScenario(_) => StatusCode::NOT_FOUND,
+            IngestError::ScenarioExists(_) => StatusCode::CONFLICT,
+            IngestError::BatchTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            IngestError::BadSignature { .. } => StatusCode::UNAUTHORIZED,
+            IngestError::Rejected { rejection, .. }
+                if matches!(rejection, trustchain_core::charter::Rejection::Unauthorised(_)) =>
+            {
+                StatusCode::FORBIDDEN
+            }
+            IngestError::ReplayedNonce { .. } => StatusCode::CONFLICT,
+            IngestError::Storage(_) | IngestError::ShuttingDown => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        ApiError::new(status, e.code(), e.to_string())
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+fn scenario_id(raw: &str) -> ApiResult<ScenarioId> {
+    ScenarioId::new(raw).map_err(|e| {
+        ApiError::bad_request(
+            "bad_scenario_id",
+            format!("{e}; percent-encode the '/' in scenario ids, e.g. demo%2Fbudget"),
+        )
+    })
+}
+
+/// The router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/status", get(status))
+        .route("/v1/trust", get(trust))
+        .route("/v1/scenarios", get(scenarios).post(create_scenario))
+        .route("/v1/scenarios/{id}", get(scenario))
+        .route("/v1/scenarios/{id}/interface", get(interface))
+        .route("/v1/scenarios/{id}/contracts", post(submit))
+        .route("/v1/scenarios/{id}/records", get(records))
+        .route("/v1/scenarios/{id}/records/{index}", get(record))
+        .route("/v1/scenarios/{id}/checkpoints", get(checkpoints))
+        .route("/v1/scenarios/{id}/consistency", get(consistency))
+        .route("/v1/main/head", get(head))
+        .route("/v1/main/blocks/{height}", get(block))
+        .route("/v1/main/epochs", get(epochs))
+        .route("/v1/heads", get(heads))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
+        .with_state(state)
+}
+
+async fn count_requests(
+    State(s): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    s.metrics.http_requests.add(1);
+    let mut res = next.run(req).await;
+    // The API is public and read-mostly; browsers on other origins (the explorer, project pages)
+    // may read it.
+    res.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    res
+}
+
+#[derive(Serialize)]
+struct HeadInfo {
+    height: u64,
+    hash: String,
+    time_ms: u64,
+    moved: u32,
+}
+
+fn head_info(s: &ChainSnapshot) -> HeadInfo {
+    HeadInfo {
+        height: s.head.header.height,
+        hash: s.head_hash.to_hex(),
+        time_ms: s.head.header.time_ms,
+        moved: s.head.header.moved,
+    }
+}
+
+async fn status(State(s): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
+    let snap = s.chain.borrow().clone();
+    let scenarios = s.store.read()?.scenarios()?.len();
+    Ok(Json(serde_json::json!({
+        "software": concat!("trustchain-relay ", env!("CARGO_PKG_VERSION")),
+        "mode": "dev",
+        "chain_id": snap.chain_id(),
+        "head": head_info(&snap),
+        "epoch": snap.validators.epoch,
+        "validators": snap.validators.validators.len(),
+        "scenarios": scenarios,
+        "block_interval_ms": s.block_interval.as_millis() as u64,
+        "uptime_s": s.started.elapsed().as_secs(),
+        "contracts_accepted": s.metrics.contracts_accepted.get(),
+    })))
+}
+
+async fn trust(State(s): State<AppState>) -> Json<trustchain_core::light_client::TrustedCheckpoint> {
+    Json(s.chain.borrow().trust())
+}
+
+#[derive(Serialize)]
+struct ScenarioSummary {
+    id: ScenarioId,
+    title: String,
+    size: u64,
+    anchored_size: u64,
+}
+
+async fn scenarios(State(s): State<AppState>) -> ApiResult<Json<Vec<ScenarioSummary>>> {
+    let snap = s.chain.borrow().clone();
+    let view = s.store.read()?;
+    let mut out = Vec::new();
+    for (id, size) in view.scenarios()? {
+        let title = view
+            .charter(&id)?
+            .map(|c| c.content.title)
+            .unwrap_or_default();
+        let anchored_size = snap.checkpoints.get(&id).map_or(0, |c| c.checkpoint.size);
+        out.push(ScenarioSummary {
+            id,
+            title,
+            size,
+            anchored_size,
+        });
+    }
+    Ok(Json(out))
+}
+
+async fn create_scenario(
+    State(s): State<AppState>,
+    body: Result<Json<Charter>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<(StatusCode, Json<crate::ingest::Accepted>)> {
+    let Json(charter) = body.map_err(|e| ApiError::bad_request("bad_json", e.body_text()))?;
+    canonical_round_trip(&charter, "charter")?;
+    let accepted = s.ingest.create(charter).await?;
+    Ok((StatusCode::CREATED, Json(accepted)))
+}
+
+/// A value accepted from JSON must survive its own canonical encoding under the decoding limits,
+/// or it could not be read back from disk or by a verifier.
+fn canonical_round_trip<T: Encode + Decode + PartialEq>(v: &T, what: &str) -> ApiResult<()> {
+    match T::from_bytes(&v.to_bytes()) {
+        Ok(back) if &back == v => Ok(()),
+        Ok(_) => Err(ApiError::bad_request(
+            "not_canonical",
+            format!("{what} changes under canonical encoding (e.g. -0 decimals)"),
+        )),
+        Err(e) => Err(ApiError::bad_request(
+            "limits_exceeded",
+            format!("{what} breaks an encoding limit: {e}"),
+        )),
+    }
+}
+
+async fn scenario(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let id = scenario_id(&id)?;
+    let snap = s.chain.borrow().clone();
+    let view = s.store.read()?;
+    let size = view
+        .size(&id)?
+        .ok_or_else(|| ApiError::not_found(format!("no scenario {id} on this relay")))?;
+    let charter = view.charter(&id)?;
+    let head = snap.checkpoints.get(&id);
+    Ok(Json(serde_json::json!({
+        "id": id,
+        "size": size,
+        "charter": charter,
+        "head_checkpoint": head,
+        "anchored_in_block": head.map(|_| snap.head.header.height),
+    })))
+}
+
+async fn interface(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let id = scenario_id(&id)?;
+    let charter = s
+        .store
+        .read()?
+        .charter(&id)?
+        .ok_or_else(|| ApiError::not_found(format!("no scenario {id} on this relay")))?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
+        charter.render_interface(),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    Many(Vec<Contract>),
+    One(Box<Contract>),
+}
+
+async fn submit(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<OneOrMany>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<(StatusCode, Json<crate::ingest::Accepted>)> {
+    let id = scenario_id(&id)?;
+    let Json(body) = body.map_err(|e| {
+        ApiError::bad_request(
+            "bad_json",
+            format!(
+                "{}; send one signed contract or an array of them (see docs/openapi.yaml)",
+                e.body_text()
+            ),
+        )
+    })?;
+    let contracts = match body {
+        OneOrMany::Many(v) => v,
+        OneOrMany::One(c) => vec![*c],
+    };
+    if contracts.is_empty() {
+        return Err(ApiError::bad_request("empty_batch", "no contracts in the request"));
+    }
+    for (i, c) in contracts.iter().enumerate() {
+        canonical_round_trip(c, &format!("contract {i}"))?;
+    }
+    let accepted = s.ingest.submit(id, contracts).await?;
+    Ok((StatusCode::CREATED, Json(accepted)))
+}
+
+#[derive(Deserialize)]
+struct Page {
+    from: Option<u64>,
+    limit: Option<u64>,
+}
+
+async fn records(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Query(p): Query<Page>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let id = scenario_id(&id)?;
+    let view = s.store.read()?;
+    let size = view
+        .size(&id)?
+        .ok_or_else(|| ApiError::not_found(format!("no scenario {id} on this relay")))?;
+    let limit = p.limit.unwrap_or(50).min(MAX_PAGE);
+    let from = p.from.unwrap_or(0);
+    let entries = view.entries(&id, from, limit)?;
+    let anchored = s
+        .chain
+        .borrow()
+        .checkpoints
+        .get(&id)
+        .map_or(0, |c| c.checkpoint.size);
+    let items: Vec<_> = entries
+        .into_iter()
+        .map(|(index, entry)| serde_json::json!({ "index": index, "anchored": index < anchored, "entry": entry }))
+        .collect();
+    Ok(Json(serde_json::json!({
+        "scenario": id, "size": size, "anchored_size": anchored, "from": from, "records": items,
+    })))
+}
+
+#[derive(Deserialize)]
+struct RecordQuery {
+    format: Option<String>,
+}
+
+/// Builds the proof of record `index` against the snapshot's head block.
+pub fn record_proof(
+    store: &Store,
+    snap: &ChainSnapshot,
+    id: &ScenarioId,
+    index: u64,
+) -> ApiResult<RecordProof> {
+    let view = store.read()?;
+    let size = view
+        .size(id)?
+        .ok_or_else(|| ApiError::not_found(format!("no scenario {id} on this relay")))?;
+    if index >= size {
+        return Err(ApiError::not_found(format!(
+            "scenario {id} has {size} records; there is no record {index}"
+        )));
+    }
+    let cp = snap.checkpoints.get(id);
+    let anchored = cp.map_or(0, |c| c.checkpoint.size);
+    let Some(cp) = cp.filter(|_| index < anchored) else {
+        let mut e = ApiError::new(
+            StatusCode::CONFLICT,
+            "not_anchored_yet",
+            format!(
+                "record {index} is accepted but not yet anchored in a final block (anchored: {anchored} of {size}); retry in a moment"
+            ),
+        );
+        e.extra = Some(serde_json::json!({ "anchored_size": anchored, "size": size }));
+        return Err(e);
+    };
+    let entry = view
+        .entry(id, index)?
+        .ok_or_else(|| ApiError::not_found(format!("record {index} missing")))?;
+    let inclusion = view
+        .inclusion(id, index, cp.checkpoint.size)?
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "proof", e.to_string()))?;
+    Ok(RecordProof {
+        entry,
+        inclusion,
+        checkpoint: cp.clone(),
+        anchor: snap.anchors.prove(&id.anchor_key()),
+        header: snap.head.header.clone(),
+        certificate: snap.head.certificate.clone(),
+    })
+}
+
+async fn record(
+    State(s): State<AppState>,
+    Path((id, index)): Path<(String, u64)>,
+    Query(q): Query<RecordQuery>,
+) -> ApiResult<Response> {
+    let id = scenario_id(&id)?;
+    let snap = s.chain.borrow().clone();
+    let proof = record_proof(&s.store, &snap, &id, index)?;
+    match q.format.as_deref() {
+        Some("receipt") => Ok((
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            receipt::to_base64url(&proof),
+        )
+            .into_response()),
+        Some("bytes") => Ok((
+            [(header::CONTENT_TYPE, "application/octet-stream")],
+            receipt::to_bytes(&proof),
+        )
+            .into_response()),
+        None | Some("json") => {
+            let entry = proof.entry.clone();
+            Ok(Json(serde_json::json!({
+                "scenario": id,
+                "index": index,
+                "entry": entry,
+                "proof": proof,
+                "receipt": receipt::to_base64url(&proof),
+            }))
+            .into_response())
+        }
+        Some(other) => Err(ApiError::bad_request(
+            "bad_format",
+            format!("unknown format {other:?}; use json, receipt or bytes"),
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+struct CheckpointQuery {
+    from: Option<u64>,
+    limit: Option<usize>,
+}
+
+async fn checkpoints(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<CheckpointQuery>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let id = scenario_id(&id)?;
+    let view = s.store.read()?;
+    view.size(&id)?
+        .ok_or_else(|| ApiError::not_found(format!("no scenario {id} on this relay")))?;
+    let cps = view.checkpoints(&id, q.from.unwrap_or(0), q.limit.unwrap_or(100).min(500))?;
+    Ok(Json(serde_json::json!({ "scenario": id, "checkpoints": cps })))
+}
+
+#[derive(Deserialize)]
+struct ConsistencyQuery {
+    from: u64,
+    to: Option<u64>,
+}
+
+async fn consistency(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<ConsistencyQuery>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let id = scenario_id(&id)?;
+    let snap = s.chain.borrow().clone();
+    let view = s.store.read()?;
+    let anchored = snap
+        .checkpoints
+        .get(&id)
+        .map(|c| c.checkpoint.size)
+        .ok_or_else(|| ApiError::not_found(format!("scenario {id} has no anchored checkpoint")))?;
+    let to = q.to.unwrap_or(anchored);
+    let from_cp = view.checkpoint(&id, q.from)?.ok_or_else(|| {
+        ApiError::not_found(format!("no checkpoint of {id} at size {}; list them at /checkpoints", q.from))
+    })?;
+    let to_cp = view.checkpoint(&id, to)?.ok_or_else(|| {
+        ApiError::not_found(format!("no checkpoint of {id} at size {to}; list them at /checkpoints"))
+    })?;
+    let proof = view
+        .consistency(&id, q.from, to)?
+        .map_err(|e| ApiError::bad_request("bad_range", e.to_string()))?;
+    Ok(Json(serde_json::json!({
+        "scenario": id, "from": from_cp, "to": to_cp, "proof": proof,
+    })))
+}
+
+async fn head(State(s): State<AppState>) -> Json<serde_json::Value> {
+    let snap = s.chain.borrow().clone();
+    Json(serde_json::json!({ "hash": snap.head_hash, "block": snap.head }))
+}
+
+async fn block(
+    State(s): State<AppState>,
+    Path(height): Path<u64>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let b = s
+        .store
+        .read()?
+        .block(height)?
+        .ok_or_else(|| ApiError::not_found(format!("no block at height {height} yet")))?;
+    Ok(Json(serde_json::json!({ "hash": b.header.hash(), "block": b })))
+}
+
+async fn epochs(State(s): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
+    let sets = s.store.read()?.epochs()?;
+    // Single-node mode has one epoch and therefore no epoch changes yet.
+    Ok(Json(serde_json::json!({ "epochs": sets, "changes": [] })))
+}
+
+async fn heads(
+    State(s): State<AppState>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let stream = WatchStream::new(s.chain.clone()).map(|snap| {
+        Ok(Event::default()
+            .event("head")
+            .json_data(head_info(&snap))
+            .unwrap_or_else(|_| Event::default().comment("encoding error")))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+async fn metrics(State(s): State<AppState>) -> ApiResult<Response> {
+    let n = s.store.read()?.scenarios()?.len();
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.metrics.render(n, s.started.elapsed().as_secs()),
+    )
+        .into_response())
+}

@@ -1,0 +1,476 @@
+//! Ingestion: one writer thread takes submissions from many clients and commits them in groups,
+//! one durable redb transaction per group, and answers each client only after its commit.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use redb::ReadableTable as _;
+use tokio::sync::{mpsc, oneshot};
+use trustchain_core::charter::{Charter, Rejection};
+use trustchain_core::contract::{Body, Contract, Entry};
+use trustchain_core::crypto::{PublicKey, verify_batch};
+use trustchain_core::encoding::Encode;
+use trustchain_core::log::{self, nodes_for_append};
+use trustchain_core::rules::{Lookup, RecordLookup};
+use trustchain_core::value::{ScenarioId, Value};
+
+use crate::metrics::Metrics;
+use crate::store::{
+    ENTRIES, LOG_NODES, NONCES, REFS, SIZES, Store, StoreError, TableNodes, ref_digest,
+};
+
+/// Most contracts in one request.
+pub const MAX_BATCH: usize = 1000;
+/// Most contracts committed in one transaction.
+pub const MAX_GROUP: usize = 8192;
+
+/// What the writer is asked to do.
+pub enum Command {
+    /// Append contracts to a scenario, all or none.
+    Contracts {
+        /// The scenario named in the URL.
+        scenario: ScenarioId,
+        /// The contracts, in order.
+        contracts: Vec<Contract>,
+        /// Where the answer goes.
+        reply: oneshot::Sender<Result<Accepted, IngestError>>,
+    },
+    /// Found a scenario with its charter.
+    CreateScenario {
+        /// The signed charter.
+        charter: Box<Charter>,
+        /// Where the answer goes.
+        reply: oneshot::Sender<Result<Accepted, IngestError>>,
+    },
+}
+
+impl Command {
+    fn weight(&self) -> usize {
+        match self {
+            Command::Contracts { contracts, .. } => contracts.len(),
+            Command::CreateScenario { .. } => 1,
+        }
+    }
+}
+
+/// A durable acceptance.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Accepted {
+    /// The scenario.
+    pub scenario: ScenarioId,
+    /// Log indices of the accepted entries.
+    pub indices: Vec<u64>,
+    /// The log size after the commit.
+    pub size: u64,
+}
+
+/// Why a submission was refused. Nothing of a refused submission is written.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The scenario has no charter here.
+    #[error("unknown scenario {0}: found it first with a charter (POST /v1/scenarios)")]
+    UnknownScenario(ScenarioId),
+    /// The scenario exists already.
+    #[error("scenario {0} already exists")]
+    ScenarioExists(ScenarioId),
+    /// An author signature fails.
+    #[error("contract {item}: bad signature by author {author}")]
+    BadSignature {
+        /// Position in the request.
+        item: usize,
+        /// The author.
+        author: PublicKey,
+    },
+    /// The charter refuses a contract.
+    #[error("contract {item}: {rejection}")]
+    Rejected {
+        /// Position in the request.
+        item: usize,
+        /// Why.
+        rejection: Rejection,
+    },
+    /// The nonce was used before.
+    #[error("contract {item}: nonce {nonce} of author {author} was already used (replay)")]
+    ReplayedNonce {
+        /// Position in the request.
+        item: usize,
+        /// The author.
+        author: PublicKey,
+        /// The nonce.
+        nonce: u64,
+    },
+    /// A malformed charter.
+    #[error("charter: {0}")]
+    BadCharter(String),
+    /// The request is too large.
+    #[error("batch of {0} contracts exceeds the limit of {MAX_BATCH}")]
+    BatchTooLarge(usize),
+    /// Storage failed: nothing was acknowledged.
+    #[error("storage failure, nothing was written: {0}")]
+    Storage(String),
+    /// The node is stopping.
+    #[error("the relay is shutting down")]
+    ShuttingDown,
+}
+
+impl IngestError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            IngestError::UnknownScenario(_) => "unknown_scenario",
+            IngestError::ScenarioExists(_) => "scenario_exists",
+            IngestError::BadSignature { .. } => "bad_signature",
+            IngestError::Rejected { rejection, .. } => match rejection {
+                Rejection::Unauthorised(_) => "unauthorised_author",
+                Rejection::Rule(_) => "rule_violation",
+                Rejection::WrongScenario { .. } => "wrong_scenario",
+                _ => "schema_violation",
+            },
+            IngestError::ReplayedNonce { .. } => "replayed_nonce",
+            IngestError::BadCharter(_) => "bad_charter",
+            IngestError::BatchTooLarge(_) => "batch_too_large",
+            IngestError::Storage(_) => "storage",
+            IngestError::ShuttingDown => "shutting_down",
+        }
+    }
+}
+
+/// The handle through which the API submits work.
+#[derive(Clone)]
+pub struct Ingest {
+    tx: mpsc::Sender<Command>,
+}
+
+impl Ingest {
+    /// Appends contracts; resolves after the durable commit.
+    pub async fn submit(
+        &self,
+        scenario: ScenarioId,
+        contracts: Vec<Contract>,
+    ) -> Result<Accepted, IngestError> {
+        if contracts.len() > MAX_BATCH {
+            return Err(IngestError::BatchTooLarge(contracts.len()));
+        }
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Contracts {
+                scenario,
+                contracts,
+                reply,
+            })
+            .await
+            .map_err(|_| IngestError::ShuttingDown)?;
+        rx.await.map_err(|_| IngestError::ShuttingDown)?
+    }
+
+    /// Founds a scenario; resolves after the durable commit.
+    pub async fn create(&self, charter: Charter) -> Result<Accepted, IngestError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::CreateScenario {
+                charter: Box::new(charter),
+                reply,
+            })
+            .await
+            .map_err(|_| IngestError::ShuttingDown)?;
+        rx.await.map_err(|_| IngestError::ShuttingDown)?
+    }
+}
+
+/// Starts the writer thread.
+pub fn start(store: Arc<Store>, metrics: Arc<Metrics>) -> Result<(Ingest, std::thread::JoinHandle<()>), StoreError> {
+    let view = store.read()?;
+    let mut charters = HashMap::new();
+    let mut sizes = HashMap::new();
+    for (id, size) in view.scenarios()? {
+        if let Some(c) = view.charter(&id)? {
+            charters.insert(id.clone(), Arc::new(c));
+        }
+        sizes.insert(id, size);
+    }
+    drop(view);
+    let (tx, rx) = mpsc::channel(4096);
+    let mut writer = Writer {
+        store,
+        charters,
+        sizes,
+        metrics,
+    };
+    let handle = std::thread::Builder::new()
+        .name("ingest-writer".into())
+        .spawn(move || writer.run(rx))
+        .expect("spawn writer thread");
+    Ok((Ingest { tx }, handle))
+}
+
+struct Writer {
+    store: Arc<Store>,
+    charters: HashMap<ScenarioId, Arc<Charter>>,
+    sizes: HashMap<ScenarioId, u64>,
+    metrics: Arc<Metrics>,
+}
+
+type Reply = oneshot::Sender<Result<Accepted, IngestError>>;
+
+/// `record_exists` answered from the reference index plus the request's earlier contracts.
+struct Refs<'a, T> {
+    table: &'a T,
+    scenario: &'a str,
+    pending: &'a HashSet<[u8; 32]>,
+}
+
+impl<T: redb::ReadableTable<(&'static str, [u8; 32]), u64>> RecordLookup for Refs<'_, T> {
+    fn record_exists(&self, kind: &str, field: &str, value: &Value) -> Lookup {
+        let d = ref_digest(kind, field, value);
+        if self.pending.contains(&d) {
+            return Lookup::Found;
+        }
+        match self.table.get((self.scenario, d)) {
+            Ok(Some(_)) => Lookup::Found,
+            Ok(None) => Lookup::Missing,
+            // A read failure must not decide a rule either way.
+            Err(_) => Lookup::Unknown,
+        }
+    }
+}
+
+/// The reference digests of a contract: every top-level text, int and bool field.
+fn refs_of(c: &Contract) -> Vec<[u8; 32]> {
+    match &c.content.body {
+        Body::Fields(f) => f
+            .iter()
+            .filter(|(_, v)| matches!(v, Value::Text(_) | Value::Int(_) | Value::Bool(_)))
+            .map(|(k, v)| ref_digest(&c.content.kind, k, v))
+            .collect(),
+        Body::Digest(_) => Vec::new(),
+    }
+}
+
+impl Writer {
+    fn run(&mut self, mut rx: mpsc::Receiver<Command>) {
+        while let Some(first) = rx.blocking_recv() {
+            let mut weight = first.weight();
+            let mut group = vec![first];
+            while weight < MAX_GROUP {
+                match rx.try_recv() {
+                    Ok(c) => {
+                        weight += c.weight();
+                        group.push(c);
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.commit_group(group);
+        }
+        tracing::info!("ingest writer stopped");
+    }
+
+    fn commit_group(&mut self, group: Vec<Command>) {
+        // 1. Signatures, batched across the whole group; on failure, per command.
+        let all: Vec<_> = group
+            .iter()
+            .flat_map(|c| match c {
+                Command::Contracts { contracts, .. } => {
+                    contracts.iter().map(|k| k.signature_item()).collect()
+                }
+                Command::CreateScenario { .. } => Vec::new(),
+            })
+            .collect();
+        let batch_ok = verify_batch(&all).is_ok();
+
+        let mut outcomes: Vec<(Reply, Result<Accepted, IngestError>)> = Vec::new();
+        let mut new_sizes: HashMap<ScenarioId, u64> = HashMap::new();
+        let mut new_charters: Vec<(ScenarioId, Arc<Charter>)> = Vec::new();
+        let mut accepted_contracts = 0u64;
+        let result: Result<(), StoreError> = (|| {
+            let txn = self.store.write()?;
+            {
+                let mut entries = txn.open_table(ENTRIES)?;
+                let mut nodes = txn.open_table(LOG_NODES)?;
+                let mut sizes = txn.open_table(SIZES)?;
+                let mut nonces = txn.open_table(NONCES)?;
+                let mut refs = txn.open_table(REFS)?;
+                for cmd in group {
+                    match cmd {
+                        Command::Contracts {
+                            scenario,
+                            contracts,
+                            reply,
+                        } => {
+                            let verdict = self.check_contracts(
+                                &scenario, &contracts, batch_ok, &nonces, &refs,
+                            );
+                            let res = match verdict {
+                                Err(e) => Err(e),
+                                Ok(()) => {
+                                    let start = *new_sizes
+                                        .get(&scenario)
+                                        .or_else(|| self.sizes.get(&scenario))
+                                        .unwrap_or(&0);
+                                    let mut size = start;
+                                    for c in &contracts {
+                                        let bytes = Entry::Contract(c.clone()).to_bytes();
+                                        append(&mut entries, &mut nodes, &scenario, size, &bytes)?;
+                                        nonces.insert(
+                                            (
+                                                scenario.as_str(),
+                                                c.content.author.as_bytes().as_slice(),
+                                                c.content.nonce,
+                                            ),
+                                            size,
+                                        )?;
+                                        for d in refs_of(c) {
+                                            let n = refs
+                                                .get((scenario.as_str(), d))?
+                                                .map_or(0, |v| v.value());
+                                            refs.insert((scenario.as_str(), d), n + 1)?;
+                                        }
+                                        size += 1;
+                                    }
+                                    sizes.insert(scenario.as_str(), size)?;
+                                    new_sizes.insert(scenario.clone(), size);
+                                    accepted_contracts += contracts.len() as u64;
+                                    Ok(Accepted {
+                                        scenario,
+                                        indices: (start..size).collect(),
+                                        size,
+                                    })
+                                }
+                            };
+                            outcomes.push((reply, res));
+                        }
+                        Command::CreateScenario { charter, reply } => {
+                            let id = charter.content.scenario.clone();
+                            let res = if self.sizes.contains_key(&id)
+                                || new_sizes.contains_key(&id)
+                            {
+                                Err(IngestError::ScenarioExists(id))
+                            } else if let Err(e) = charter.content.validate() {
+                                Err(IngestError::BadCharter(e.to_string()))
+                            } else if let Err(e) = charter.verify_signature() {
+                                Err(IngestError::BadCharter(e.to_string()))
+                            } else {
+                                let bytes = Entry::Charter((*charter).clone()).to_bytes();
+                                append(&mut entries, &mut nodes, &id, 0, &bytes)?;
+                                sizes.insert(id.as_str(), 1)?;
+                                new_sizes.insert(id.clone(), 1);
+                                new_charters.push((id.clone(), Arc::new(*charter)));
+                                Ok(Accepted {
+                                    scenario: id,
+                                    indices: vec![0],
+                                    size: 1,
+                                })
+                            };
+                            outcomes.push((reply, res));
+                        }
+                    }
+                }
+            }
+            txn.commit()?;
+            Ok(())
+        })();
+
+        match result {
+            Ok(()) => {
+                self.sizes.extend(new_sizes);
+                self.charters.extend(new_charters);
+                self.metrics.contracts_accepted.add(accepted_contracts);
+                self.metrics.commits.add(1);
+                for (reply, res) in outcomes {
+                    if res.is_err() {
+                        self.metrics.contracts_rejected.add(1);
+                    }
+                    let _ = reply.send(res);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "group commit failed; nothing acknowledged");
+                for (reply, res) in outcomes {
+                    let _ = reply.send(res.and(Err(IngestError::Storage(e.to_string()))));
+                }
+            }
+        }
+    }
+
+    fn check_contracts<N, R>(
+        &self,
+        scenario: &ScenarioId,
+        contracts: &[Contract],
+        batch_ok: bool,
+        nonces: &N,
+        refs: &R,
+    ) -> Result<(), IngestError>
+    where
+        N: redb::ReadableTable<(&'static str, &'static [u8], u64), u64>,
+        R: redb::ReadableTable<(&'static str, [u8; 32]), u64>,
+    {
+        let charter = self
+            .charters
+            .get(scenario)
+            .ok_or_else(|| IngestError::UnknownScenario(scenario.clone()))?;
+        if !batch_ok {
+            let items: Vec<_> = contracts.iter().map(|c| c.signature_item()).collect();
+            if let Err((item, _)) = verify_batch(&items) {
+                return Err(IngestError::BadSignature {
+                    item,
+                    author: contracts[item].content.author,
+                });
+            }
+        }
+        let mut seen_nonces: HashSet<(PublicKey, u64)> = HashSet::new();
+        let mut pending: HashSet<[u8; 32]> = HashSet::new();
+        for (item, c) in contracts.iter().enumerate() {
+            let k = &c.content;
+            let used = nonces
+                .get((scenario.as_str(), k.author.as_bytes().as_slice(), k.nonce))
+                .map_err(|e| IngestError::Storage(e.to_string()))?
+                .is_some();
+            if used || !seen_nonces.insert((k.author, k.nonce)) {
+                return Err(IngestError::ReplayedNonce {
+                    item,
+                    author: k.author,
+                    nonce: k.nonce,
+                });
+            }
+            let lookup = Refs {
+                table: refs,
+                scenario: scenario.as_str(),
+                pending: &pending,
+            };
+            let report = charter
+                .admit(k, &lookup)
+                .map_err(|rejection| IngestError::Rejected { item, rejection })?;
+            // The relay holds the scenario's records, so it must decide every rule.
+            if let Some((rule, why)) = report.unresolved.first() {
+                return Err(IngestError::Storage(format!(
+                    "contract {item}: rule `{rule}` could not be decided: {why}"
+                )));
+            }
+            pending.extend(refs_of(c));
+        }
+        Ok(())
+    }
+}
+
+fn append(
+    entries: &mut redb::Table<(&'static str, u64), &'static [u8]>,
+    nodes: &mut redb::Table<(&'static str, u32, u64), [u8; 32]>,
+    scenario: &ScenarioId,
+    index: u64,
+    bytes: &[u8],
+) -> Result<(), StoreError> {
+    entries.insert((scenario.as_str(), index), bytes)?;
+    let leaf = log::leaf_hash(bytes);
+    let new = nodes_for_append(
+        &TableNodes {
+            table: &*nodes,
+            scenario: scenario.as_str(),
+        },
+        index,
+        leaf,
+    )?;
+    for (level, idx, h) in new {
+        nodes.insert((scenario.as_str(), level, idx), h.0)?;
+    }
+    Ok(())
+}

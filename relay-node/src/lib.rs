@@ -1,0 +1,13 @@
+//! The Trustchain relay node: redb storage, group-committed ingestion, block production behind
+//! the consensus boundary, the HTTP API, and the dev single-node network.
+#![deny(missing_docs)]
+
+pub mod api;
+pub mod demo;
+pub mod fields;
+pub mod ingest;
+pub mod keys;
+pub mod metrics;
+pub mod node;
+pub mod producer;
+pub mod store;

@@ -1,0 +1,355 @@
+//! `trustchain-relay`: the relay node and its command-line tools.
+
+use std::io::Read as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+use trustchain_core::charter::Charter;
+use trustchain_core::contract::UnsignedContract;
+use trustchain_core::crypto::PublicKey;
+use trustchain_core::light_client::{LightClient, TrustedCheckpoint};
+use trustchain_core::proof::StepStatus;
+use trustchain_core::receipt;
+use trustchain_core::value::ScenarioId;
+use trustchain_relay::{fields, keys, node};
+
+#[derive(Parser)]
+#[command(
+    name = "trustchain-relay",
+    version,
+    about = "Trustchain relay node: stores scenarios, anchors them in a BFT main chain, serves proofs.",
+    long_about = "Trustchain relay node.\n\n\
+Projects write signed contracts into scenarios (append-only Merkle logs); the relay checkpoints\n\
+them, anchors the checkpoints in final main-chain blocks, and serves proofs that anyone can\n\
+verify offline with `trustchain-relay verify` or in a browser.\n\n\
+Start here:  trustchain-relay dev        (a complete single-node network with a demo scenario)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a complete single-node network (sole validator) with the demo scenario `demo/budget`.
+    Dev {
+        /// Data directory (database, node key, demo keys).
+        #[arg(long, env = "TRUSTCHAIN_DATA_DIR", default_value_os_t = node::default_data_dir())]
+        data_dir: PathBuf,
+        /// Address to serve the HTTP API on.
+        #[arg(long, env = "TRUSTCHAIN_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Milliseconds between blocks (a block is made only when a scenario moved).
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(10..))]
+        block_interval_ms: u64,
+        /// Do not seed or drive the demo scenario.
+        #[arg(long)]
+        no_demo: bool,
+        /// Payments to seed into demo/budget on first start.
+        #[arg(long, default_value_t = 110)]
+        demo_records: usize,
+        /// Milliseconds between new demo payments (0: none).
+        #[arg(long, default_value_t = 5000)]
+        demo_every_ms: u64,
+    },
+    /// Manage signing keys.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Sign records with your key and submit them to a relay.
+    ///
+    /// The input is a JSON object of field values — or an array of them — as the scenario's
+    /// charter declares (decimals as strings: {"amount": "1250.00", "approved": true}).
+    Submit {
+        /// The relay's base URL.
+        #[arg(long, env = "TRUSTCHAIN_RELAY", default_value = "http://127.0.0.1:8080")]
+        relay: String,
+        /// Your secret key file (from `key new`).
+        #[arg(long)]
+        key: PathBuf,
+        /// The scenario, e.g. demo/budget.
+        #[arg(long)]
+        scenario: String,
+        /// The record kind, e.g. payment.
+        #[arg(long)]
+        kind: String,
+        /// First nonce (default: from the clock, unique per run).
+        #[arg(long)]
+        nonce: Option<u64>,
+        /// JSON file with the fields, or - for stdin.
+        #[arg(default_value = "-")]
+        input: String,
+    },
+    /// Verify a receipt offline against a trusted checkpoint. Exits 0 only when verified.
+    Verify {
+        /// The receipt (base64url text, as `?format=receipt` returns), a file or - for stdin.
+        #[arg(long)]
+        receipt: String,
+        /// The trusted checkpoint JSON (as `GET /v1/trust` returns), kept from a source you trust.
+        #[arg(long)]
+        trust: PathBuf,
+        /// The scenario's charter JSON, to check the record's schema and rules too.
+        #[arg(long)]
+        charter: Option<PathBuf>,
+        /// Print the verdict as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Create a new ed25519 key and print its public key.
+    New {
+        /// Where to write the secret key (mode 0600; never overwritten).
+        #[arg(long, default_value = "trustchain.key")]
+        out: PathBuf,
+    },
+    /// Print the public key of a secret key file.
+    Show {
+        /// The secret key file.
+        key: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Dev {
+            data_dir,
+            listen,
+            block_interval_ms,
+            no_demo,
+            demo_records,
+            demo_every_ms,
+        } => {
+            let cfg = node::DevConfig {
+                data_dir,
+                listen,
+                block_interval: Duration::from_millis(block_interval_ms),
+                demo: !no_demo,
+                demo_records,
+                demo_every: Duration::from_millis(demo_every_ms),
+            };
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(node::run_dev(cfg, shutdown_signal()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Key { command } => {
+            match command {
+                KeyCommand::New { out } => {
+                    let k = keys::generate()?;
+                    keys::save(&out, &k)?;
+                    println!("{}", PublicKey::of(&k));
+                    eprintln!("secret key written to {}", out.display());
+                }
+                KeyCommand::Show { key } => println!("{}", PublicKey::of(&keys::load(&key)?)),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Submit {
+            relay,
+            key,
+            scenario,
+            kind,
+            nonce,
+            input,
+        } => submit(&relay, &key, &scenario, &kind, nonce, &input),
+        Command::Verify {
+            receipt,
+            trust,
+            charter,
+            json,
+        } => verify(&receipt, &trust, charter.as_deref(), json),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("install SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+fn read_input(arg: &str) -> anyhow::Result<Vec<u8>> {
+    if arg == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .take(16 << 20)
+            .read_to_end(&mut buf)
+            .context("reading stdin")?;
+        Ok(buf)
+    } else {
+        let meta = std::fs::metadata(arg).with_context(|| format!("cannot read {arg}"))?;
+        if meta.len() > 16 << 20 {
+            bail!("{arg} is larger than 16 MiB");
+        }
+        std::fs::read(arg).with_context(|| format!("cannot read {arg}"))
+    }
+}
+
+fn http() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+fn submit(
+    relay: &str,
+    key: &std::path::Path,
+    scenario: &str,
+    kind: &str,
+    nonce: Option<u64>,
+    input: &str,
+) -> anyhow::Result<ExitCode> {
+    let key = keys::load(key)?;
+    let id = ScenarioId::new(scenario).map_err(|e| anyhow::anyhow!("--scenario: {e}"))?;
+    let enc = id.as_str().replace('/', "%2F");
+    let base = relay.trim_end_matches('/');
+    let agent = http();
+    let mut res = agent
+        .get(&format!("{base}/v1/scenarios/{enc}"))
+        .call()
+        .with_context(|| format!("cannot reach relay {base}"))?;
+    let body: serde_json::Value = res.body_mut().read_json().context("relay answer")?;
+    if !res.status().is_success() {
+        bail!("relay: {}", body["message"].as_str().unwrap_or("error"));
+    }
+    let charter: Charter =
+        serde_json::from_value(body["charter"].clone()).context("the relay's charter")?;
+    let record_kind = charter.kind(kind).ok_or_else(|| {
+        let kinds: Vec<_> = charter.content.kinds.iter().map(|k| k.name.as_str()).collect();
+        anyhow::anyhow!("scenario {id} has no record kind `{kind}` (kinds: {})", kinds.join(", "))
+    })?;
+    let json: serde_json::Value =
+        serde_json::from_slice(&read_input(input)?).context("the input is not JSON")?;
+    let items = match json {
+        serde_json::Value::Array(v) => v,
+        one => vec![one],
+    };
+    let now = trustchain_relay::demo::now_ms();
+    let first_nonce = nonce.unwrap_or(now * 1000);
+    let mut contracts = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let f = fields::from_json(record_kind, item).map_err(|e| anyhow::anyhow!("record {i}: {e}"))?;
+        contracts.push(
+            UnsignedContract {
+                scenario: id.clone(),
+                kind: kind.to_string(),
+                author: PublicKey::of(&key),
+                nonce: first_nonce + i as u64,
+                time_ms: now,
+                body: trustchain_core::contract::Body::Fields(f),
+                attachments: vec![],
+            }
+            .sign(&key),
+        );
+    }
+    let mut res = agent
+        .post(&format!("{base}/v1/scenarios/{enc}/contracts"))
+        .send_json(&contracts)
+        .with_context(|| format!("cannot reach relay {base}"))?;
+    let body: serde_json::Value = res.body_mut().read_json().context("relay answer")?;
+    if res.status().is_success() {
+        println!("{}", serde_json::to_string_pretty(&body)?);
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "refused ({}): {}",
+            body["error"].as_str().unwrap_or("error"),
+            body["message"].as_str().unwrap_or("")
+        );
+        Ok(ExitCode::from(1))
+    }
+}
+
+fn verify(
+    receipt_arg: &str,
+    trust: &std::path::Path,
+    charter: Option<&std::path::Path>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let trust_text =
+        std::fs::read(trust).with_context(|| format!("cannot read {}", trust.display()))?;
+    let trust: TrustedCheckpoint = serde_json::from_slice(&trust_text).with_context(|| {
+        format!("{} is not a trusted checkpoint (save `GET /v1/trust` from a relay you trust)", trust.display())
+    })?;
+    let charter: Option<Charter> = match charter {
+        Some(p) => {
+            let v: serde_json::Value = serde_json::from_slice(
+                &std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?,
+            )?;
+            // Accept the charter itself or a `GET /v1/scenarios/{id}` answer.
+            let v = if v.get("charter").is_some() { v["charter"].clone() } else { v };
+            Some(serde_json::from_value(v).context("not a charter")?)
+        }
+        None => None,
+    };
+    let raw = read_input(receipt_arg)?;
+    let text = String::from_utf8_lossy(&raw);
+    let verdict = match receipt::from_base64url(&text) {
+        Ok(proof) => LightClient::new(trust).verify_record(&proof, charter.as_ref()),
+        Err(e) => trustchain_core::proof::Verdict::undecodable(&e),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&verdict)?);
+    } else {
+        for s in &verdict.steps {
+            let mark = match s.status {
+                StepStatus::Passed => "ok  ",
+                StepStatus::Failed => "FAIL",
+                StepStatus::Skipped => "skip",
+            };
+            println!("{mark} {:<12} {}", s.step.name(), s.detail);
+        }
+        match &verdict.outcome {
+            Ok(r) => println!(
+                "VERIFIED: record {} of {} is in block {} (final, recorded by {} ms since epoch)",
+                r.index(),
+                r.scenario(),
+                r.block_height(),
+                r.recorded_by_ms()
+            ),
+            Err(f) => println!("NOT VERIFIED: {f}"),
+        }
+    }
+    Ok(if verdict.is_verified() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

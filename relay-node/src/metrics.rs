@@ -1,0 +1,70 @@
+//! Prometheus metrics in the text exposition format.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A monotonically increasing count.
+#[derive(Default, Debug)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    /// Adds `n`.
+    pub fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+    /// The current value.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// A value that goes up and down.
+#[derive(Default, Debug)]
+pub struct Gauge(AtomicU64);
+
+impl Gauge {
+    /// Sets the value.
+    pub fn set(&self, v: u64) {
+        self.0.store(v, Ordering::Relaxed);
+    }
+    /// The current value.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// The relay's metrics.
+#[derive(Default, Debug)]
+pub struct Metrics {
+    /// Contracts durably accepted.
+    pub contracts_accepted: Counter,
+    /// Submissions refused.
+    pub contracts_rejected: Counter,
+    /// Group commits.
+    pub commits: Counter,
+    /// Blocks produced.
+    pub blocks: Counter,
+    /// Height of the head block.
+    pub head_height: Gauge,
+    /// HTTP requests served.
+    pub http_requests: Counter,
+}
+
+impl Metrics {
+    /// The text exposition.
+    pub fn render(&self, scenarios: usize, uptime_s: u64) -> String {
+        let mut s = String::new();
+        let mut line = |name: &str, kind: &str, help: &str, v: u64| {
+            let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
+        };
+        line("trustchain_contracts_accepted_total", "counter", "Contracts durably accepted.", self.contracts_accepted.get());
+        line("trustchain_submissions_rejected_total", "counter", "Submissions refused with an error.", self.contracts_rejected.get());
+        line("trustchain_group_commits_total", "counter", "Durable group commits of the ingest writer.", self.commits.get());
+        line("trustchain_blocks_total", "counter", "Main blocks produced since start.", self.blocks.get());
+        line("trustchain_head_height", "gauge", "Height of the head main block.", self.head_height.get());
+        line("trustchain_http_requests_total", "counter", "HTTP requests served.", self.http_requests.get());
+        line("trustchain_scenarios", "gauge", "Scenarios held by this relay.", scenarios as u64);
+        line("trustchain_uptime_seconds", "gauge", "Seconds since the relay started.", uptime_s);
+        s
+    }
+}

@@ -1,0 +1,296 @@
+//! Block production: when scenarios moved, checkpoint them, anchor the checkpoints in a new main
+//! block, and have it finalized through the [`Finalizer`] boundary.
+//!
+//! The boundary is where consensus plugs in: here a single validator signs its own blocks (a
+//! one-validator set with a real commit certificate); the network issue puts a BFT engine behind
+//! the same trait, and nothing else changes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ed25519_dalek::SigningKey;
+use tokio::sync::watch;
+use trustchain_core::anchor::AnchorMap;
+use trustchain_core::chain::{BlockHeader, CommitCertificate, Validator, ValidatorSet};
+use trustchain_core::checkpoint::{Checkpoint, SignedCheckpoint};
+use trustchain_core::crypto::PublicKey;
+use trustchain_core::encoding::Encode;
+use trustchain_core::hash::Hash;
+use trustchain_core::light_client::TrustedCheckpoint;
+use trustchain_core::value::ScenarioId;
+
+use crate::metrics::Metrics;
+use crate::store::{ANCHORED, BLOCKS, CHECKPOINTS, EPOCHS, Store, StoreError, StoredBlock};
+
+/// Agreement on a proposed block. Returns the block's commit certificate once it is final.
+pub trait Finalizer: Send + 'static {
+    /// The validators of the current epoch.
+    fn validators(&self) -> &ValidatorSet;
+    /// Runs agreement on `header` and returns its certificate.
+    fn finalize(&mut self, header: &BlockHeader) -> anyhow::Result<CommitCertificate>;
+    /// The key this node signs checkpoints with as a scenario replica.
+    fn replica_key(&self) -> &SigningKey;
+}
+
+/// The single-node finalizer: this node is the whole validator set.
+pub struct SoloFinalizer {
+    key: SigningKey,
+    set: ValidatorSet,
+}
+
+impl SoloFinalizer {
+    /// A one-validator set of weight 1 made of `key`.
+    pub fn new(key: SigningKey) -> Self {
+        let set = ValidatorSet::new(
+            0,
+            vec![Validator {
+                key: PublicKey::of(&key),
+                weight: 1,
+            }],
+        )
+        .expect("one validator with weight 1 is a valid set");
+        SoloFinalizer { key, set }
+    }
+}
+
+impl Finalizer for SoloFinalizer {
+    fn validators(&self) -> &ValidatorSet {
+        &self.set
+    }
+    fn finalize(&mut self, header: &BlockHeader) -> anyhow::Result<CommitCertificate> {
+        Ok(CommitCertificate::sign(header, 0, &self.set, &[&self.key]))
+    }
+    fn replica_key(&self) -> &SigningKey {
+        &self.key
+    }
+}
+
+/// What readers see of the chain: the head, the anchor map and the anchored checkpoints. Swapped
+/// whole after each durable block, so a reader never sees half a block.
+#[derive(Clone, Debug)]
+pub struct ChainSnapshot {
+    /// The latest block.
+    pub head: StoredBlock,
+    /// The head's hash.
+    pub head_hash: Hash,
+    /// The current validators.
+    pub validators: ValidatorSet,
+    /// The anchor map as of the head.
+    pub anchors: AnchorMap,
+    /// The anchored checkpoint of each scenario.
+    pub checkpoints: HashMap<ScenarioId, SignedCheckpoint>,
+}
+
+impl ChainSnapshot {
+    /// The network's name.
+    pub fn chain_id(&self) -> &str {
+        &self.head.header.chain_id
+    }
+    /// The trusted checkpoint a new light client may start from.
+    pub fn trust(&self) -> TrustedCheckpoint {
+        TrustedCheckpoint {
+            chain_id: self.head.header.chain_id.clone(),
+            height: self.head.header.height,
+            block: self.head_hash,
+            validators: self.validators.clone(),
+        }
+    }
+}
+
+/// The chain's name in dev mode: derived from the validator key, so two dev nodes differ.
+pub fn dev_chain_id(key: &PublicKey) -> String {
+    format!("trustchain-dev-{}", &key.to_hex()[..12])
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Block production state.
+pub struct Producer<F: Finalizer> {
+    store: Arc<Store>,
+    finalizer: F,
+    snapshot: watch::Sender<Arc<ChainSnapshot>>,
+    metrics: Arc<Metrics>,
+}
+
+impl<F: Finalizer> Producer<F> {
+    /// Opens the chain: writes genesis on first start, otherwise rebuilds the snapshot from the
+    /// database and checks it against the head block.
+    pub fn open(
+        store: Arc<Store>,
+        finalizer: F,
+        chain_id: String,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<(Self, watch::Receiver<Arc<ChainSnapshot>>)> {
+        let view = store.read()?;
+        let head = match view.head()? {
+            Some(h) => h,
+            None => {
+                drop(view);
+                let set = finalizer.validators().clone();
+                let header = BlockHeader {
+                    chain_id,
+                    height: 0,
+                    epoch: set.epoch,
+                    prev: Hash::ZERO,
+                    time_ms: now_ms(),
+                    anchor_root: AnchorMap::new().root(),
+                    moved: 0,
+                    validators_hash: set.hash(),
+                    next_validators_hash: set.hash(),
+                };
+                let mut f = finalizer;
+                let certificate = f.finalize(&header)?;
+                let block = StoredBlock {
+                    header,
+                    certificate,
+                };
+                let txn = store.write()?;
+                {
+                    txn.open_table(BLOCKS)?
+                        .insert(0, block.to_bytes().as_slice())?;
+                    txn.open_table(EPOCHS)?
+                        .insert(set.epoch, set.to_bytes().as_slice())?;
+                }
+                txn.commit().map_err(StoreError::from)?;
+                tracing::info!(chain_id = %block.header.chain_id, "wrote genesis block");
+                return Self::open(store, f, String::new(), metrics);
+            }
+        };
+        let mut anchors = AnchorMap::new();
+        let mut checkpoints = HashMap::new();
+        for (id, size) in view.anchored()? {
+            let cp = view.checkpoint(&id, size)?.ok_or_else(|| {
+                anyhow::anyhow!("database corrupt: anchored checkpoint {id}@{size} is missing")
+            })?;
+            anchors.insert(id.anchor_key(), cp.checkpoint.digest());
+            checkpoints.insert(id, cp);
+        }
+        anyhow::ensure!(
+            anchors.root() == head.header.anchor_root,
+            "database corrupt: the anchored checkpoints do not hash to block {}'s anchor root",
+            head.header.height
+        );
+        let validators = finalizer.validators().clone();
+        anyhow::ensure!(
+            validators.hash() == head.header.next_validators_hash,
+            "this node's validator key does not match the chain in the data directory"
+        );
+        metrics.head_height.set(head.header.height);
+        let snap = ChainSnapshot {
+            head_hash: head.header.hash(),
+            head,
+            validators,
+            anchors,
+            checkpoints,
+        };
+        let (tx, rx) = watch::channel(Arc::new(snap));
+        Ok((
+            Producer {
+                store,
+                finalizer,
+                snapshot: tx,
+                metrics,
+            },
+            rx,
+        ))
+    }
+
+    /// A new receiver of chain snapshots.
+    pub fn subscribe(&self) -> watch::Receiver<Arc<ChainSnapshot>> {
+        self.snapshot.subscribe()
+    }
+
+    /// Produces one block if any scenario moved since the last; returns its height.
+    pub fn produce(&mut self) -> anyhow::Result<Option<u64>> {
+        let snap = self.snapshot.borrow().clone();
+        let view = self.store.read()?;
+        let mut moved = Vec::new();
+        for (id, size) in view.scenarios()? {
+            let anchored = snap.checkpoints.get(&id).map_or(0, |c| c.checkpoint.size);
+            if size > anchored {
+                moved.push((id, size));
+            }
+        }
+        if moved.is_empty() {
+            return Ok(None);
+        }
+        let time_ms = now_ms().max(snap.head.header.time_ms);
+        let mut anchors = snap.anchors.clone();
+        let mut checkpoints = snap.checkpoints.clone();
+        let mut new_cps = Vec::with_capacity(moved.len());
+        for (id, size) in &moved {
+            let root = view.root(id, *size)?;
+            let cp = Checkpoint {
+                scenario: id.clone(),
+                size: *size,
+                root,
+                main_ref: snap.head_hash,
+                time_ms,
+            }
+            .sign(&[self.finalizer.replica_key()]);
+            anchors.insert(id.anchor_key(), cp.checkpoint.digest());
+            checkpoints.insert(id.clone(), cp.clone());
+            new_cps.push(cp);
+        }
+        drop(view);
+        let set = self.finalizer.validators().clone();
+        let header = BlockHeader {
+            chain_id: snap.head.header.chain_id.clone(),
+            height: snap.head.header.height + 1,
+            epoch: set.epoch,
+            prev: snap.head_hash,
+            time_ms,
+            anchor_root: anchors.root(),
+            moved: moved.len() as u32,
+            validators_hash: set.hash(),
+            next_validators_hash: set.hash(),
+        };
+        let certificate = self.finalizer.finalize(&header)?;
+        let block = StoredBlock {
+            header,
+            certificate,
+        };
+        let height = block.header.height;
+        let txn = self.store.write()?;
+        {
+            txn.open_table(BLOCKS)?
+                .insert(height, block.to_bytes().as_slice())?;
+            let mut cps = txn.open_table(CHECKPOINTS)?;
+            let mut anchored = txn.open_table(ANCHORED)?;
+            for cp in &new_cps {
+                let c = &cp.checkpoint;
+                cps.insert((c.scenario.as_str(), c.size), cp.to_bytes().as_slice())?;
+                anchored.insert(c.scenario.as_str(), c.size)?;
+            }
+        }
+        txn.commit().map_err(StoreError::from)?;
+        self.metrics.head_height.set(height);
+        self.metrics.blocks.add(1);
+        let head_hash = block.header.hash();
+        tracing::debug!(height, moved = moved.len(), "block final");
+        self.snapshot.send_replace(Arc::new(ChainSnapshot {
+            head: block,
+            head_hash,
+            validators: set,
+            anchors,
+            checkpoints,
+        }));
+        Ok(Some(height))
+    }
+
+    /// Produces blocks every `interval` until `stop` turns true.
+    pub fn run(mut self, interval: Duration, stop: watch::Receiver<bool>) {
+        while !*stop.borrow() {
+            std::thread::sleep(interval);
+            if let Err(e) = self.produce() {
+                tracing::error!(error = %e, "block production failed; retrying");
+            }
+        }
+    }
+}

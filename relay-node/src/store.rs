@@ -1,0 +1,351 @@
+//! The relay's storage: one redb file. See `docs/storage.md` for the tables and the argument that
+//! a crash cannot lose an acknowledged contract.
+//!
+//! Every row is written in the canonical encoding of `trustchain-core` and decoded back with its
+//! limits; a row that does not decode is reported as corruption, never trusted.
+
+use std::path::Path;
+
+use redb::{
+    Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+    TableDefinition, WriteTransaction,
+};
+use trustchain_core::chain::{BlockHeader, CommitCertificate, ValidatorSet};
+use trustchain_core::charter::Charter;
+use trustchain_core::checkpoint::SignedCheckpoint;
+use trustchain_core::contract::Entry;
+use trustchain_core::encoding::{Decode, DecodeError, Encode, Reader, Writer};
+use trustchain_core::hash::Hash;
+use trustchain_core::log::{self, ConsistencyProof, InclusionProof, LogProofError, NodeStore};
+use trustchain_core::value::ScenarioId;
+
+/// Log entries: `(scenario, index) → Entry` bytes.
+pub const ENTRIES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("entries");
+/// Perfect subtrees of each log: `(scenario, level, index) → hash`.
+pub const LOG_NODES: TableDefinition<(&str, u32, u64), [u8; 32]> =
+    TableDefinition::new("log_nodes");
+/// Each scenario's log size.
+pub const SIZES: TableDefinition<&str, u64> = TableDefinition::new("sizes");
+/// Used nonces: `(scenario, author, nonce) → index` of the contract that used it.
+pub const NONCES: TableDefinition<(&str, &[u8], u64), u64> = TableDefinition::new("nonces");
+/// Reference index for `record_exists`: `(scenario, digest of kind/field/value) → count`.
+pub const REFS: TableDefinition<(&str, [u8; 32]), u64> = TableDefinition::new("refs");
+/// Checkpoints: `(scenario, size) → SignedCheckpoint` bytes.
+pub const CHECKPOINTS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("checkpoints");
+/// The size of each scenario's latest anchored checkpoint.
+pub const ANCHORED: TableDefinition<&str, u64> = TableDefinition::new("anchored");
+/// Main blocks: `height → header + certificate` bytes.
+pub const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
+/// Validator sets by epoch.
+pub const EPOCHS: TableDefinition<u64, &[u8]> = TableDefinition::new("epochs");
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// redb failed.
+    #[error("database: {0}")]
+    Db(#[from] redb::Error),
+    /// A row does not decode: the file is corrupt or from an incompatible version.
+    #[error("corrupt row in table {table}: {source}")]
+    Corrupt {
+        /// The table.
+        table: &'static str,
+        /// The decoding error.
+        source: DecodeError,
+    },
+}
+
+macro_rules! db_err {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Db(e.into())
+            }
+        }
+    )*};
+}
+db_err!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+fn corrupt(table: &'static str) -> impl FnOnce(DecodeError) -> StoreError {
+    move |source| StoreError::Corrupt { table, source }
+}
+
+/// A main block as stored: header and certificate.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct StoredBlock {
+    /// The header.
+    pub header: BlockHeader,
+    /// Its commit certificate.
+    pub certificate: CommitCertificate,
+}
+
+impl Encode for StoredBlock {
+    fn encode(&self, w: &mut Writer) {
+        self.header.encode(w);
+        self.certificate.encode(w);
+    }
+}
+impl Decode for StoredBlock {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(StoredBlock {
+            header: BlockHeader::decode(r)?,
+            certificate: CommitCertificate::decode(r)?,
+        })
+    }
+}
+
+/// The relay's database.
+pub struct Store {
+    db: Database,
+}
+
+impl Store {
+    /// Opens (or creates) the database file and its tables.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let db = Database::create(path)?;
+        let txn = db.begin_write()?;
+        {
+            txn.open_table(ENTRIES)?;
+            txn.open_table(LOG_NODES)?;
+            txn.open_table(SIZES)?;
+            txn.open_table(NONCES)?;
+            txn.open_table(REFS)?;
+            txn.open_table(CHECKPOINTS)?;
+            txn.open_table(ANCHORED)?;
+            txn.open_table(BLOCKS)?;
+            txn.open_table(EPOCHS)?;
+        }
+        txn.commit()?;
+        Ok(Store { db })
+    }
+
+    /// A consistent read view.
+    pub fn read(&self) -> Result<ReadView, StoreError> {
+        Ok(ReadView {
+            txn: self.db.begin_read()?,
+        })
+    }
+
+    /// Begins the (single) write transaction. Commits are durable (`fsync`) before they return.
+    pub fn write(&self) -> Result<WriteTransaction, StoreError> {
+        Ok(self.db.begin_write()?)
+    }
+}
+
+/// A snapshot of the database for reading.
+pub struct ReadView {
+    txn: ReadTransaction,
+}
+
+/// Perfect-subtree hashes of one scenario's log, read from a table.
+pub struct TableNodes<'a, T: ReadableTable<(&'static str, u32, u64), [u8; 32]>> {
+    /// The table.
+    pub table: &'a T,
+    /// The scenario.
+    pub scenario: &'a str,
+}
+
+impl<T: ReadableTable<(&'static str, u32, u64), [u8; 32]>> NodeStore for TableNodes<'_, T> {
+    type Error = StoreError;
+    fn node(&self, level: u32, index: u64) -> Result<Hash, StoreError> {
+        match self.table.get((self.scenario, level, index))? {
+            Some(v) => Ok(Hash(v.value())),
+            None => Err(StoreError::Corrupt {
+                table: "log_nodes",
+                source: DecodeError::Invalid {
+                    what: "log node",
+                    why: "missing node inside the log",
+                },
+            }),
+        }
+    }
+}
+
+impl ReadView {
+    /// The scenarios and their sizes.
+    pub fn scenarios(&self) -> Result<Vec<(ScenarioId, u64)>, StoreError> {
+        let t = self.txn.open_table(SIZES)?;
+        let mut out = Vec::new();
+        for row in t.iter()? {
+            let (k, v) = row?;
+            let id = ScenarioId::new(k.value()).map_err(corrupt("sizes"))?;
+            out.push((id, v.value()));
+        }
+        Ok(out)
+    }
+
+    /// A scenario's log size (`None`: unknown scenario).
+    pub fn size(&self, scenario: &ScenarioId) -> Result<Option<u64>, StoreError> {
+        let t = self.txn.open_table(SIZES)?;
+        Ok(t.get(scenario.as_str())?.map(|v| v.value()))
+    }
+
+    /// The entry at `index`.
+    pub fn entry(&self, scenario: &ScenarioId, index: u64) -> Result<Option<Entry>, StoreError> {
+        let t = self.txn.open_table(ENTRIES)?;
+        t.get((scenario.as_str(), index))?
+            .map(|v| Entry::from_bytes(v.value()).map_err(corrupt("entries")))
+            .transpose()
+    }
+
+    /// Entries `[from, from + limit)`.
+    pub fn entries(
+        &self,
+        scenario: &ScenarioId,
+        from: u64,
+        limit: u64,
+    ) -> Result<Vec<(u64, Entry)>, StoreError> {
+        let t = self.txn.open_table(ENTRIES)?;
+        let end = from.saturating_add(limit);
+        let mut out = Vec::new();
+        for row in t.range((scenario.as_str(), from)..(scenario.as_str(), end))? {
+            let (k, v) = row?;
+            let entry = Entry::from_bytes(v.value()).map_err(corrupt("entries"))?;
+            out.push((k.value().1, entry));
+        }
+        Ok(out)
+    }
+
+    /// The scenario's charter (entry 0).
+    pub fn charter(&self, scenario: &ScenarioId) -> Result<Option<Charter>, StoreError> {
+        match self.entry(scenario, 0)? {
+            Some(Entry::Charter(c)) => Ok(Some(c)),
+            Some(Entry::Contract(_)) => Err(StoreError::Corrupt {
+                table: "entries",
+                source: DecodeError::Invalid {
+                    what: "entry 0",
+                    why: "is not a charter",
+                },
+            }),
+            None => Ok(None),
+        }
+    }
+
+    /// The log root at `size`.
+    pub fn root(&self, scenario: &ScenarioId, size: u64) -> Result<Hash, StoreError> {
+        let t = self.txn.open_table(LOG_NODES)?;
+        log::root(&TableNodes { table: &t, scenario: scenario.as_str() }, size)
+    }
+
+    /// The inclusion proof of `index` at `size`.
+    pub fn inclusion(
+        &self,
+        scenario: &ScenarioId,
+        index: u64,
+        size: u64,
+    ) -> Result<Result<InclusionProof, LogProofError>, StoreError> {
+        let t = self.txn.open_table(LOG_NODES)?;
+        log::prove_inclusion(&TableNodes { table: &t, scenario: scenario.as_str() }, index, size)
+    }
+
+    /// The consistency proof from `from` to `to`.
+    pub fn consistency(
+        &self,
+        scenario: &ScenarioId,
+        from: u64,
+        to: u64,
+    ) -> Result<Result<ConsistencyProof, LogProofError>, StoreError> {
+        let t = self.txn.open_table(LOG_NODES)?;
+        log::prove_consistency(&TableNodes { table: &t, scenario: scenario.as_str() }, from, to)
+    }
+
+    /// The checkpoint of `scenario` at `size`.
+    pub fn checkpoint(
+        &self,
+        scenario: &ScenarioId,
+        size: u64,
+    ) -> Result<Option<SignedCheckpoint>, StoreError> {
+        let t = self.txn.open_table(CHECKPOINTS)?;
+        t.get((scenario.as_str(), size))?
+            .map(|v| SignedCheckpoint::from_bytes(v.value()).map_err(corrupt("checkpoints")))
+            .transpose()
+    }
+
+    /// Every checkpoint of `scenario`, oldest first, at most `limit` from size `from`.
+    pub fn checkpoints(
+        &self,
+        scenario: &ScenarioId,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<SignedCheckpoint>, StoreError> {
+        let t = self.txn.open_table(CHECKPOINTS)?;
+        let mut out = Vec::new();
+        for row in t.range((scenario.as_str(), from)..=(scenario.as_str(), u64::MAX))? {
+            if out.len() >= limit {
+                break;
+            }
+            let (_, v) = row?;
+            out.push(SignedCheckpoint::from_bytes(v.value()).map_err(corrupt("checkpoints"))?);
+        }
+        Ok(out)
+    }
+
+    /// The latest anchored checkpoint size of each scenario.
+    pub fn anchored(&self) -> Result<Vec<(ScenarioId, u64)>, StoreError> {
+        let t = self.txn.open_table(ANCHORED)?;
+        let mut out = Vec::new();
+        for row in t.iter()? {
+            let (k, v) = row?;
+            out.push((ScenarioId::new(k.value()).map_err(corrupt("anchored"))?, v.value()));
+        }
+        Ok(out)
+    }
+
+    /// The block at `height`.
+    pub fn block(&self, height: u64) -> Result<Option<StoredBlock>, StoreError> {
+        let t = self.txn.open_table(BLOCKS)?;
+        t.get(height)?
+            .map(|v| StoredBlock::from_bytes(v.value()).map_err(corrupt("blocks")))
+            .transpose()
+    }
+
+    /// The latest block.
+    pub fn head(&self) -> Result<Option<StoredBlock>, StoreError> {
+        let t = self.txn.open_table(BLOCKS)?;
+        t.last()?
+            .map(|(_, v)| StoredBlock::from_bytes(v.value()).map_err(corrupt("blocks")))
+            .transpose()
+    }
+
+    /// Number of blocks.
+    pub fn block_count(&self) -> Result<u64, StoreError> {
+        Ok(self.txn.open_table(BLOCKS)?.len()?)
+    }
+
+    /// The validator sets, by epoch.
+    pub fn epochs(&self) -> Result<Vec<ValidatorSet>, StoreError> {
+        let t = self.txn.open_table(EPOCHS)?;
+        let mut out = Vec::new();
+        for row in t.iter()? {
+            let (_, v) = row?;
+            out.push(ValidatorSet::from_bytes(v.value()).map_err(corrupt("epochs"))?);
+        }
+        Ok(out)
+    }
+
+    /// Whether `(scenario, author, nonce)` was used.
+    pub fn nonce_used(
+        &self,
+        scenario: &ScenarioId,
+        author: &[u8; 32],
+        nonce: u64,
+    ) -> Result<bool, StoreError> {
+        let t = self.txn.open_table(NONCES)?;
+        Ok(t.get((scenario.as_str(), author.as_slice(), nonce))?.is_some())
+    }
+}
+
+/// The digest under which `record_exists(kind, field, value)` finds a record.
+pub fn ref_digest(kind: &str, field: &str, value: &trustchain_core::value::Value) -> [u8; 32] {
+    let mut w = Writer::new();
+    w.str(kind);
+    w.str(field);
+    value.encode(&mut w);
+    *blake3::hash(&w.into_bytes()).as_bytes()
+}

@@ -1,0 +1,295 @@
+//! The HTTP API and the command-line tools, against the real binary.
+
+mod common;
+
+use std::io::{Read as _, Write as _};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use trustchain_core::contract::Contract;
+
+fn relay_bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_trustchain-relay"))
+}
+
+fn wait_record(url: &str, scenario: &str, index: u64) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, body) = get_json(&format!("{url}/v1/scenarios/{}/records/{index}", enc(scenario)));
+        if status == 200 {
+            return body;
+        }
+        assert_eq!(status, 409, "{body}");
+        assert_eq!(body["error"], "not_anchored_yet");
+        assert!(Instant::now() < deadline, "record {index} never anchored");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// Runs `trustchain-relay verify` with the receipt on stdin; returns (exit code, stdout).
+fn verify_cli(receipt: &str, trust: &std::path::Path, extra: &[&str]) -> (i32, String) {
+    let mut child = relay_bin()
+        .args(["verify", "--receipt", "-", "--trust"])
+        .arg(trust)
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(receipt.as_bytes()).unwrap();
+    let mut out = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    (child.wait().unwrap().code().unwrap_or(-1), out)
+}
+
+#[test]
+fn demo_relay_serves_records_proofs_and_receipts_that_verify_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(dir.path(), &["--demo-every-ms", "200"]);
+    let url = &relay.url;
+
+    let (status, st) = get_json(&format!("{url}/v1/status"));
+    assert_eq!(status, 200);
+    assert!(st["chain_id"].as_str().unwrap().starts_with("trustchain-dev-"));
+
+    let (_, list) = get_json(&format!("{url}/v1/scenarios"));
+    let demo = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "demo/budget")
+        .expect("demo scenario listed");
+    assert!(demo["size"].as_u64().unwrap() >= 100, "{demo}");
+
+    let (status, iface) = get_text(&format!("{url}/v1/scenarios/demo%2Fbudget/interface"));
+    assert_eq!(status, 200);
+    for needle in ["Record kind `payment`", "line_exists", "approver", "Digest only"] {
+        assert!(iface.contains(needle), "interface lacks {needle}:\n{iface}");
+    }
+
+    let rec = wait_record(url, "demo/budget", 17);
+    assert_eq!(rec["index"], 17);
+    assert_eq!(rec["entry"]["entry"], "contract");
+    let receipt = rec["receipt"].as_str().unwrap().to_string();
+    assert!(receipt.len() < 4096, "receipt of {} chars", receipt.len());
+
+    // Offline verification with the CLI, against a trust file saved from the relay.
+    let (_, trust) = get_json(&format!("{url}/v1/trust"));
+    let trust_path = dir.path().join("trust.json");
+    std::fs::write(&trust_path, trust.to_string()).unwrap();
+    let (code, out) = verify_cli(&receipt, &trust_path, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("VERIFIED: record 17 of demo/budget"), "{out}");
+
+    // With the charter, the schema and rules are checked too.
+    let charter_path = dir.path().join("charter.json");
+    let (_, sc) = get_json(&format!("{url}/v1/scenarios/demo%2Fbudget"));
+    std::fs::write(&charter_path, sc.to_string()).unwrap();
+    let (code, out) = verify_cli(&receipt, &trust_path, &["--charter", charter_path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("ok   rules"), "{out}");
+
+    // One flipped byte anywhere: rejected, naming a step.
+    let bytes = trustchain_core::receipt::from_base64url(&receipt).unwrap();
+    let mut raw = trustchain_core::receipt::to_bytes(&bytes);
+    for pos in [40usize, raw.len() / 2, raw.len() - 10] {
+        raw[pos] ^= 0x01;
+        let bad = base64url(&raw);
+        let (code, out) = verify_cli(&bad, &trust_path, &[]);
+        assert_eq!(code, 1, "flipped byte {pos} accepted:\n{out}");
+        assert!(out.contains("FAIL"), "{out}");
+        assert!(out.contains("NOT VERIFIED"), "{out}");
+        raw[pos] ^= 0x01;
+    }
+
+    // Consistency between the first checkpoint and the latest.
+    let (_, cps) = get_json(&format!("{url}/v1/scenarios/demo%2Fbudget/checkpoints"));
+    let first = cps["checkpoints"][0]["size"].as_u64().unwrap();
+    let (status, cons) = get_json(&format!("{url}/v1/scenarios/demo%2Fbudget/consistency?from={first}"));
+    assert_eq!(status, 200, "{cons}");
+    let proof: trustchain_core::log::ConsistencyProof =
+        serde_json::from_value(cons["proof"].clone()).unwrap();
+    let from_root: trustchain_core::hash::Hash =
+        serde_json::from_value(cons["from"]["root"].clone()).unwrap();
+    let to_root: trustchain_core::hash::Hash =
+        serde_json::from_value(cons["to"]["root"].clone()).unwrap();
+    proof.verify(&from_root, &to_root).unwrap();
+
+    let (status, b0) = get_json(&format!("{url}/v1/main/blocks/0"));
+    assert_eq!(status, 200);
+    assert_eq!(b0["block"]["header"]["height"], 0);
+    let (status, _) = get_json(&format!("{url}/v1/main/blocks/999999999"));
+    assert_eq!(status, 404);
+    let (_, epochs) = get_json(&format!("{url}/v1/main/epochs"));
+    assert_eq!(epochs["epochs"][0]["validators"].as_array().unwrap().len(), 1);
+
+    // The chain keeps moving: the demo adds payments, blocks follow.
+    let h0 = st["head"]["height"].as_u64().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, st) = get_json(&format!("{url}/v1/status"));
+        if st["head"]["height"].as_u64().unwrap() > h0 + 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no new blocks");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let (status, m) = get_text(&format!("{url}/metrics"));
+    assert_eq!(status, 200);
+    assert!(m.contains("trustchain_head_height"), "{m}");
+
+    // The live head stream delivers a head event.
+    let mut res = agent().get(&format!("{url}/v1/heads")).call().unwrap();
+    let mut reader = res.body_mut().as_reader();
+    let mut buf = [0u8; 512];
+    let mut got = String::new();
+    while !got.contains("event: head") {
+        let n = reader.read(&mut buf).unwrap();
+        assert!(n > 0, "stream ended");
+        got.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert!(got.contains("\"height\""), "{got}");
+}
+
+fn base64url(b: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+#[test]
+fn ingestion_refuses_bad_contracts_with_errors_that_name_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    // Blocks every 100 s: nothing gets anchored during this test.
+    let relay = Relay::start(dir.path(), &["--no-demo", "--block-interval-ms", "100000"]);
+    let url = &relay.url;
+    let owner = key(1);
+    let writer = key(2);
+    let stranger = key(3);
+    let post = |batch: &[Contract]| {
+        post_json(&format!("{url}/v1/scenarios/{}/contracts", enc(SCENARIO)), &batch).unwrap()
+    };
+
+    // Unknown scenario.
+    let (status, body) = post(&[entry(&writer, 1, 1, "w")]);
+    assert_eq!((status, body["error"].as_str().unwrap()), (404, "unknown_scenario"), "{body}");
+
+    let ch = charter(&owner, &[trustchain_core::crypto::PublicKey::of(&writer)]);
+    let (status, body) = post_json(&format!("{url}/v1/scenarios"), &ch).unwrap();
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = post_json(&format!("{url}/v1/scenarios"), &ch).unwrap();
+    assert_eq!((status, body["error"].as_str().unwrap()), (409, "scenario_exists"));
+
+    // A good one.
+    let (status, body) = post(&[entry(&writer, 1, 1, "w")]);
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["indices"][0], 1);
+
+    // Bad signature.
+    let mut forged = entry(&writer, 2, 2, "w");
+    forged.signature.0[5] ^= 1;
+    let (status, body) = post(&[forged]);
+    assert_eq!((status, body["error"].as_str().unwrap()), (401, "bad_signature"), "{body}");
+
+    // Unauthorised author.
+    let (status, body) = post(&[entry(&stranger, 1, 1, "s")]);
+    assert_eq!((status, body["error"].as_str().unwrap()), (403, "unauthorised_author"), "{body}");
+
+    // Schema violation names the field.
+    let (status, body) = post(&[entry(&writer, 3, -1, "w")]);
+    assert_eq!((status, body["error"].as_str().unwrap()), (422, "schema_violation"), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("`n`"), "{body}");
+
+    // Rule violation names the rule and the field.
+    let (status, body) = post(&[entry(&writer, 4, 2_000_000_000, "w")]);
+    assert_eq!((status, body["error"].as_str().unwrap()), (422, "rule_violation"), "{body}");
+    let msg = body["message"].as_str().unwrap();
+    assert!(msg.contains("n_small") && msg.contains("\"n\""), "{msg}");
+
+    // Replayed nonce, alone and within one batch.
+    let (status, body) = post(&[entry(&writer, 1, 5, "w")]);
+    assert_eq!((status, body["error"].as_str().unwrap()), (409, "replayed_nonce"), "{body}");
+    let (status, body) = post(&[entry(&writer, 7, 5, "w"), entry(&writer, 7, 6, "w")]);
+    assert_eq!((status, body["error"].as_str().unwrap()), (409, "replayed_nonce"), "{body}");
+    assert!(body["message"].as_str().unwrap().starts_with("contract 1:"), "{body}");
+
+    // A bad item refuses the whole batch: nothing of it is written.
+    let (status, _) = post(&[entry(&writer, 8, 1, "w"), entry(&writer, 9, -5, "w")]);
+    assert_eq!(status, 422);
+    let (status, body) = post(&[entry(&writer, 8, 1, "w")]);
+    assert_eq!(status, 201, "nonce 8 was consumed by a refused batch: {body}");
+
+    // Oversized batch.
+    let many: Vec<Contract> = (0..1001).map(|i| entry(&writer, 10_000 + i, 1, "w")).collect();
+    let (status, body) = post(&many);
+    assert_eq!((status, body["error"].as_str().unwrap()), (413, "batch_too_large"), "{body}");
+
+    // Not JSON / not a contract.
+    let (status, body) = post_json(
+        &format!("{url}/v1/scenarios/{}/contracts", enc(SCENARIO)),
+        &serde_json::json!({"hello": 1}),
+    )
+    .unwrap();
+    assert_eq!((status, body["error"].as_str().unwrap()), (400, "bad_json"), "{body}");
+
+    // Accepted but not anchored yet: a clear answer, not a proof.
+    let (status, body) = get_json(&format!("{url}/v1/scenarios/{}/records/1", enc(SCENARIO)));
+    assert_eq!((status, body["error"].as_str().unwrap()), (409, "not_anchored_yet"), "{body}");
+    let (status, body) = get_json(&format!("{url}/v1/scenarios/{}/records/99", enc(SCENARIO)));
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = get_json(&format!("{url}/v1/scenarios/Bad%2Fid"));
+    assert_eq!((status, body["error"].as_str().unwrap()), (400, "bad_scenario_id"), "{body}");
+}
+
+#[test]
+fn cli_key_and_submit() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(dir.path(), &["--demo-every-ms", "0", "--demo-records", "5"]);
+    let key_path = dir.path().join("treasurer.key");
+    // The demo's treasurer key lives in the data dir; `key show` prints its public key.
+    let out = relay_bin()
+        .args(["key", "show"])
+        .arg(dir.path().join("demo-treasurer.key"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap().trim().len(), 64);
+    std::fs::copy(dir.path().join("demo-treasurer.key"), &key_path).unwrap();
+
+    let out = relay_bin().args(["key", "new", "--out"]).arg(dir.path().join("new.key")).output().unwrap();
+    assert!(out.status.success());
+    let out = relay_bin().args(["key", "new", "--out"]).arg(dir.path().join("new.key")).output().unwrap();
+    assert!(!out.status.success(), "key new must not overwrite");
+
+    let submit = |json: &str| {
+        let mut child = relay_bin()
+            .args(["submit", "--relay", &relay.url, "--scenario", "demo/budget", "--kind", "payment", "--key"])
+            .arg(&key_path)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(json.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let ok = submit(
+        r#"{"budget_line":"BL-02","amount":"1250.00","currency":"CNY","payee":"Jiangbei Roofing Ltd.","approver":"Li Na","approved":true}"#,
+    );
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("\"indices\""));
+
+    let bad = submit(
+        r#"{"budget_line":"BL-99","amount":"10.00","currency":"CNY","payee":"X","approver":"Li Na","approved":true}"#,
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("line_exists"), "{err}");
+
+    let float = submit(
+        r#"{"budget_line":"BL-02","amount":10.5,"currency":"CNY","payee":"X","approver":"Li Na","approved":true}"#,
+    );
+    assert_eq!(float.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&float.stderr).contains("write decimals as strings"));
+}
