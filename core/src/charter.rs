@@ -168,6 +168,11 @@ impl UnsignedCharter {
                 }
                 fields.push(&f.name);
             }
+            for r in &k.rules {
+                r.check_schema(&k.fields).map_err(|e| {
+                    CharterError::Invalid(format!("kind `{}`, rule `{}`: {e}", k.name, r.name))
+                })?;
+            }
             if k.digest_only && (!k.fields.is_empty() || !k.rules.is_empty()) {
                 return bad(format!("digest-only kind `{}` cannot declare fields or rules", k.name));
             }
@@ -380,7 +385,7 @@ impl Decode for RecordKind {
             name: r.str("record kind", MAX_KEY_BYTES)?,
             description: r.str("kind description", MAX_DESCRIPTION_BYTES)?,
             digest_only: r.bool("digest only")?,
-            fields: r.seq("fields", MAX_MAP_ENTRIES, 16)?,
+            fields: r.seq("fields", MAX_MAP_ENTRIES, 11)?,
             rules: r.seq("rules", MAX_RULES, 16)?,
         })
     }

@@ -29,7 +29,7 @@ fn nibble(c: u8) -> Option<u8> {
 /// Decodes hex of any even length.
 pub fn decode(s: &str, what: &'static str) -> Result<Vec<u8>, DecodeError> {
     let b = s.as_bytes();
-    if b.len() % 2 != 0 {
+    if !b.len().is_multiple_of(2) {
         return Err(DecodeError::Invalid {
             what,
             why: "odd number of hex digits",

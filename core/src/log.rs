@@ -75,7 +75,7 @@ fn split_point(n: u64) -> u64 {
 /// The Merkle tree hash of leaves `[start, end)`, `end > start`.
 pub fn subtree_root<S: NodeStore>(store: &S, start: u64, end: u64) -> Result<Hash, S::Error> {
     let n = end - start;
-    if n.is_power_of_two() && start % n == 0 {
+    if n.is_power_of_two() && start.is_multiple_of(n) {
         return store.node(n.trailing_zeros(), start >> n.trailing_zeros());
     }
     let k = split_point(n);

@@ -18,6 +18,7 @@ use trustchain_core::light_client::{
 use trustchain_core::log::{self, InclusionProof, LogProofError, MemoryLog};
 use trustchain_core::proof::{RecordProof, Step, StepStatus, Verdict};
 use trustchain_core::receipt;
+use trustchain_core::value::Value;
 
 fn statuses(v: &Verdict) -> Vec<(Step, StepStatus)> {
     v.steps.iter().map(|r| (r.step, r.status)).collect()
@@ -41,7 +42,13 @@ fn charter_is_valid_signed_and_round_trips() {
     let forged = c.content.clone().sign(&key(WRITER));
     assert!(forged.verify_signature().is_err());
     let doc = c.render_interface();
-    for needle in ["Demo budget", "`amount`", "`category`", "equipment", "Digest only"] {
+    for needle in [
+        "Demo budget",
+        "`amount`",
+        "`category`",
+        "equipment",
+        "Digest only",
+    ] {
         assert!(doc.contains(needle), "interface lacks {needle}:\n{doc}");
     }
 }
@@ -93,7 +100,10 @@ fn checkpoint_is_signed_by_replicas() {
 
     let mut bad = cp.clone();
     bad.checkpoint.time_ms += 1;
-    assert!(matches!(bad.verify_signatures(), Err(CheckpointError::BadSignature(_))));
+    assert!(matches!(
+        bad.verify_signatures(),
+        Err(CheckpointError::BadSignature(_))
+    ));
     let mut unsigned = cp.clone();
     unsigned.signatures.clear();
     assert_eq!(unsigned.verify_signatures(), Err(CheckpointError::Unsigned));
@@ -125,7 +135,11 @@ fn anchor_map_membership_and_absence() {
         let p = f.anchors.prove(&k);
         assert_eq!(p.end, PathEnd::Member);
         p.verify_member(&k, value, &root).unwrap();
-        assert!(p.siblings.len() <= 8, "path of {name} is {} long", p.siblings.len());
+        assert!(
+            p.siblings.len() <= 8,
+            "path of {name} is {} long",
+            p.siblings.len()
+        );
         assert_eq!(AnchorProof::from_bytes(&p.to_bytes()).unwrap(), p);
         // A stale or foreign value does not verify, nor does absence.
         assert!(matches!(
@@ -138,8 +152,16 @@ fn anchor_map_membership_and_absence() {
         ));
     }
     // One scenario's path does not prove another's value.
-    let (a, b) = (sid("acme/ledger").anchor_key(), sid("city/roads").anchor_key());
-    assert!(f.anchors.prove(&a).verify_member(&b, &other_digest("city/roads"), &root).is_err());
+    let (a, b) = (
+        sid("acme/ledger").anchor_key(),
+        sid("city/roads").anchor_key(),
+    );
+    assert!(
+        f.anchors
+            .prove(&a)
+            .verify_member(&b, &other_digest("city/roads"), &root)
+            .is_err()
+    );
 
     // Scenarios that are not in the map: absence, ending in an empty subtree or another key.
     let mut ends = (0, 0);
@@ -160,7 +182,10 @@ fn anchor_map_membership_and_absence() {
         }
         assert_eq!(AnchorProof::from_bytes(&p.to_bytes()).unwrap(), p);
     }
-    assert!(ends.0 > 0 && ends.1 > 0, "both kinds of absence proof: {ends:?}");
+    assert!(
+        ends.0 > 0 && ends.1 > 0,
+        "both kinds of absence proof: {ends:?}"
+    );
 
     // The scenario moves: a new checkpoint digest changes the root; the old proof fails.
     let mut moved = f.anchors.clone();
@@ -169,13 +194,26 @@ fn anchor_map_membership_and_absence() {
     moved.insert(k, newer);
     assert_ne!(moved.root(), root);
     let old = f.checkpoint.checkpoint.digest();
-    assert!(f.anchors.prove(&k).verify_member(&k, &old, &moved.root()).is_err());
-    moved.prove(&k).verify_member(&k, &newer, &moved.root()).unwrap();
+    assert!(
+        f.anchors
+            .prove(&k)
+            .verify_member(&k, &old, &moved.root())
+            .is_err()
+    );
+    moved
+        .prove(&k)
+        .verify_member(&k, &newer, &moved.root())
+        .unwrap();
     // Only this leaf changed: the siblings on its path are the same.
     assert_eq!(moved.prove(&k), f.anchors.prove(&k));
     // Another scenario's old path now fails: one of its siblings covers the moved leaf.
     let a = sid("acme/ledger").anchor_key();
-    assert!(f.anchors.prove(&a).verify_member(&a, &other_digest("acme/ledger"), &moved.root()).is_err());
+    assert!(
+        f.anchors
+            .prove(&a)
+            .verify_member(&a, &other_digest("acme/ledger"), &moved.root())
+            .is_err()
+    );
     assert_eq!(moved.len(), 7);
 
     // Empty and single-entry maps.
@@ -189,7 +227,9 @@ fn anchor_map_membership_and_absence() {
     assert!(p.siblings.is_empty());
     p.verify_member(&k, &newer, &one.root()).unwrap();
     let other = sid("acme/ledger").anchor_key();
-    one.prove(&other).verify_absent(&other, &one.root()).unwrap();
+    one.prove(&other)
+        .verify_absent(&other, &one.root())
+        .unwrap();
 }
 
 // --- main chain ---
@@ -209,7 +249,11 @@ fn certificate_needs_more_than_two_thirds_of_the_weight() {
     assert_eq!(signers.len(), 3);
 
     // Exactly 2/3 (30 + 30 of 90) is not enough; nor is 10 + 20 + 30.
-    for (keys, signed) in [(&[13u8, 14][..], 60u128), (&[11, 12, 13][..], 60), (&[14][..], 30)] {
+    for (keys, signed) in [
+        (&[13u8, 14][..], 60u128),
+        (&[11, 12, 13][..], 60),
+        (&[14][..], 30),
+    ] {
         let c = certify(&f.header, set, keys);
         assert_eq!(
             c.verify(&f.header, set),
@@ -217,8 +261,12 @@ fn certificate_needs_more_than_two_thirds_of_the_weight() {
         );
     }
     // 70 of 90 is.
-    certify(&f.header, set, &[11, 13, 14]).verify(&f.header, set).unwrap();
-    certify(&f.header, set, &[11, 12, 13, 14]).verify(&f.header, set).unwrap();
+    certify(&f.header, set, &[11, 13, 14])
+        .verify(&f.header, set)
+        .unwrap();
+    certify(&f.header, set, &[11, 12, 13, 14])
+        .verify(&f.header, set)
+        .unwrap();
     // Keys outside the set are ignored when signing, so they add no weight.
     let c = certify(&f.header, set, &[13, 14, 31, 32]);
     assert_eq!(c.signatures.len(), 2);
@@ -251,10 +299,16 @@ fn certificate_needs_more_than_two_thirds_of_the_weight() {
     ));
     let mut unknown = f.certificate.clone();
     unknown.signatures.last_mut().unwrap().validator = 4;
-    assert_eq!(unknown.verify(&f.header, set), Err(CertificateError::BadSigners));
+    assert_eq!(
+        unknown.verify(&f.header, set),
+        Err(CertificateError::BadSigners)
+    );
     let mut dup = f.certificate.clone();
     dup.signatures[1].validator = dup.signatures[0].validator;
-    assert_eq!(dup.verify(&f.header, set), Err(CertificateError::BadSigners));
+    assert_eq!(
+        dup.verify(&f.header, set),
+        Err(CertificateError::BadSigners)
+    );
     assert!(matches!(
         CommitCertificate::from_bytes(&dup.to_bytes()),
         Err(DecodeError::NonCanonical(_))
@@ -313,7 +367,11 @@ fn record_proof_names_the_failing_step() {
         // The failing step is reported as failed; everything after it as skipped.
         let pos = v.steps.iter().position(|r| r.step == step).unwrap();
         assert_eq!(v.steps[pos].status, StepStatus::Failed);
-        assert!(v.steps[pos + 1..].iter().all(|r| r.status == StepStatus::Skipped));
+        assert!(
+            v.steps[pos + 1..]
+                .iter()
+                .all(|r| r.status == StepStatus::Skipped)
+        );
         assert_eq!(v.steps.len(), Step::ALL.len());
     };
     let mut p = good.clone();
@@ -339,11 +397,20 @@ fn record_proof_names_the_failing_step() {
     p.header.anchor_root = Hash::ZERO;
     check(&p, &f.set, CHAIN_ID, Step::Anchor);
     check(&good, &f.set, "another-chain", Step::Certificate);
-    check(&good, &validator_set(1, &EPOCH2), CHAIN_ID, Step::Certificate);
+    check(
+        &good,
+        &validator_set(1, &EPOCH2),
+        CHAIN_ID,
+        Step::Certificate,
+    );
     let mut p = good.clone();
     p.certificate = certify(&f.header, &f.set, &[13, 14]);
     check(&p, &f.set, CHAIN_ID, Step::Certificate);
-    assert!(failure(&p.verify(&f.set, CHAIN_ID, None)).1.contains("60 of 90"));
+    assert!(
+        failure(&p.verify(&f.set, CHAIN_ID, None))
+            .1
+            .contains("60 of 90")
+    );
 }
 
 #[test]
@@ -363,29 +430,92 @@ fn charter_checks_the_schema() {
 
     // Entries 5 and 6 are in the log and certified, yet not what the charter allows.
     let v = f.proof(UNKNOWN_FIELD_INDEX).verify(&f.set, CHAIN_ID, None);
-    assert!(v.is_verified(), "without the charter only the chain is checked");
-    let (step, why) = failure(&f.proof(UNKNOWN_FIELD_INDEX).verify(&f.set, CHAIN_ID, Some(ch)));
+    assert!(
+        v.is_verified(),
+        "without the charter only the chain is checked"
+    );
+    let (step, why) = failure(
+        &f.proof(UNKNOWN_FIELD_INDEX)
+            .verify(&f.set, CHAIN_ID, Some(ch)),
+    );
     assert_eq!(step, Step::Rules);
-    assert!(why.contains("`colour`") && why.contains("not declared"), "{why}");
+    assert!(
+        why.contains("`colour`") && why.contains("not declared"),
+        "{why}"
+    );
     let (step, why) = failure(&f.proof(WRONG_TYPE_INDEX).verify(&f.set, CHAIN_ID, Some(ch)));
     assert_eq!(step, Step::Rules);
-    assert!(why.contains("`amount`") && why.contains("expected decimal, found text"), "{why}");
+    assert!(
+        why.contains("`amount`") && why.contains("expected decimal, found text"),
+        "{why}"
+    );
 
     // More schema breaches (Rules comes before Inclusion, so these need not be in the log).
-    let with_fields = |author: u8, kind: &str, pairs: &[(&str, trustchain_core::value::Value)]| {
+    let with_fields = |author: u8, kind: &str, pairs: &[(&str, Value)]| {
         let mut p = f.proof(SUBJECT_INDEX);
-        p.entry = Entry::Contract(contract(author, kind, 9, Body::Fields(fields(pairs)), vec![]));
+        p.entry = Entry::Contract(contract(
+            author,
+            kind,
+            9,
+            Body::Fields(fields(pairs)),
+            vec![],
+        ));
         failure(&p.verify(&f.set, CHAIN_ID, Some(ch)))
     };
-    let cases: Vec<(u8, &str, Vec<(&str, trustchain_core::value::Value)>, &[&str])> = vec![
-        (WRITER, "expense", vec![("amount", dec("1.00"))], &["`category`", "missing"]),
-        (WRITER, "expense", vec![("amount", dec("1.001")), ("category", text("travel"))], &["`amount`", "more than 2 decimals"]),
-        (WRITER, "expense", vec![("amount", dec("2000000.00")), ("category", text("travel"))], &["`amount`", "outside"]),
-        (WRITER, "expense", vec![("amount", dec("1.00")), ("category", text("food"))], &["`category`", "not one of"]),
-        (WRITER, "expense", vec![("amount", dec("1.00")), ("category", text("travel")), ("memo", trustchain_core::value::Value::Int(3))], &["`memo`", "expected text, found int"]),
-        (WRITER, "refund", vec![("amount", dec("1.00"))], &["`refund`", "not declared"]),
-        (WRITER, "invoice", vec![("amount", dec("1.00"))], &["`invoice`", "digest body"]),
-        (STRANGER, "expense", vec![("amount", dec("1.00")), ("category", text("travel"))], &["neither an owner nor a writer"]),
+    type Case<'a> = (u8, &'a str, Vec<(&'a str, Value)>, &'a [&'a str]);
+    let cases: Vec<Case> = vec![
+        (
+            WRITER,
+            "expense",
+            vec![("amount", dec("1.00"))],
+            &["`category`", "missing"],
+        ),
+        (
+            WRITER,
+            "expense",
+            vec![("amount", dec("1.001")), ("category", text("travel"))],
+            &["`amount`", "more than 2 decimals"],
+        ),
+        (
+            WRITER,
+            "expense",
+            vec![("amount", dec("2000000.00")), ("category", text("travel"))],
+            &["`amount`", "outside"],
+        ),
+        (
+            WRITER,
+            "expense",
+            vec![("amount", dec("1.00")), ("category", text("food"))],
+            &["`category`", "not one of"],
+        ),
+        (
+            WRITER,
+            "expense",
+            vec![
+                ("amount", dec("1.00")),
+                ("category", text("travel")),
+                ("memo", Value::Int(3)),
+            ],
+            &["`memo`", "expected text, found int"],
+        ),
+        (
+            WRITER,
+            "refund",
+            vec![("amount", dec("1.00"))],
+            &["`refund`", "not declared"],
+        ),
+        (
+            WRITER,
+            "invoice",
+            vec![("amount", dec("1.00"))],
+            &["`invoice`", "digest body"],
+        ),
+        (
+            STRANGER,
+            "expense",
+            vec![("amount", dec("1.00")), ("category", text("travel"))],
+            &["neither an owner nor a writer"],
+        ),
     ];
     for (author, kind, pairs, needles) in cases {
         let (step, why) = with_fields(author, kind, &pairs);
@@ -397,7 +527,10 @@ fn charter_checks_the_schema() {
     // A charter with a bad signature is refused at the Rules step.
     let mut forged = ch.clone();
     forged.content.title.push('!');
-    let (step, why) = failure(&f.proof(SUBJECT_INDEX).verify(&f.set, CHAIN_ID, Some(&forged)));
+    let (step, why) = failure(
+        &f.proof(SUBJECT_INDEX)
+            .verify(&f.set, CHAIN_ID, Some(&forged)),
+    );
     assert_eq!(step, Step::Rules);
     assert!(why.starts_with("charter:"), "{why}");
 }
@@ -412,10 +545,18 @@ fn receipt_round_trips_as_base64url() {
     assert_eq!(bytes, proof.to_bytes());
     assert_eq!(receipt::from_bytes(&bytes).unwrap(), proof);
     let text = receipt::to_base64url(&proof);
-    assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    assert!(
+        text.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    );
     assert_eq!(receipt::from_base64url(&text).unwrap(), proof);
-    assert_eq!(receipt::from_base64url(&format!("  {text}\n")).unwrap(), proof);
-    let v = receipt::from_base64url(&text).unwrap().verify(&f.set, CHAIN_ID, None);
+    assert_eq!(
+        receipt::from_base64url(&format!("  {text}\n")).unwrap(),
+        proof
+    );
+    let v = receipt::from_base64url(&text)
+        .unwrap()
+        .verify(&f.set, CHAIN_ID, None);
     assert!(v.is_verified());
 
     // Padding, the standard alphabet, inner whitespace, truncation and trailing bytes fail.
@@ -432,7 +573,10 @@ fn receipt_round_trips_as_base64url() {
     assert!(receipt::from_base64url(&text[..text.len() - 4]).is_err());
     let mut long = bytes.clone();
     long.push(0);
-    assert_eq!(receipt::from_bytes(&long), Err(DecodeError::TrailingBytes { count: 1 }));
+    assert_eq!(
+        receipt::from_bytes(&long),
+        Err(DecodeError::TrailingBytes { count: 1 })
+    );
     // A failed decode becomes a verdict that names the Decode step.
     let e = receipt::from_base64url("AAAA").unwrap_err();
     let v = Verdict::undecodable(&e);
@@ -440,7 +584,10 @@ fn receipt_round_trips_as_base64url() {
     assert_eq!(v.steps.len(), Step::ALL.len());
     // Oversized input is refused before decoding.
     let huge = "A".repeat(receipt::MAX_RECEIPT_BYTES / 3 * 4 + 8);
-    assert!(matches!(receipt::from_base64url(&huge), Err(DecodeError::TooLarge { .. })));
+    assert!(matches!(
+        receipt::from_base64url(&huge),
+        Err(DecodeError::TooLarge { .. })
+    ));
 }
 
 // --- light client ---
@@ -508,7 +655,9 @@ fn light_client_starts_from_trusted_checkpoint() {
     let weak = certify(&f.header, &f.set, &[13, 14]);
     assert!(matches!(
         lc.verify_header(&f.header, &weak),
-        Err(LightClientError::Certificate(CertificateError::InsufficientWeight { .. }))
+        Err(LightClientError::Certificate(
+            CertificateError::InsufficientWeight { .. }
+        ))
     ));
 }
 
@@ -524,7 +673,10 @@ fn light_client_follows_epoch_change_and_rejects_unknown_epochs() {
     // Before the hand-over, epoch 2 is unknown.
     assert_eq!(
         lc.verify_header(&h111, &c111).unwrap_err(),
-        LightClientError::UnknownEpoch { header_epoch: 2, known: 1 }
+        LightClientError::UnknownEpoch {
+            header_epoch: 2,
+            known: 1
+        }
     );
     let change = epoch_change(&set1, &set2);
     assert_eq!(EpochChange::from_bytes(&change.to_bytes()).unwrap(), change);
@@ -571,7 +723,10 @@ fn light_client_follows_epoch_change_and_rejects_unknown_epochs() {
     let c200 = certify(&h200, &set3, &[41]);
     assert_eq!(
         lc.verify_header(&h200, &c200).unwrap_err(),
-        LightClientError::UnknownEpoch { header_epoch: 3, known: 2 }
+        LightClientError::UnknownEpoch {
+            header_epoch: 3,
+            known: 2
+        }
     );
     // Replaying the old hand-over is refused: it is not in the latest epoch any more.
     assert!(matches!(
@@ -596,7 +751,11 @@ fn light_client_keeps_equivocation_evidence() {
     lc.verify_header(&a, &ca).unwrap();
     assert_eq!(
         lc.verify_header(&b, &cb).unwrap_err(),
-        LightClientError::Equivocation { height: 112, first: a.hash(), second: b.hash() }
+        LightClientError::Equivocation {
+            height: 112,
+            first: a.hash(),
+            second: b.hash()
+        }
     );
     // Seen again: refused again, evidence kept once.
     assert!(lc.verify_header(&b, &cb).is_err());
@@ -609,7 +768,10 @@ fn light_client_keeps_equivocation_evidence() {
     let back = EquivocationEvidence::from_bytes(&bytes).unwrap();
     assert_eq!(back, ev);
     back.verify(&set2).unwrap();
-    assert!(matches!(back.verify(&set1), Err(LightClientError::Certificate(_))));
+    assert!(matches!(
+        back.verify(&set1),
+        Err(LightClientError::Certificate(_))
+    ));
     // Not evidence: the same block twice, or blocks at different heights.
     let same = EquivocationEvidence {
         first: a.clone(),
@@ -655,5 +817,37 @@ fn light_client_record_on_forked_block_fails_at_certificate() {
     p.certificate = certify(&p.header, &set2, &[31, 32, 33]);
     let v = lc.verify_record(&p, None);
     assert_eq!(v.failed_step(), Some(Step::Certificate));
-    assert_eq!(v.steps[5].status, StepStatus::Passed, "anchor still checked");
+    assert_eq!(
+        v.steps[5].status,
+        StepStatus::Passed,
+        "anchor still checked"
+    );
+}
+
+#[test]
+fn charter_with_many_small_fields_round_trips() {
+    // Minimal field schemas (short name, no description, `bool`) are 11 or 12 bytes long: the
+    // decoder's per-item lower bound must not exceed that, or a charter its owner can build and
+    // sign cannot be decoded by any verifier.
+    use trustchain_core::charter::{Charter, RecordKind};
+    use trustchain_core::schema::{FieldSchema, FieldType};
+    let mut c = charter().content;
+    c.kinds.push(RecordKind {
+        name: "flags".to_string(),
+        description: String::new(),
+        digest_only: false,
+        fields: (0..40)
+            .map(|i| FieldSchema {
+                name: format!("f{i}"),
+                description: String::new(),
+                ty: FieldType::Bool,
+                required: false,
+            })
+            .collect(),
+        rules: vec![],
+    });
+    c.validate().unwrap();
+    let signed = c.sign(&key(OWNER));
+    let bytes = signed.to_bytes();
+    assert_eq!(Charter::from_bytes(&bytes), Ok(signed));
 }

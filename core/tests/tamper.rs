@@ -105,7 +105,11 @@ fn layout(p: &RecordProof) -> Layout {
     let u = &c.content;
     l.field("entry tag", 1, Malformed);
     l.field("contract version", 1, Malformed);
-    l.string("contract scenario", u.scenario.as_str(), DecodeOr(Signature));
+    l.string(
+        "contract scenario",
+        u.scenario.as_str(),
+        DecodeOr(Signature),
+    );
     l.string("contract kind", &u.kind, DecodeOr(Signature));
     l.field("contract author", 32, DecodeOr(Signature));
     l.field("contract nonce", 8, Fixed(Signature));
@@ -143,13 +147,21 @@ fn layout(p: &RecordProof) -> Layout {
     for i in 0..p.inclusion.path.len() {
         l.field(format!("inclusion path {i}"), 32, Fixed(Inclusion));
     }
-    assert_eq!(l.pos - start, p.inclusion.to_bytes().len(), "inclusion layout");
+    assert_eq!(
+        l.pos - start,
+        p.inclusion.to_bytes().len(),
+        "inclusion layout"
+    );
 
     // --- checkpoint ---
     let start = l.pos;
     let cp = &p.checkpoint.checkpoint;
     l.field("checkpoint version", 1, Malformed);
-    l.string("checkpoint scenario", cp.scenario.as_str(), DecodeOr(Checkpoint));
+    l.string(
+        "checkpoint scenario",
+        cp.scenario.as_str(),
+        DecodeOr(Checkpoint),
+    );
     l.field("checkpoint size", 8, Fixed(Inclusion));
     l.field("checkpoint root", 32, Fixed(Inclusion));
     l.field("checkpoint main_ref", 32, Fixed(Checkpoint));
@@ -160,7 +172,11 @@ fn layout(p: &RecordProof) -> Layout {
         l.field(format!("replica {i} key"), 32, DecodeOr(Checkpoint));
         l.field(format!("replica {i} signature"), 64, Fixed(Checkpoint));
     }
-    assert_eq!(l.pos - start, p.checkpoint.to_bytes().len(), "checkpoint layout");
+    assert_eq!(
+        l.pos - start,
+        p.checkpoint.to_bytes().len(),
+        "checkpoint layout"
+    );
 
     // --- anchor ---
     let start = l.pos;
@@ -198,7 +214,11 @@ fn layout(p: &RecordProof) -> Layout {
         l.field(format!("vote {i} validator"), 2, DecodeOr(Certificate));
         l.field(format!("vote {i} signature"), 64, Fixed(Certificate));
     }
-    assert_eq!(l.pos - start, p.certificate.to_bytes().len(), "certificate layout");
+    assert_eq!(
+        l.pos - start,
+        p.certificate.to_bytes().len(),
+        "certificate layout"
+    );
     l
 }
 
@@ -233,7 +253,10 @@ fn verdict_of_text(text: &str, f: &Fixture) -> Verdict {
 /// Mutation counts; `TAMPER_SCALE=n` multiplies them (the defaults keep an unoptimised debug
 /// build, where every ed25519 check costs milliseconds, near a minute on two cores).
 fn scaled(n: usize) -> usize {
-    let k: usize = std::env::var("TAMPER_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
+    let k: usize = std::env::var("TAMPER_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
     n * k.max(1)
 }
 const BYTE_MUTATIONS: usize = 3000;
@@ -283,7 +306,10 @@ fn every_single_byte_mutation_is_rejected_at_the_right_step() {
             ));
         }
     }
-    println!("{count} byte mutations of a {}-byte receipt, by failing step:", good.len());
+    println!(
+        "{count} byte mutations of a {}-byte receipt, by failing step:",
+        good.len()
+    );
     for (s, c) in &by_step {
         println!("  {s:12} {c}");
     }
@@ -293,12 +319,31 @@ fn every_single_byte_mutation_is_rejected_at_the_right_step() {
             println!("  {:32} {:?}", fl.name, m);
         }
     }
-    assert!(wrong.is_empty(), "{} misattributed:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} misattributed:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
     // The seed reaches every region, and most bytes.
     let covered = touched.iter().filter(|t| **t).count();
-    assert!(covered * 10 >= good.len() * 9, "only {covered} of {} bytes touched", good.len());
-    for s in [Step::Decode, Signature, Inclusion, Checkpoint, Anchor, Certificate] {
-        assert!(by_step.get(s.name()).copied().unwrap_or(0) > 0, "no mutation failed at {s}");
+    assert!(
+        covered * 10 >= good.len() * 9,
+        "only {covered} of {} bytes touched",
+        good.len()
+    );
+    for s in [
+        Step::Decode,
+        Signature,
+        Inclusion,
+        Checkpoint,
+        Anchor,
+        Certificate,
+    ] {
+        assert!(
+            by_step.get(s.name()).copied().unwrap_or(0) > 0,
+            "no mutation failed at {s}"
+        );
     }
 }
 
@@ -367,9 +412,16 @@ fn every_base64url_text_mutation_is_rejected() {
         {
             assert_eq!(bytes.len(), good.len());
             let changed: Vec<usize> = (0..good.len()).filter(|j| bytes[*j] != good[*j]).collect();
-            assert!(!changed.is_empty() && changed.iter().all(|j| (i * 6 / 8..=(i * 6 + 5) / 8).contains(j)));
+            assert!(
+                !changed.is_empty()
+                    && changed
+                        .iter()
+                        .all(|j| (i * 6 / 8..=(i * 6 + 5) / 8).contains(j))
+            );
             if !changed.iter().any(|j| l.at(*j).expect.allows(step)) {
-                wrong.push(format!("text mutation {n} at char {i} (bytes {changed:?}) failed at {step}"));
+                wrong.push(format!(
+                    "text mutation {n} at char {i} (bytes {changed:?}) failed at {step}"
+                ));
             }
         }
     }
@@ -385,7 +437,11 @@ fn truncations_and_extensions_are_rejected() {
     let f = Fixture::new();
     let good = receipt::to_bytes(&f.proof(SUBJECT_INDEX));
     for len in 0..good.len() {
-        assert_eq!(verdict_of_bytes(&good[..len], &f).failed_step(), Some(Step::Decode), "prefix {len}");
+        assert_eq!(
+            verdict_of_bytes(&good[..len], &f).failed_step(),
+            Some(Step::Decode),
+            "prefix {len}"
+        );
     }
     for extra in [&[0u8][..], &[1], &[0xff; 7]] {
         let mut b = good.clone();

@@ -111,11 +111,10 @@ impl From<IngestError> for ApiError {
             IngestError::ScenarioExists(_) => StatusCode::CONFLICT,
             IngestError::BatchTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             IngestError::BadSignature { .. } => StatusCode::UNAUTHORIZED,
-            IngestError::Rejected { rejection, .. }
-                if matches!(rejection, trustchain_core::charter::Rejection::Unauthorised(_)) =>
-            {
-                StatusCode::FORBIDDEN
-            }
+            IngestError::Rejected {
+                rejection: trustchain_core::charter::Rejection::Unauthorised(_),
+                ..
+            } => StatusCode::FORBIDDEN,
             IngestError::ReplayedNonce { .. } => StatusCode::CONFLICT,
             IngestError::Storage(_) | IngestError::ShuttingDown => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -140,6 +139,7 @@ fn scenario_id(raw: &str) -> ApiResult<ScenarioId> {
 /// The router.
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .route("/", get(index))
         .route("/v1/status", get(status))
         .route("/v1/trust", get(trust))
         .route("/v1/scenarios", get(scenarios).post(create_scenario))
@@ -194,6 +194,35 @@ fn head_info(s: &ChainSnapshot) -> HeadInfo {
         time_ms: s.head.header.time_ms,
         moved: s.head.header.moved,
     }
+}
+
+/// A landing page for people who open the relay's URL in a browser (the explorer replaces it).
+async fn index(State(s): State<AppState>) -> ApiResult<axum::response::Html<String>> {
+    let snap = s.chain.borrow().clone();
+    let mut rows = String::new();
+    for (id, size) in s.store.read()?.scenarios()? {
+        let e = id.as_str().replace('/', "%2F");
+        rows.push_str(&format!(
+            "<li><code>{id}</code> — {size} records: <a href=\"/v1/scenarios/{e}/interface\">verification interface</a>, \
+             <a href=\"/v1/scenarios/{e}/records?limit=20\">records</a>, \
+             <a href=\"/v1/scenarios/{e}/records/1\">record 1 with its proof</a>, \
+             <a href=\"/v1/scenarios/{e}/records/1?format=receipt\">its receipt</a></li>"
+        ));
+    }
+    Ok(axum::response::Html(format!(
+        "<!doctype html><meta charset=utf-8><title>Trustchain relay</title>\
+         <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem}}code{{background:#f3f3f3;padding:0 .2em}}</style>\
+         <h1>Trustchain relay</h1><p>Chain <code>{chain}</code>, head block <b>{h}</b> (<code>{hash}</code>).</p>\
+         <h2>Scenarios</h2><ul>{rows}</ul>\
+         <h2>API</h2><ul><li><a href=/v1/status>/v1/status</a></li><li><a href=/v1/trust>/v1/trust</a> — a checkpoint to verify receipts against</li>\
+         <li><a href=/v1/scenarios>/v1/scenarios</a></li><li><a href=/v1/main/head>/v1/main/head</a></li><li><a href=/v1/main/epochs>/v1/main/epochs</a></li>\
+         <li><a href=/v1/heads>/v1/heads</a> — live heads (SSE)</li><li><a href=/metrics>/metrics</a></li></ul>\
+         <p>Verify a receipt offline: <code>trustchain-relay verify --receipt r.txt --trust trust.json</code>. \
+         The API is described in <code>docs/openapi.yaml</code>.</p>",
+        chain = snap.chain_id(),
+        h = snap.head.header.height,
+        hash = snap.head_hash,
+    )))
 }
 
 async fn status(State(s): State<AppState>) -> ApiResult<Json<serde_json::Value>> {

@@ -34,7 +34,7 @@ fn money(name: &str, description: &str) -> FieldSchema {
         description: description.into(),
         ty: FieldType::Decimal {
             min: None,
-            max: Some(Decimal::new(100_000_000_00, 2)),
+            max: Some(Decimal::new(10_000_000_000, 2)),
             max_scale: 4,
         },
         required: true,

@@ -158,7 +158,13 @@ pub fn charter() -> Charter {
 }
 
 /// A contract of `kind` with `body`, signed by `author`.
-pub fn contract(author: u8, kind: &str, nonce: u64, body: Body, attachments: Vec<Hash>) -> Contract {
+pub fn contract(
+    author: u8,
+    kind: &str,
+    nonce: u64,
+    body: Body,
+    attachments: Vec<Hash>,
+) -> Contract {
     UnsignedContract {
         scenario: sid(SCENARIO),
         kind: kind.to_string(),
@@ -305,7 +311,8 @@ impl Fixture {
             validators_hash: set.hash(),
             next_validators_hash: set.hash(),
         };
-        let certificate = CommitCertificate::sign(&header, 0, &set, &[&key(11), &key(13), &key(14)]);
+        let certificate =
+            CommitCertificate::sign(&header, 0, &set, &[&key(11), &key(13), &key(14)]);
         Fixture {
             charter,
             entries,
@@ -333,7 +340,13 @@ impl Fixture {
 }
 
 /// A header of `epoch` at `height` on the fixture chain, naming `set` and `next`.
-pub fn block(height: u64, epoch: u64, time_ms: u64, set: &ValidatorSet, next: &ValidatorSet) -> BlockHeader {
+pub fn block(
+    height: u64,
+    epoch: u64,
+    time_ms: u64,
+    set: &ValidatorSet,
+    next: &ValidatorSet,
+) -> BlockHeader {
     BlockHeader {
         chain_id: CHAIN_ID.to_string(),
         height,

@@ -26,7 +26,12 @@ impl Relay {
             .arg("dev")
             .arg("--data-dir")
             .arg(data_dir)
-            .args(["--listen", "127.0.0.1:0", "--block-interval-ms", "50"])
+            .args(["--listen", "127.0.0.1:0"])
+            .args(if extra.contains(&"--block-interval-ms") {
+                &[][..]
+            } else {
+                &["--block-interval-ms", "50"][..]
+            })
             .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
