@@ -105,8 +105,8 @@ fn field(name: &str, ty: FieldType, required: bool) -> FieldSchema {
     }
 }
 
-/// A charter whose record kinds carry fields but NO rules (the rule engine is benchmarked on
-/// its own, see `rules_bench`).
+/// A charter whose record kinds carry fields but NO rules (the rule engine is benchmarked in the
+/// relay bench, which has the `compiler` feature).
 fn charter(owner: &SigningKey) -> Charter {
     let text = |max_len| FieldType::Text {
         max_len,
@@ -157,7 +157,10 @@ fn contract(author: &SigningKey, nonce: u64) -> Contract {
     );
     f.insert(
         "note".into(),
-        Value::Text("Second instalment for the roof repair, invoice 2025-0412, approved by the committee.".into()),
+        Value::Text(
+            "Second instalment for the roof repair, invoice 2025-0412, approved by the committee."
+                .into(),
+        ),
     );
     UnsignedContract {
         scenario: sid(SCENARIO),
@@ -264,7 +267,11 @@ impl Fixture {
         }
         let key = sid(SCENARIO).anchor_key();
         anchors.insert(key, checkpoint.checkpoint.digest());
-        let (set, keys) = if validators == 1 { &self.set1 } else { &self.set4 };
+        let (set, keys) = if validators == 1 {
+            &self.set1
+        } else {
+            &self.set4
+        };
         let header = BlockHeader {
             chain_id: CHAIN_ID.into(),
             height: 12_345,
@@ -280,18 +287,28 @@ impl Fixture {
         let certificate = CommitCertificate::sign(&header, 0, set, &signers);
         let proof = RecordProof {
             entry: entry.clone(),
-            inclusion: self.log.prove_inclusion(index, size).expect("inclusion proof"),
+            inclusion: self
+                .log
+                .prove_inclusion(index, size)
+                .expect("inclusion proof"),
             checkpoint,
             anchor: anchors.prove(&key),
             header,
             certificate,
         };
         let verdict = proof.verify(set, CHAIN_ID, None);
-        assert!(verdict.is_verified(), "fixture proof must verify: {verdict:?}");
+        assert!(
+            verdict.is_verified(),
+            "fixture proof must verify: {verdict:?}"
+        );
         proof
     }
     fn set(&self, validators: usize) -> &ValidatorSet {
-        if validators == 1 { &self.set1.0 } else { &self.set4.0 }
+        if validators == 1 {
+            &self.set1.0
+        } else {
+            &self.set4.0
+        }
     }
 }
 
@@ -319,7 +336,11 @@ fn hashing(c: &mut Criterion, fx: &Fixture) {
         (SIZE_1M, SUBJECT_1M, "inclusion/1M"),
     ] {
         let p: InclusionProof = fx.log.prove_inclusion(index, size).expect("proof");
-        let leaf = if size == SIZE_1K { fx.entry_1k.leaf_hash() } else { fx.entry_1m.leaf_hash() };
+        let leaf = if size == SIZE_1K {
+            fx.entry_1k.leaf_hash()
+        } else {
+            fx.entry_1m.leaf_hash()
+        };
         let root = fx.log.root_at(size);
         p.verify(&leaf, &root).expect("valid proof");
         g.throughput(Throughput::Elements(p.path.len() as u64));
@@ -355,7 +376,8 @@ fn signatures(c: &mut Criterion) {
     g.bench_function("dalek_verify_strict_prepared_key", |b| {
         b.iter_custom(|n| {
             timed("sig/dalek_strict", n, || {
-                black_box(vk.verify_strict(black_box(digest.as_bytes()), black_box(&dsig))).expect("ok");
+                black_box(vk.verify_strict(black_box(digest.as_bytes()), black_box(&dsig)))
+                    .expect("ok");
             })
         })
     });
@@ -375,7 +397,10 @@ fn signatures(c: &mut Criterion) {
         })
     });
     g.throughput(Throughput::Elements(items.len() as u64));
-    let msgs: Vec<&[u8]> = items.iter().map(|(_, d, _)| d.as_bytes().as_slice()).collect();
+    let msgs: Vec<&[u8]> = items
+        .iter()
+        .map(|(_, d, _)| d.as_bytes().as_slice())
+        .collect();
     let sigs: Vec<ed25519_dalek::Signature> = items
         .iter()
         .map(|(_, _, s)| ed25519_dalek::Signature::from_bytes(&s.0))
@@ -384,7 +409,8 @@ fn signatures(c: &mut Criterion) {
     g.bench_function("dalek_verify_batch_64_prepared_keys", |b| {
         b.iter_custom(|n| {
             timed("sig/dalek_batch64", n, || {
-                ed25519_dalek::verify_batch(black_box(&msgs), black_box(&sigs), black_box(&vks)).expect("ok");
+                ed25519_dalek::verify_batch(black_box(&msgs), black_box(&sigs), black_box(&vks))
+                    .expect("ok");
             })
         })
     });
@@ -413,6 +439,67 @@ fn record_proof(c: &mut Criterion, fx: &Fixture) {
                     let verdict = black_box(&p).verify(black_box(&set), CHAIN_ID, None);
                     assert!(verdict.is_verified());
                     black_box(verdict);
+                })
+            })
+        });
+    }
+    g.finish();
+
+    // The parts, each timed on its own in this run.
+    let mut g = c.benchmark_group("record_proof_parts");
+    g.throughput(Throughput::Elements(1));
+    let p1 = fx.proof(SIZE_1M, 1);
+    let p4 = fx.proof(SIZE_1M, 4);
+    let cp = &p1.checkpoint;
+    let key = cp.checkpoint.scenario.anchor_key();
+    let leaf = p1.entry.leaf_hash();
+    let root = cp.checkpoint.root;
+    g.bench_function("entry_signature", |b| {
+        b.iter_custom(|n| {
+            timed("part/signature", n, || {
+                black_box(&p1.entry).verify_signature().expect("ok")
+            })
+        })
+    });
+    g.bench_function("entry_leaf_hash", |b| {
+        b.iter_custom(|n| {
+            timed("part/leaf", n, || {
+                black_box(black_box(&p1.entry).leaf_hash());
+            })
+        })
+    });
+    g.bench_function("inclusion_verify", |b| {
+        b.iter_custom(|n| {
+            timed("part/inclusion", n, || {
+                black_box(&p1.inclusion).verify(&leaf, &root).expect("ok")
+            })
+        })
+    });
+    g.bench_function("checkpoint_signatures", |b| {
+        b.iter_custom(|n| {
+            timed("part/checkpoint", n, || {
+                black_box(cp).verify_signatures().expect("ok")
+            })
+        })
+    });
+    g.bench_function("anchor_verify_member", |b| {
+        b.iter_custom(|n| {
+            timed("part/anchor", n, || {
+                let digest = black_box(cp).checkpoint.digest();
+                black_box(&p1.anchor)
+                    .verify_member(&key, &digest, &p1.header.anchor_root)
+                    .expect("ok")
+            })
+        })
+    });
+    for (p, v, id) in [(&p1, 1usize, "part/cert1"), (&p4, 4, "part/cert4")] {
+        let set = fx.set(v).clone();
+        g.bench_function(format!("certificate_{v}_validator"), |b| {
+            b.iter_custom(|n| {
+                timed(id, n, || {
+                    black_box(&p.certificate)
+                        .verify(&p.header, &set)
+                        .expect("ok")
                 })
             })
         });
@@ -538,14 +625,6 @@ fn block_sizes() -> Vec<String> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The rule-engine bench (only once the real engine has replaced the stand-in)
-// ---------------------------------------------------------------------------------------------
-
-fn rules_bench(_c: &mut Criterion) -> Option<String> {
-    Some("rules: SKIPPED - core/src/rules/mod.rs is still the TEMPORARY stand-in (evaluate panics)".into())
-}
-
-// ---------------------------------------------------------------------------------------------
 // Report
 // ---------------------------------------------------------------------------------------------
 
@@ -561,12 +640,24 @@ fn fmt_ns(v: Option<f64>) -> String {
     })
 }
 
-fn report(fx: &Fixture, sizes: &[String], rules: Option<String>) {
+fn report(fx: &Fixture, sizes: &[String]) {
     let h = ns("hash/node");
     println!("\n== RATIOS (median of the measurement samples, same run) ==");
-    println!("limit: blake3 keyed hash of 64 B (log node) = {} ({:.1} M hashes/s)", fmt_ns(h), h.map_or(0.0, |h| 1e3 / h));
-    for (id, size, index) in [("inclusion/1k", SIZE_1K, SUBJECT_1K), ("inclusion/1M", SIZE_1M, SUBJECT_1M)] {
-        let len = fx.log.prove_inclusion(index, size).expect("proof").path.len() as f64;
+    println!(
+        "limit: blake3 keyed hash of 64 B (log node) = {} ({:.1} M hashes/s)",
+        fmt_ns(h),
+        h.map_or(0.0, |h| 1e3 / h)
+    );
+    for (id, size, index) in [
+        ("inclusion/1k", SIZE_1K, SUBJECT_1K),
+        ("inclusion/1M", SIZE_1M, SUBJECT_1M),
+    ] {
+        let len = fx
+            .log
+            .prove_inclusion(index, size)
+            .expect("proof")
+            .path
+            .len() as f64;
         let v = ns(id);
         match (v, h) {
             (Some(v), Some(h)) => {
@@ -575,7 +666,11 @@ fn report(fx: &Fixture, sizes: &[String], rules: Option<String>) {
                     "{id}: verify = {} for a path of {len} hashes; verify/(len x hash) = {overhead:.2}; hashing throughput inside verify = {:.2}x raw (goal >= 0.5x) {}",
                     fmt_ns(Some(v)),
                     1.0 / overhead,
-                    if 1.0 / overhead >= 0.5 { "MET" } else { "MISSED" }
+                    if 1.0 / overhead >= 0.5 {
+                        "MET"
+                    } else {
+                        "MISSED"
+                    }
                 );
             }
             _ => println!("{id}: n/a (not run)"),
@@ -586,13 +681,19 @@ fn report(fx: &Fixture, sizes: &[String], rules: Option<String>) {
     let dc = ns("sig/decompress");
     let db = ns("sig/dalek_batch64").map(|v| v / 64.0);
     let cb = ns("sig/crypto_batch64").map(|v| v / 64.0);
-    println!("limit: ed25519 verify_strict (dalek, prepared key) = {} per signature", fmt_ns(ds));
+    println!(
+        "limit: ed25519 verify_strict (dalek, prepared key) = {} per signature",
+        fmt_ns(ds)
+    );
     println!(
         "crypto::PublicKey::verify (verify_strict + key decompression) = {} per signature; /limit = {}",
         fmt_ns(cs),
         ratio(cs, ds)
     );
-    println!("PublicKey::from_bytes (decompress + weak-key check) = {}", fmt_ns(dc));
+    println!(
+        "PublicKey::from_bytes (decompress + weak-key check) = {}",
+        fmt_ns(dc)
+    );
     println!(
         "limit: ed25519 batch verify of 64 (dalek, prepared keys) = {} per signature ({} faster than single)",
         fmt_ns(db),
@@ -616,6 +717,23 @@ fn report(fx: &Fixture, sizes: &[String], rules: Option<String>) {
             (Some(s), Some(h)) => Some(sigs as f64 * s + hashes as f64 * h),
             _ => None,
         };
+        let measured: Option<f64> = [
+            "part/signature",
+            "part/leaf",
+            "part/inclusion",
+            "part/checkpoint",
+            "part/anchor",
+            if v == 1 { "part/cert1" } else { "part/cert4" },
+        ]
+        .iter()
+        .map(|id| ns(id))
+        .sum();
+        println!(
+            "RecordProof::verify {v}-validator (1M log): {}; its steps timed one by one sum to {} ({} of the total; the rest is the verdict's strings and copies)",
+            fmt_ns(t),
+            fmt_ns(measured),
+            share(measured, t)
+        );
         println!(
             "RecordProof::verify {v}-validator (1M log): {}; parts = {sigs} signature verifies + {hashes} Merkle hashes = {} with crypto::verify ({} of the total), {} at the dalek limit (total/limit = {})",
             fmt_ns(t),
@@ -633,9 +751,9 @@ fn report(fx: &Fixture, sizes: &[String], rules: Option<String>) {
         fmt_ns(a2),
         ratio(a2, a1)
     );
-    if let Some(r) = rules {
-        println!("{r}");
-    }
+    println!(
+        "rules: benchmarked in the relay bench (section RULES): rules::compile needs the `compiler` feature, which only trustchain-relay enables"
+    );
     println!("\n== SIZES ==");
     for s in sizes {
         println!("{s}");
@@ -672,7 +790,6 @@ fn main() {
     signatures(&mut c);
     record_proof(&mut c, &fx);
     anchor(&mut c);
-    let rules = rules_bench(&mut c);
     c.final_summary();
-    report(&fx, &sizes, rules);
+    report(&fx, &sizes);
 }

@@ -195,7 +195,12 @@ impl AnchorProof {
     }
 
     /// Checks that the map with root `root` holds `key → value`.
-    pub fn verify_member(&self, key: &Hash, value: &Hash, root: &Hash) -> Result<(), AnchorProofError> {
+    pub fn verify_member(
+        &self,
+        key: &Hash,
+        value: &Hash,
+        root: &Hash,
+    ) -> Result<(), AnchorProofError> {
         if self.siblings.len() > 256 {
             return Err(AnchorProofError::TooDeep);
         }
@@ -258,7 +263,12 @@ impl Decode for AnchorProof {
                 key: Hash::decode(r)?,
                 value: Hash::decode(r)?,
             },
-            tag => return Err(DecodeError::InvalidTag { what: "anchor path end", tag }),
+            tag => {
+                return Err(DecodeError::InvalidTag {
+                    what: "anchor path end",
+                    tag,
+                });
+            }
         };
         Ok(AnchorProof { siblings, end })
     }
@@ -277,7 +287,9 @@ mod tests {
     fn empty_and_single() {
         let m = AnchorMap::new();
         assert_eq!(m.root(), Hash::ZERO);
-        m.prove(&key(1)).verify_absent(&key(1), &Hash::ZERO).unwrap();
+        m.prove(&key(1))
+            .verify_absent(&key(1), &Hash::ZERO)
+            .unwrap();
         let mut m = AnchorMap::new();
         m.insert(key(1), key(100));
         let p = m.prove(&key(1));

@@ -164,7 +164,9 @@ pub struct CommitCertificate {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CertificateError {
     /// The certificate is for another block.
-    #[error("the certificate is for block {cert} at height {cert_height}, not block {header} at height {header_height}")]
+    #[error(
+        "the certificate is for block {cert} at height {cert_height}, not block {header} at height {header_height}"
+    )]
     WrongBlock {
         /// Block named by the certificate.
         cert: Hash,
@@ -176,7 +178,9 @@ pub enum CertificateError {
         header_height: u64,
     },
     /// The header names another validator set.
-    #[error("the header names validator set {header}, but the trusted set for epoch {epoch} is {trusted}")]
+    #[error(
+        "the header names validator set {header}, but the trusted set for epoch {epoch} is {trusted}"
+    )]
     WrongValidatorSet {
         /// The epoch.
         epoch: u64,
@@ -216,7 +220,12 @@ pub enum CertificateError {
 
 impl CommitCertificate {
     /// Makes a certificate from the signing keys of some validators of `set`.
-    pub fn sign(header: &BlockHeader, round: u32, set: &ValidatorSet, keys: &[&SigningKey]) -> Self {
+    pub fn sign(
+        header: &BlockHeader,
+        round: u32,
+        set: &ValidatorSet,
+        keys: &[&SigningKey],
+    ) -> Self {
         let block = header.hash();
         let digest = Vote {
             height: header.height,
@@ -227,10 +236,11 @@ impl CommitCertificate {
         let mut signatures: Vec<CertSignature> = keys
             .iter()
             .filter_map(|k| {
-                set.index_of(&PublicKey::of(k)).map(|validator| CertSignature {
-                    validator,
-                    signature: sign(k, &digest),
-                })
+                set.index_of(&PublicKey::of(k))
+                    .map(|validator| CertSignature {
+                        validator,
+                        signature: sign(k, &digest),
+                    })
             })
             .collect();
         signatures.sort_by_key(|s| s.validator);
@@ -289,18 +299,21 @@ impl CommitCertificate {
         .digest();
         for s in &self.signatures {
             let v = &set.validators[s.validator as usize];
-            v.key
-                .verify(&digest, &s.signature)
-                .map_err(|source| CertificateError::BadSignature {
+            v.key.verify(&digest, &s.signature).map_err(|source| {
+                CertificateError::BadSignature {
                     validator: s.validator,
                     source,
-                })?;
+                }
+            })?;
         }
         Ok(())
     }
 
     /// The keys of the validators that signed.
-    pub fn signers<'a>(&'a self, set: &'a ValidatorSet) -> impl Iterator<Item = &'a PublicKey> + 'a {
+    pub fn signers<'a>(
+        &'a self,
+        set: &'a ValidatorSet,
+    ) -> impl Iterator<Item = &'a PublicKey> + 'a {
         self.signatures
             .iter()
             .filter_map(|s| set.validators.get(s.validator as usize).map(|v| &v.key))
@@ -426,7 +439,10 @@ impl Decode for CommitCertificate {
             block: Hash::decode(r)?,
             signatures: r.seq("certificate signatures", MAX_VALIDATORS, 66)?,
         };
-        if c.signatures.windows(2).any(|w| w[0].validator >= w[1].validator) {
+        if c.signatures
+            .windows(2)
+            .any(|w| w[0].validator >= w[1].validator)
+        {
             return Err(DecodeError::NonCanonical(
                 "certificate signers must be strictly ascending",
             ));

@@ -154,7 +154,8 @@ impl UnsignedCharter {
         }
         let mut names: Vec<&str> = Vec::new();
         for k in &self.kinds {
-            check_name(&k.name, "record kind").map_err(|e| CharterError::Invalid(format!("{e}")))?;
+            check_name(&k.name, "record kind")
+                .map_err(|e| CharterError::Invalid(format!("{e}")))?;
             if names.contains(&k.name.as_str()) {
                 return bad(format!("record kind `{}` declared twice", k.name));
             }
@@ -164,7 +165,10 @@ impl UnsignedCharter {
                 f.validate()
                     .map_err(|e| CharterError::Invalid(format!("kind `{}`: {e}", k.name)))?;
                 if fields.contains(&f.name.as_str()) {
-                    return bad(format!("field `{}` of kind `{}` declared twice", f.name, k.name));
+                    return bad(format!(
+                        "field `{}` of kind `{}` declared twice",
+                        f.name, k.name
+                    ));
                 }
                 fields.push(&f.name);
             }
@@ -174,7 +178,10 @@ impl UnsignedCharter {
                 })?;
             }
             if k.digest_only && (!k.fields.is_empty() || !k.rules.is_empty()) {
-                return bad(format!("digest-only kind `{}` cannot declare fields or rules", k.name));
+                return bad(format!(
+                    "digest-only kind `{}` cannot declare fields or rules",
+                    k.name
+                ));
             }
         }
         Ok(())
@@ -238,7 +245,11 @@ impl Charter {
             (_, digest_only) => {
                 return Err(Rejection::WrongBody {
                     kind: kind.name.clone(),
-                    expected: if digest_only { "a digest body" } else { "a fields body" },
+                    expected: if digest_only {
+                        "a digest body"
+                    } else {
+                        "a fields body"
+                    },
                 });
             }
         };
@@ -321,7 +332,10 @@ impl Charter {
                 );
             }
             if !k.rules.is_empty() {
-                let _ = writeln!(s, "\nRules (each must hold for every record of this kind):\n");
+                let _ = writeln!(
+                    s,
+                    "\nRules (each must hold for every record of this kind):\n"
+                );
                 for r in &k.rules {
                     let _ = writeln!(
                         s,
@@ -346,7 +360,11 @@ fn constraints_text(t: &crate::schema::FieldType) -> String {
             (None, Some(b)) => format!("≤ {b}"),
             (None, None) => String::new(),
         },
-        T::Decimal { min, max, max_scale } => {
+        T::Decimal {
+            min,
+            max,
+            max_scale,
+        } => {
             let mut out = format!("≤ {max_scale} decimals");
             if let Some(a) = min {
                 let _ = write!(out, ", ≥ {a}");

@@ -42,6 +42,13 @@ impl PublicKey {
                 why: "small-order (weak) key",
             });
         }
+        // One point, one encoding: a key is also an identity (author, owner, validator).
+        if vk.to_edwards().compress().to_bytes() != bytes {
+            return Err(DecodeError::Invalid {
+                what: "public key",
+                why: "non-canonical point encoding",
+            });
+        }
         Ok(PublicKey(bytes))
     }
     /// The key's bytes.
@@ -91,7 +98,10 @@ pub fn verify_batch(items: &[(PublicKey, Hash, Signature)]) -> Result<(), (usize
         return Ok(());
     }
     if items.len() > 1 {
-        let msgs: Vec<&[u8]> = items.iter().map(|(_, d, _)| d.as_bytes().as_slice()).collect();
+        let msgs: Vec<&[u8]> = items
+            .iter()
+            .map(|(_, d, _)| d.as_bytes().as_slice())
+            .collect();
         let sigs: Vec<ed25519_dalek::Signature> = items
             .iter()
             .map(|(_, _, s)| ed25519_dalek::Signature::from_bytes(&s.0))
@@ -180,6 +190,17 @@ mod tests {
         let mut bad = items.clone();
         bad[3].2.0[0] ^= 1;
         assert_eq!(verify_batch(&bad).unwrap_err().0, 3);
+    }
+
+    #[test]
+    fn non_canonical_keys_are_rejected() {
+        // y = p + 1 (non-canonical encoding of the point with y = 1... which is also weak) and
+        // y = 2^255 - 1 region: any y >= p is non-canonical.
+        let mut b = [0xffu8; 32];
+        b[31] = 0x7f;
+        assert!(PublicKey::from_bytes(b).is_err());
+        let k = SigningKey::from_bytes(&[7; 32]);
+        assert!(PublicKey::from_bytes(PublicKey::of(&k).0).is_ok());
     }
 
     #[test]

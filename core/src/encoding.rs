@@ -323,10 +323,12 @@ impl<'a> Reader<'a> {
     /// Reads length-prefixed UTF-8 text of at most `max` bytes.
     pub fn str(&mut self, what: &'static str, max: u32) -> Result<String, DecodeError> {
         let b = self.bytes(what, max)?;
-        core::str::from_utf8(b).map(String::from).map_err(|_| DecodeError::Invalid {
-            what,
-            why: "not UTF-8",
-        })
+        core::str::from_utf8(b)
+            .map(String::from)
+            .map_err(|_| DecodeError::Invalid {
+                what,
+                why: "not UTF-8",
+            })
     }
     /// Reads a sequence of at most `max` items, each at least `min_item_size` bytes long.
     pub fn seq<T: Decode>(

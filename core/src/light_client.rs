@@ -90,7 +90,9 @@ pub enum LightClientError {
         expected: String,
     },
     /// The header's epoch is ahead: follow the epoch change first.
-    #[error("header is in epoch {header_epoch}, but the client knows validators up to epoch {known}; fetch the epoch change")]
+    #[error(
+        "header is in epoch {header_epoch}, but the client knows validators up to epoch {known}; fetch the epoch change"
+    )]
     UnknownEpoch {
         /// The header's epoch.
         header_epoch: u64,
@@ -111,7 +113,9 @@ pub enum LightClientError {
         second: Hash,
     },
     /// A certified block conflicts with the trusted checkpoint's block.
-    #[error("certified block {found} at height {height} conflicts with the trusted block {trusted}")]
+    #[error(
+        "certified block {found} at height {height} conflicts with the trusted block {trusted}"
+    )]
     ConflictsWithTrust {
         /// Height.
         height: u64,
@@ -276,7 +280,10 @@ impl LightClient {
     /// Verifies a record proof: every step of [`RecordProof::verify`] under the trusted set of
     /// the block's epoch, then the header through [`Self::verify_header`], so a fork is noticed.
     pub fn verify_record(&mut self, proof: &RecordProof, charter: Option<&Charter>) -> Verdict {
-        let set = self.set_for(&proof.header).cloned().map_err(|e| e.to_string());
+        let set = self
+            .set_for(&proof.header)
+            .cloned()
+            .map_err(|e| e.to_string());
         let verdict = proof.check(set.as_ref().map_err(Clone::clone), &self.chain_id, charter);
         if !verdict.is_verified() {
             return verdict;

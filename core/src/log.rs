@@ -554,10 +554,23 @@ mod tests {
         }
         let mut p = log.prove_inclusion(2, 5).unwrap();
         p.path.push(Hash::ZERO);
-        assert_eq!(p.verify(&d[2], &log.root()), Err(LogProofError::WrongLength));
+        assert_eq!(
+            p.verify(&d[2], &log.root()),
+            Err(LogProofError::WrongLength)
+        );
         p.path.truncate(1);
-        assert_eq!(p.verify(&d[2], &log.root()), Err(LogProofError::WrongLength));
-        let p = InclusionProof { index: 5, size: 5, path: Vec::new() };
-        assert!(matches!(p.verify(&d[0], &log.root()), Err(LogProofError::IndexOutOfRange { .. })));
+        assert_eq!(
+            p.verify(&d[2], &log.root()),
+            Err(LogProofError::WrongLength)
+        );
+        let p = InclusionProof {
+            index: 5,
+            size: 5,
+            path: Vec::new(),
+        };
+        assert!(matches!(
+            p.verify(&d[0], &log.root()),
+            Err(LogProofError::IndexOutOfRange { .. })
+        ));
     }
 }

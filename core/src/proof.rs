@@ -287,8 +287,14 @@ impl RecordProof {
             return run.fail(Step::Signature, e.to_string());
         }
         let who = match &self.entry {
-            Entry::Charter(c) => format!("charter signed by owner {}", short(c.content.owners[0].as_bytes())),
-            Entry::Contract(c) => format!("contract signed by author {}", short(c.content.author.as_bytes())),
+            Entry::Charter(c) => format!(
+                "charter signed by owner {}",
+                short(c.content.owners[0].as_bytes())
+            ),
+            Entry::Contract(c) => format!(
+                "contract signed by author {}",
+                short(c.content.author.as_bytes())
+            ),
         };
         run.pass(Step::Signature, who);
 

@@ -82,7 +82,9 @@ mod opt_decimal {
             None => s.serialize_none(),
         }
     }
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Decimal>, D::Error> {
         crate::value::decimal_str::deserialize(d).map(Some)
     }
 }
@@ -133,7 +135,14 @@ impl FieldType {
                 }
                 Ok(())
             }
-            (FieldType::Decimal { min, max, max_scale }, Value::Decimal(d)) => {
+            (
+                FieldType::Decimal {
+                    min,
+                    max,
+                    max_scale,
+                },
+                Value::Decimal(d),
+            ) => {
                 if d.scale() > *max_scale as u32 {
                     return Err(format!("{d} has more than {max_scale} decimals"));
                 }
@@ -188,7 +197,12 @@ impl FieldType {
     }
 
     fn validate(&self, depth: u32) -> Result<(), DecodeError> {
-        let bad = |why| Err(DecodeError::Invalid { what: "field type", why });
+        let bad = |why| {
+            Err(DecodeError::Invalid {
+                what: "field type",
+                why,
+            })
+        };
         match self {
             FieldType::Text { max_len, one_of } => {
                 if *max_len > MAX_VALUE_BYTES {
@@ -198,8 +212,15 @@ impl FieldType {
                     return bad("more than 256 enumeration values");
                 }
             }
-            FieldType::Int { min: Some(a), max: Some(b) } if a > b => return bad("min above max"),
-            FieldType::Decimal { min, max, max_scale } => {
+            FieldType::Int {
+                min: Some(a),
+                max: Some(b),
+            } if a > b => return bad("min above max"),
+            FieldType::Decimal {
+                min,
+                max,
+                max_scale,
+            } => {
                 if *max_scale > 28 {
                     return bad("max_scale above 28");
                 }
@@ -274,7 +295,10 @@ fn decode_opt_i64(r: &mut Reader<'_>) -> Result<Option<i64>, DecodeError> {
     match r.u8("optional int")? {
         0 => Ok(None),
         1 => Ok(Some(r.i64("int bound")?)),
-        tag => Err(DecodeError::InvalidTag { what: "optional int", tag }),
+        tag => Err(DecodeError::InvalidTag {
+            what: "optional int",
+            tag,
+        }),
     }
 }
 fn encode_opt_dec(w: &mut Writer, v: &Option<Decimal>) {
@@ -290,7 +314,10 @@ fn decode_opt_dec(r: &mut Reader<'_>) -> Result<Option<Decimal>, DecodeError> {
     match r.u8("optional decimal")? {
         0 => Ok(None),
         1 => Ok(Some(decode_decimal(r)?)),
-        tag => Err(DecodeError::InvalidTag { what: "optional decimal", tag }),
+        tag => Err(DecodeError::InvalidTag {
+            what: "optional decimal",
+            tag,
+        }),
     }
 }
 
@@ -307,7 +334,11 @@ impl Encode for FieldType {
                 encode_opt_i64(w, min);
                 encode_opt_i64(w, max);
             }
-            FieldType::Decimal { min, max, max_scale } => {
+            FieldType::Decimal {
+                min,
+                max,
+                max_scale,
+            } => {
                 w.u8(2);
                 encode_opt_dec(w, min);
                 encode_opt_dec(w, max);
@@ -350,23 +381,39 @@ impl Decode for FieldType {
                     .map(|e| e.0)
                     .collect(),
             },
-            1 => FieldType::Int { min: decode_opt_i64(r)?, max: decode_opt_i64(r)? },
+            1 => FieldType::Int {
+                min: decode_opt_i64(r)?,
+                max: decode_opt_i64(r)?,
+            },
             2 => FieldType::Decimal {
                 min: decode_opt_dec(r)?,
                 max: decode_opt_dec(r)?,
                 max_scale: r.u8("decimal max_scale")?,
             },
             3 => FieldType::Bool,
-            4 => FieldType::Bytes { max_len: r.u32("bytes max_len")? },
+            4 => FieldType::Bytes {
+                max_len: r.u32("bytes max_len")?,
+            },
             5 => {
                 let item = r.nested(|r| FieldType::decode(r))?;
-                FieldType::List { item: Box::new(item), max_items: r.u32("list max_items")? }
+                FieldType::List {
+                    item: Box::new(item),
+                    max_items: r.u32("list max_items")?,
+                }
             }
             6 => {
                 let value = r.nested(|r| FieldType::decode(r))?;
-                FieldType::Map { value: Box::new(value), max_entries: r.u32("map max_entries")? }
+                FieldType::Map {
+                    value: Box::new(value),
+                    max_entries: r.u32("map max_entries")?,
+                }
             }
-            tag => return Err(DecodeError::InvalidTag { what: "field type", tag }),
+            tag => {
+                return Err(DecodeError::InvalidTag {
+                    what: "field type",
+                    tag,
+                });
+            }
         };
         Ok(t)
     }

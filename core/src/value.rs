@@ -197,9 +197,14 @@ pub fn parse_decimal(s: &str) -> Result<Decimal, &'static str> {
     if !ok {
         return Err("not an exact decimal like 1204000.00");
     }
-    let d = Decimal::from_str_exact(s).map_err(|_| "decimal out of range (96-bit mantissa, 28 decimals)")?;
+    let d = Decimal::from_str_exact(s)
+        .map_err(|_| "decimal out of range (96-bit mantissa, 28 decimals)")?;
     // `-0.00` and `0.00` are one value: normalise the sign of zero.
-    Ok(if d.is_zero() { Decimal::from_i128_with_scale(0, d.scale()) } else { d })
+    Ok(if d.is_zero() {
+        Decimal::from_i128_with_scale(0, d.scale())
+    } else {
+        d
+    })
 }
 
 /// A scenario identifier such as `demo/budget`: 1–128 bytes of `/`-separated segments, each of
@@ -278,7 +283,8 @@ pub fn check_name(s: &str, what: &'static str) -> Result<(), DecodeError> {
     let ok = !s.is_empty()
         && s.len() <= MAX_KEY_BYTES as usize
         && s.as_bytes()[0].is_ascii_lowercase()
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
     if ok {
         Ok(())
     } else {
@@ -316,8 +322,15 @@ mod tests {
     fn value_round_trip() {
         let mut m = BTreeMap::new();
         m.insert("a".to_string(), Value::Int(-3));
-        m.insert("b".to_string(), Value::Decimal(parse_decimal("-1.25").unwrap()));
-        let v = Value::List(alloc::vec![Value::Map(m), Value::Text("x".into()), Value::Bool(true)]);
+        m.insert(
+            "b".to_string(),
+            Value::Decimal(parse_decimal("-1.25").unwrap()),
+        );
+        let v = Value::List(alloc::vec![
+            Value::Map(m),
+            Value::Text("x".into()),
+            Value::Bool(true)
+        ]);
         let b = v.to_bytes();
         assert_eq!(Value::from_bytes(&b).unwrap(), v);
     }

@@ -10,6 +10,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if let Ok(p) = receipt::from_base64url(text) {
-        assert_eq!(receipt::to_base64url(&p), text.trim(), "non-canonical base64url accepted");
+        assert_eq!(
+            receipt::to_base64url(&p),
+            text.trim(),
+            "non-canonical base64url accepted"
+        );
     }
 });

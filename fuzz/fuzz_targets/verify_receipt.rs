@@ -19,14 +19,22 @@ fn check(v: &Verdict) {
     for (r, s) in v.steps.iter().zip(Step::ALL) {
         assert_eq!(r.step, s, "steps in order");
     }
-    let failed = v.steps.iter().filter(|r| r.status == StepStatus::Failed).count();
+    let failed = v
+        .steps
+        .iter()
+        .filter(|r| r.status == StepStatus::Failed)
+        .count();
     match &v.outcome {
         Ok(_) => assert_eq!(failed, 0),
         Err(f) => {
             assert_eq!(failed, 1);
             let pos = v.steps.iter().position(|r| r.step == f.step).unwrap();
             assert_eq!(v.steps[pos].status, StepStatus::Failed);
-            assert!(v.steps[pos + 1..].iter().all(|r| r.status == StepStatus::Skipped));
+            assert!(
+                v.steps[pos + 1..]
+                    .iter()
+                    .all(|r| r.status == StepStatus::Skipped)
+            );
         }
     }
 }

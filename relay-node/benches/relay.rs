@@ -27,10 +27,10 @@ use trustchain_core::rules::{Lookup, RecordLookup, RuleOutcome, evaluate};
 use trustchain_core::schema::{FieldSchema, FieldType};
 use trustchain_core::value::{Fields, ScenarioId, Value, parse_decimal};
 use trustchain_relay::api::{AppState, router};
-use trustchain_relay::{demo, ingest};
 use trustchain_relay::metrics::Metrics;
 use trustchain_relay::producer::{Producer, SoloFinalizer, dev_chain_id};
 use trustchain_relay::store::Store;
+use trustchain_relay::{demo, ingest};
 
 // ---------------------------------------------------------------------------------------------
 // Sample recording (for the ratios): median per-iteration time of the measurement samples
@@ -98,7 +98,9 @@ fn owner() -> SigningKey {
     SigningKey::from_bytes(&[1; 32])
 }
 fn writers() -> Vec<SigningKey> {
-    (0..8u8).map(|i| SigningKey::from_bytes(&[40 + i; 32])).collect()
+    (0..8u8)
+        .map(|i| SigningKey::from_bytes(&[40 + i; 32]))
+        .collect()
 }
 
 fn charter(scenario: &str) -> Charter {
@@ -149,7 +151,10 @@ fn contract(scenario: &ScenarioId, author: &SigningKey, nonce: u64) -> Contract 
         "amount".into(),
         Value::Decimal(parse_decimal("1204.50").expect("decimal")),
     );
-    f.insert("budget_line".into(), Value::Text(format!("BL-{:02}", nonce % 40)));
+    f.insert(
+        "budget_line".into(),
+        Value::Text(format!("BL-{:02}", nonce % 40)),
+    );
     f.insert(
         "payee".into(),
         Value::Text("Riverside Roofing & Carpentry Ltd.".into()),
@@ -315,7 +320,8 @@ fn ingest_storage(c: &mut Criterion) {
     let metrics = Arc::new(Metrics::default());
     let (ing, writer) = ingest::start(store, metrics.clone()).expect("start writer");
     let id = ScenarioId::new("bench/ingest").expect("id");
-    rt.block_on(ing.create(charter(id.as_str()))).expect("found scenario");
+    rt.block_on(ing.create(charter(id.as_str())))
+        .expect("found scenario");
 
     let mut g = c.benchmark_group("ingest_storage");
     g.sampling_mode(SamplingMode::Flat);
@@ -431,7 +437,12 @@ fn ingest_http(c: &mut Criterion) {
         .content_type("application/json")
         .send(&body[..])
         .expect("create scenario");
-    assert_eq!(res.status().as_u16(), 201, "{}", res.body_mut().read_to_string().unwrap_or_default());
+    assert_eq!(
+        res.status().as_u16(),
+        201,
+        "{}",
+        res.body_mut().read_to_string().unwrap_or_default()
+    );
     let url = format!("{base}/bench%2Fhttp/contracts");
     let agents: Vec<ureq::Agent> = (0..CLIENTS).map(|_| agent()).collect();
 
@@ -505,9 +516,18 @@ fn rules_bench(c: &mut Criterion) {
     let Body::Fields(fields) = &payment.content.body else {
         panic!("a payment carries fields")
     };
-    let rules = with_rules.kind("payment").expect("payment kind").rules.clone();
+    let rules = with_rules
+        .kind("payment")
+        .expect("payment kind")
+        .rules
+        .clone();
     for r in &rules {
-        assert_eq!(evaluate(r, fields, &FoundLookup), Ok(RuleOutcome::Pass), "rule {}", r.name);
+        assert_eq!(
+            evaluate(r, fields, &FoundLookup),
+            Ok(RuleOutcome::Pass),
+            "rule {}",
+            r.name
+        );
     }
     let mut g = c.benchmark_group("rules");
     g.throughput(Throughput::Elements(rules.len() as u64));
@@ -516,7 +536,8 @@ fn rules_bench(c: &mut Criterion) {
             let start = Instant::now();
             for _ in 0..iters {
                 for r in &rules {
-                    black_box(evaluate(black_box(r), black_box(fields), &FoundLookup)).expect("pass");
+                    black_box(evaluate(black_box(r), black_box(fields), &FoundLookup))
+                        .expect("pass");
                 }
             }
             record("rules/evaluate4", iters, start.elapsed())
@@ -524,14 +545,23 @@ fn rules_bench(c: &mut Criterion) {
     });
     g.throughput(Throughput::Elements(1));
     for (ch, id, name) in [
-        (&with_rules, "rules/admit_with", "admit_payment_schema_and_4_rules"),
-        (&without_rules, "rules/admit_without", "admit_payment_schema_only"),
+        (
+            &with_rules,
+            "rules/admit_with",
+            "admit_payment_schema_and_4_rules",
+        ),
+        (
+            &without_rules,
+            "rules/admit_without",
+            "admit_payment_schema_only",
+        ),
     ] {
         g.bench_function(name, |b| {
             b.iter_custom(|iters| {
                 let start = Instant::now();
                 for _ in 0..iters {
-                    black_box(black_box(ch).admit(black_box(&payment.content), &FoundLookup)).expect("admitted");
+                    black_box(black_box(ch).admit(black_box(&payment.content), &FoundLookup))
+                        .expect("admitted");
                 }
                 record(id, iters, start.elapsed())
             })
@@ -545,7 +575,7 @@ fn rules_bench(c: &mut Criterion) {
 // ---------------------------------------------------------------------------------------------
 
 fn k(v: Option<f64>) -> String {
-    v.map_or("n/a".into(), |v| format!("{:.1}k/s", v / 1e3))
+    v.map_or("n/a".into(), |v| format!("{:.1}k", v / 1e3))
 }
 
 fn report() {
@@ -571,18 +601,26 @@ fn report() {
         fsync.map_or("n/a".into(), |t| format!("{:.2} ms", t / 1e6))
     );
     println!(
-        "limit: ed25519 batch verification (crypto::verify_batch, {VERIFY_BATCH}) = {} on 1 thread, {} on 2 threads",
+        "limit: ed25519 batch verification (crypto::verify_batch, {VERIFY_BATCH}) = {}/s on 1 thread, {}/s on 2 threads",
         k(v1),
         k(v2)
     );
     println!(
-        "lower limit = min(redb, verify 1 thread) = {}; both in series on one thread = {}",
+        "lower limit = min(redb, verify 1 thread) = {}/s; both in series on one thread = {}/s",
         k(lower),
         k(serial)
     );
     for (name, v, id) in [
-        ("storage layer (ingest::start + 64 tasks x Ingest::submit of 16)", st, "ingest/storage"),
-        ("HTTP (axum in-process, 16 ureq clients x POST of 64)", http, "ingest/http"),
+        (
+            "storage layer (ingest::start + 64 tasks x Ingest::submit of 16)",
+            st,
+            "ingest/storage",
+        ),
+        (
+            "HTTP (axum in-process, 16 ureq clients x POST of 64)",
+            http,
+            "ingest/http",
+        ),
     ] {
         let r = match (v, lower) {
             (Some(v), Some(l)) => Some(v / l),

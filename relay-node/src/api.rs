@@ -116,9 +116,7 @@ impl From<IngestError> for ApiError {
                 ..
             } => StatusCode::FORBIDDEN,
             IngestError::ReplayedNonce { .. } => StatusCode::CONFLICT,
-            IngestError::Storage(_) | IngestError::ShuttingDown => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            IngestError::Storage(_) | IngestError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
         ApiError::new(status, e.code(), e.to_string())
@@ -242,7 +240,9 @@ async fn status(State(s): State<AppState>) -> ApiResult<Json<serde_json::Value>>
     })))
 }
 
-async fn trust(State(s): State<AppState>) -> Json<trustchain_core::light_client::TrustedCheckpoint> {
+async fn trust(
+    State(s): State<AppState>,
+) -> Json<trustchain_core::light_client::TrustedCheckpoint> {
     Json(s.chain.borrow().trust())
 }
 
@@ -362,7 +362,10 @@ async fn submit(
         OneOrMany::One(c) => vec![*c],
     };
     if contracts.is_empty() {
-        return Err(ApiError::bad_request("empty_batch", "no contracts in the request"));
+        return Err(ApiError::bad_request(
+            "empty_batch",
+            "no contracts in the request",
+        ));
     }
     for (i, c) in contracts.iter().enumerate() {
         canonical_round_trip(c, &format!("contract {i}"))?;
@@ -508,7 +511,9 @@ async fn checkpoints(
     view.size(&id)?
         .ok_or_else(|| ApiError::not_found(format!("no scenario {id} on this relay")))?;
     let cps = view.checkpoints(&id, q.from.unwrap_or(0), q.limit.unwrap_or(100).min(500))?;
-    Ok(Json(serde_json::json!({ "scenario": id, "checkpoints": cps })))
+    Ok(Json(
+        serde_json::json!({ "scenario": id, "checkpoints": cps }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -532,10 +537,15 @@ async fn consistency(
         .ok_or_else(|| ApiError::not_found(format!("scenario {id} has no anchored checkpoint")))?;
     let to = q.to.unwrap_or(anchored);
     let from_cp = view.checkpoint(&id, q.from)?.ok_or_else(|| {
-        ApiError::not_found(format!("no checkpoint of {id} at size {}; list them at /checkpoints", q.from))
+        ApiError::not_found(format!(
+            "no checkpoint of {id} at size {}; list them at /checkpoints",
+            q.from
+        ))
     })?;
     let to_cp = view.checkpoint(&id, to)?.ok_or_else(|| {
-        ApiError::not_found(format!("no checkpoint of {id} at size {to}; list them at /checkpoints"))
+        ApiError::not_found(format!(
+            "no checkpoint of {id} at size {to}; list them at /checkpoints"
+        ))
     })?;
     let proof = view
         .consistency(&id, q.from, to)?
@@ -559,7 +569,9 @@ async fn block(
         .read()?
         .block(height)?
         .ok_or_else(|| ApiError::not_found(format!("no block at height {height} yet")))?;
-    Ok(Json(serde_json::json!({ "hash": b.header.hash(), "block": b })))
+    Ok(Json(
+        serde_json::json!({ "hash": b.header.hash(), "block": b }),
+    ))
 }
 
 async fn epochs(State(s): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
@@ -568,9 +580,7 @@ async fn epochs(State(s): State<AppState>) -> ApiResult<Json<serde_json::Value>>
     Ok(Json(serde_json::json!({ "epochs": sets, "changes": [] })))
 }
 
-async fn heads(
-    State(s): State<AppState>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+async fn heads(State(s): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let stream = WatchStream::new(s.chain.clone()).map(|snap| {
         Ok(Event::default()
             .event("head")

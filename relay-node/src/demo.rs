@@ -53,7 +53,12 @@ fn currency() -> FieldSchema {
     }
 }
 
-fn rule(name: &str, source: &str, message: &str, fields: &[FieldSchema]) -> trustchain_core::rules::Rule {
+fn rule(
+    name: &str,
+    source: &str,
+    message: &str,
+    fields: &[FieldSchema],
+) -> trustchain_core::rules::Rule {
     compile(name, source, message, fields)
         .unwrap_or_else(|e| panic!("demo rule {name} does not compile: {e}"))
 }
@@ -162,11 +167,21 @@ it was not changed."
 }
 
 const LINES: &[(&str, &str, i64, &str)] = &[
-    ("BL-01", "Structural survey and permits", 8_500_000, "Chen Wei"),
+    (
+        "BL-01",
+        "Structural survey and permits",
+        8_500_000,
+        "Chen Wei",
+    ),
     ("BL-02", "Roof repair", 31_200_000, "Li Na"),
     ("BL-03", "Heating and ventilation", 26_000_000, "Li Na"),
     ("BL-04", "Electrical rewiring", 18_750_000, "Zhang Min"),
-    ("BL-05", "Accessible entrance and lift", 22_400_000, "Chen Wei"),
+    (
+        "BL-05",
+        "Accessible entrance and lift",
+        22_400_000,
+        "Chen Wei",
+    ),
     ("BL-06", "Reading room furniture", 9_800_000, "Wang Fang"),
     ("BL-07", "Children's corner", 4_600_000, "Wang Fang"),
     ("BL-08", "Computers and network", 7_250_000, "Zhao Lei"),
@@ -238,10 +253,18 @@ impl DemoGen {
                 let mut f = Fields::new();
                 f.insert("code".into(), Value::Text((*code).into()));
                 f.insert("title".into(), Value::Text((*title).into()));
-                f.insert("amount".into(), Value::Decimal(Decimal::new(*cents * 100, 2)));
+                f.insert(
+                    "amount".into(),
+                    Value::Decimal(Decimal::new(*cents * 100, 2)),
+                );
                 f.insert("currency".into(), Value::Text("CNY".into()));
                 f.insert("owner".into(), Value::Text((*owner).into()));
-                self.contract("budget_line", nonce_base + i as u64, time_ms, Body::Fields(f))
+                self.contract(
+                    "budget_line",
+                    nonce_base + i as u64,
+                    time_ms,
+                    Body::Fields(f),
+                )
             })
             .collect()
     }

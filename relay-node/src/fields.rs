@@ -50,7 +50,8 @@ fn convert(ty: &FieldType, v: &Json) -> Result<Value, String> {
         }
         (FieldType::Bool, Json::Bool(b)) => Value::Bool(*b),
         (FieldType::Bytes { .. }, Json::String(s)) => Value::Bytes(
-            trustchain_core::hex::decode(s, "bytes").map_err(|e| format!("{e} (write bytes as hex)"))?,
+            trustchain_core::hex::decode(s, "bytes")
+                .map_err(|e| format!("{e} (write bytes as hex)"))?,
         ),
         (FieldType::List { item, .. }, Json::Array(items)) => Value::List(
             items
@@ -61,7 +62,12 @@ fn convert(ty: &FieldType, v: &Json) -> Result<Value, String> {
         ),
         (FieldType::Map { value, .. }, Json::Object(m)) => Value::Map(
             m.iter()
-                .map(|(k, x)| Ok((k.clone(), convert(value, x).map_err(|e| format!("entry {k:?}: {e}"))?)))
+                .map(|(k, x)| {
+                    Ok((
+                        k.clone(),
+                        convert(value, x).map_err(|e| format!("entry {k:?}: {e}"))?,
+                    ))
+                })
                 .collect::<Result<_, String>>()?,
         ),
         (t, other) => {

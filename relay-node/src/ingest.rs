@@ -178,7 +178,10 @@ impl Ingest {
 }
 
 /// Starts the writer thread.
-pub fn start(store: Arc<Store>, metrics: Arc<Metrics>) -> Result<(Ingest, std::thread::JoinHandle<()>), StoreError> {
+pub fn start(
+    store: Arc<Store>,
+    metrics: Arc<Metrics>,
+) -> Result<(Ingest, std::thread::JoinHandle<()>), StoreError> {
     let view = store.read()?;
     let mut charters = HashMap::new();
     let mut sizes = HashMap::new();
@@ -297,9 +300,8 @@ impl Writer {
                             contracts,
                             reply,
                         } => {
-                            let verdict = self.check_contracts(
-                                &scenario, &contracts, batch_ok, &nonces, &refs,
-                            );
+                            let verdict = self
+                                .check_contracts(&scenario, &contracts, batch_ok, &nonces, &refs);
                             let res = match verdict {
                                 Err(e) => Err(e),
                                 Ok(()) => {
@@ -341,8 +343,7 @@ impl Writer {
                         }
                         Command::CreateScenario { charter, reply } => {
                             let id = charter.content.scenario.clone();
-                            let res = if self.sizes.contains_key(&id)
-                                || new_sizes.contains_key(&id)
+                            let res = if self.sizes.contains_key(&id) || new_sizes.contains_key(&id)
                             {
                                 Err(IngestError::ScenarioExists(id))
                             } else if let Err(e) = charter.content.validate() {

@@ -17,9 +17,13 @@ pub fn generate() -> anyhow::Result<SigningKey> {
 pub fn load(path: &Path) -> anyhow::Result<SigningKey> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read key file {}", path.display()))?;
-    let bytes = trustchain_core::hex::decode_array::<32>(text.trim(), "secret key").map_err(|e| {
-        anyhow::anyhow!("{}: {e} (expected 64 hex digits, as `trustchain-relay key new` writes)", path.display())
-    })?;
+    let bytes =
+        trustchain_core::hex::decode_array::<32>(text.trim(), "secret key").map_err(|e| {
+            anyhow::anyhow!(
+                "{}: {e} (expected 64 hex digits, as `trustchain-relay key new` writes)",
+                path.display()
+            )
+        })?;
     Ok(SigningKey::from_bytes(&bytes))
 }
 
@@ -32,9 +36,12 @@ pub fn save(path: &Path, key: &SigningKey) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt as _;
         opts.mode(0o600);
     }
-    let mut f = opts
-        .open(path)
-        .with_context(|| format!("cannot create key file {} (does it exist already?)", path.display()))?;
+    let mut f = opts.open(path).with_context(|| {
+        format!(
+            "cannot create key file {} (does it exist already?)",
+            path.display()
+        )
+    })?;
     writeln!(f, "{}", trustchain_core::hex::encode(&key.to_bytes()))?;
     f.sync_all()?;
     Ok(())

@@ -67,7 +67,11 @@ enum Command {
     /// charter declares (decimals as strings: {"amount": "1250.00", "approved": true}).
     Submit {
         /// The relay's base URL.
-        #[arg(long, env = "TRUSTCHAIN_RELAY", default_value = "http://127.0.0.1:8080")]
+        #[arg(
+            long,
+            env = "TRUSTCHAIN_RELAY",
+            default_value = "http://127.0.0.1:8080"
+        )]
         relay: String,
         /// Your secret key file (from `key new`).
         #[arg(long)]
@@ -252,8 +256,16 @@ fn submit(
     let charter: Charter =
         serde_json::from_value(body["charter"].clone()).context("the relay's charter")?;
     let record_kind = charter.kind(kind).ok_or_else(|| {
-        let kinds: Vec<_> = charter.content.kinds.iter().map(|k| k.name.as_str()).collect();
-        anyhow::anyhow!("scenario {id} has no record kind `{kind}` (kinds: {})", kinds.join(", "))
+        let kinds: Vec<_> = charter
+            .content
+            .kinds
+            .iter()
+            .map(|k| k.name.as_str())
+            .collect();
+        anyhow::anyhow!(
+            "scenario {id} has no record kind `{kind}` (kinds: {})",
+            kinds.join(", ")
+        )
     })?;
     let json: serde_json::Value =
         serde_json::from_slice(&read_input(input)?).context("the input is not JSON")?;
@@ -265,7 +277,8 @@ fn submit(
     let first_nonce = nonce.unwrap_or(now * 1000);
     let mut contracts = Vec::new();
     for (i, item) in items.iter().enumerate() {
-        let f = fields::from_json(record_kind, item).map_err(|e| anyhow::anyhow!("record {i}: {e}"))?;
+        let f =
+            fields::from_json(record_kind, item).map_err(|e| anyhow::anyhow!("record {i}: {e}"))?;
         contracts.push(
             UnsignedContract {
                 scenario: id.clone(),
@@ -306,7 +319,10 @@ fn verify(
     let trust_text =
         std::fs::read(trust).with_context(|| format!("cannot read {}", trust.display()))?;
     let trust: TrustedCheckpoint = serde_json::from_slice(&trust_text).with_context(|| {
-        format!("{} is not a trusted checkpoint (save `GET /v1/trust` from a relay you trust)", trust.display())
+        format!(
+            "{} is not a trusted checkpoint (save `GET /v1/trust` from a relay you trust)",
+            trust.display()
+        )
     })?;
     let charter: Option<Charter> = match charter {
         Some(p) => {
@@ -314,7 +330,11 @@ fn verify(
                 &std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?,
             )?;
             // Accept the charter itself or a `GET /v1/scenarios/{id}` answer.
-            let v = if v.get("charter").is_some() { v["charter"].clone() } else { v };
+            let v = if v.get("charter").is_some() {
+                v["charter"].clone()
+            } else {
+                v
+            };
             Some(serde_json::from_value(v).context("not a charter")?)
         }
         None => None,
@@ -338,11 +358,13 @@ fn verify(
         }
         match &verdict.outcome {
             Ok(r) => println!(
-                "VERIFIED: record {} of {} is in block {} (final, recorded by {} ms since epoch)",
+                "VERIFIED: record {} of {} is in final block {}, recorded by {}",
                 r.index(),
                 r.scenario(),
                 r.block_height(),
-                r.recorded_by_ms()
+                humantime::format_rfc3339_millis(
+                    std::time::UNIX_EPOCH + Duration::from_millis(r.recorded_by_ms())
+                )
             ),
             Err(f) => println!("NOT VERIFIED: {f}"),
         }

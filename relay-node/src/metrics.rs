@@ -57,14 +57,54 @@ impl Metrics {
         let mut line = |name: &str, kind: &str, help: &str, v: u64| {
             let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
         };
-        line("trustchain_contracts_accepted_total", "counter", "Contracts durably accepted.", self.contracts_accepted.get());
-        line("trustchain_submissions_rejected_total", "counter", "Submissions refused with an error.", self.contracts_rejected.get());
-        line("trustchain_group_commits_total", "counter", "Durable group commits of the ingest writer.", self.commits.get());
-        line("trustchain_blocks_total", "counter", "Main blocks produced since start.", self.blocks.get());
-        line("trustchain_head_height", "gauge", "Height of the head main block.", self.head_height.get());
-        line("trustchain_http_requests_total", "counter", "HTTP requests served.", self.http_requests.get());
-        line("trustchain_scenarios", "gauge", "Scenarios held by this relay.", scenarios as u64);
-        line("trustchain_uptime_seconds", "gauge", "Seconds since the relay started.", uptime_s);
+        line(
+            "trustchain_contracts_accepted_total",
+            "counter",
+            "Contracts durably accepted.",
+            self.contracts_accepted.get(),
+        );
+        line(
+            "trustchain_submissions_rejected_total",
+            "counter",
+            "Submissions refused with an error.",
+            self.contracts_rejected.get(),
+        );
+        line(
+            "trustchain_group_commits_total",
+            "counter",
+            "Durable group commits of the ingest writer.",
+            self.commits.get(),
+        );
+        line(
+            "trustchain_blocks_total",
+            "counter",
+            "Main blocks produced since start.",
+            self.blocks.get(),
+        );
+        line(
+            "trustchain_head_height",
+            "gauge",
+            "Height of the head main block.",
+            self.head_height.get(),
+        );
+        line(
+            "trustchain_http_requests_total",
+            "counter",
+            "HTTP requests served.",
+            self.http_requests.get(),
+        );
+        line(
+            "trustchain_scenarios",
+            "gauge",
+            "Scenarios held by this relay.",
+            scenarios as u64,
+        );
+        line(
+            "trustchain_uptime_seconds",
+            "gauge",
+            "Seconds since the relay started.",
+            uptime_s,
+        );
         s
     }
 }

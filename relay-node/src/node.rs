@@ -76,7 +76,12 @@ pub async fn run_dev(
 
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
-        .with_context(|| format!("cannot listen on {} (is another relay running?)", cfg.listen))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (is another relay running?)",
+                cfg.listen
+            )
+        })?;
     let addr = listener.local_addr()?;
     {
         let snap = chain.borrow();
@@ -172,11 +177,15 @@ async fn seed_demo(
             .map(|i| {
                 nonce += 1;
                 // Spread the seeded payments over the last 30 days.
-                let t = t0 - 30 * 86_400_000 + ((done + i) as u64 * 30 * 86_400_000 / records as u64);
+                let t =
+                    t0 - 30 * 86_400_000 + ((done + i) as u64 * 30 * 86_400_000 / records as u64);
                 g.payment(nonce, t)
             })
             .collect();
-        ingest.submit(id.clone(), batch).await.context("seeding payments")?;
+        ingest
+            .submit(id.clone(), batch)
+            .await
+            .context("seeding payments")?;
         done += n;
         bar.inc(n as u64);
     }
@@ -197,4 +206,3 @@ async fn seed_demo(
     tracing::info!(records = records + 15, "seeded demo/budget");
     Ok(())
 }
-

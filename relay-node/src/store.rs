@@ -230,7 +230,13 @@ impl ReadView {
     /// The log root at `size`.
     pub fn root(&self, scenario: &ScenarioId, size: u64) -> Result<Hash, StoreError> {
         let t = self.txn.open_table(LOG_NODES)?;
-        log::root(&TableNodes { table: &t, scenario: scenario.as_str() }, size)
+        log::root(
+            &TableNodes {
+                table: &t,
+                scenario: scenario.as_str(),
+            },
+            size,
+        )
     }
 
     /// The inclusion proof of `index` at `size`.
@@ -241,7 +247,14 @@ impl ReadView {
         size: u64,
     ) -> Result<Result<InclusionProof, LogProofError>, StoreError> {
         let t = self.txn.open_table(LOG_NODES)?;
-        log::prove_inclusion(&TableNodes { table: &t, scenario: scenario.as_str() }, index, size)
+        log::prove_inclusion(
+            &TableNodes {
+                table: &t,
+                scenario: scenario.as_str(),
+            },
+            index,
+            size,
+        )
     }
 
     /// The consistency proof from `from` to `to`.
@@ -252,7 +265,14 @@ impl ReadView {
         to: u64,
     ) -> Result<Result<ConsistencyProof, LogProofError>, StoreError> {
         let t = self.txn.open_table(LOG_NODES)?;
-        log::prove_consistency(&TableNodes { table: &t, scenario: scenario.as_str() }, from, to)
+        log::prove_consistency(
+            &TableNodes {
+                table: &t,
+                scenario: scenario.as_str(),
+            },
+            from,
+            to,
+        )
     }
 
     /// The checkpoint of `scenario` at `size`.
@@ -292,7 +312,10 @@ impl ReadView {
         let mut out = Vec::new();
         for row in t.iter()? {
             let (k, v) = row?;
-            out.push((ScenarioId::new(k.value()).map_err(corrupt("anchored"))?, v.value()));
+            out.push((
+                ScenarioId::new(k.value()).map_err(corrupt("anchored"))?,
+                v.value(),
+            ));
         }
         Ok(out)
     }
@@ -337,7 +360,8 @@ impl ReadView {
         nonce: u64,
     ) -> Result<bool, StoreError> {
         let t = self.txn.open_table(NONCES)?;
-        Ok(t.get((scenario.as_str(), author.as_slice(), nonce))?.is_some())
+        Ok(t.get((scenario.as_str(), author.as_slice(), nonce))?
+            .is_some())
     }
 }
 

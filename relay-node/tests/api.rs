@@ -16,7 +16,10 @@ fn relay_bin() -> Command {
 fn wait_record(url: &str, scenario: &str, index: u64) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let (status, body) = get_json(&format!("{url}/v1/scenarios/{}/records/{index}", enc(scenario)));
+        let (status, body) = get_json(&format!(
+            "{url}/v1/scenarios/{}/records/{index}",
+            enc(scenario)
+        ));
         if status == 200 {
             return body;
         }
@@ -37,9 +40,19 @@ fn verify_cli(receipt: &str, trust: &std::path::Path, extra: &[&str]) -> (i32, S
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(receipt.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(receipt.as_bytes())
+        .unwrap();
     let mut out = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
     (child.wait().unwrap().code().unwrap_or(-1), out)
 }
 
@@ -51,7 +64,12 @@ fn demo_relay_serves_records_proofs_and_receipts_that_verify_offline() {
 
     let (status, st) = get_json(&format!("{url}/v1/status"));
     assert_eq!(status, 200);
-    assert!(st["chain_id"].as_str().unwrap().starts_with("trustchain-dev-"));
+    assert!(
+        st["chain_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("trustchain-dev-")
+    );
 
     let (_, list) = get_json(&format!("{url}/v1/scenarios"));
     let demo = list
@@ -64,7 +82,12 @@ fn demo_relay_serves_records_proofs_and_receipts_that_verify_offline() {
 
     let (status, iface) = get_text(&format!("{url}/v1/scenarios/demo%2Fbudget/interface"));
     assert_eq!(status, 200);
-    for needle in ["Record kind `payment`", "line_exists", "approver", "Digest only"] {
+    for needle in [
+        "Record kind `payment`",
+        "line_exists",
+        "approver",
+        "Digest only",
+    ] {
         assert!(iface.contains(needle), "interface lacks {needle}:\n{iface}");
     }
 
@@ -86,7 +109,11 @@ fn demo_relay_serves_records_proofs_and_receipts_that_verify_offline() {
     let charter_path = dir.path().join("charter.json");
     let (_, sc) = get_json(&format!("{url}/v1/scenarios/demo%2Fbudget"));
     std::fs::write(&charter_path, sc.to_string()).unwrap();
-    let (code, out) = verify_cli(&receipt, &trust_path, &["--charter", charter_path.to_str().unwrap()]);
+    let (code, out) = verify_cli(
+        &receipt,
+        &trust_path,
+        &["--charter", charter_path.to_str().unwrap()],
+    );
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("ok   rules"), "{out}");
 
@@ -106,7 +133,9 @@ fn demo_relay_serves_records_proofs_and_receipts_that_verify_offline() {
     // Consistency between the first checkpoint and the latest.
     let (_, cps) = get_json(&format!("{url}/v1/scenarios/demo%2Fbudget/checkpoints"));
     let first = cps["checkpoints"][0]["size"].as_u64().unwrap();
-    let (status, cons) = get_json(&format!("{url}/v1/scenarios/demo%2Fbudget/consistency?from={first}"));
+    let (status, cons) = get_json(&format!(
+        "{url}/v1/scenarios/demo%2Fbudget/consistency?from={first}"
+    ));
     assert_eq!(status, 200, "{cons}");
     let proof: trustchain_core::log::ConsistencyProof =
         serde_json::from_value(cons["proof"].clone()).unwrap();
@@ -122,7 +151,10 @@ fn demo_relay_serves_records_proofs_and_receipts_that_verify_offline() {
     let (status, _) = get_json(&format!("{url}/v1/main/blocks/999999999"));
     assert_eq!(status, 404);
     let (_, epochs) = get_json(&format!("{url}/v1/main/epochs"));
-    assert_eq!(epochs["epochs"][0]["validators"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        epochs["epochs"][0]["validators"].as_array().unwrap().len(),
+        1
+    );
 
     // The chain keeps moving: the demo adds payments, blocks follow.
     let h0 = st["head"]["height"].as_u64().unwrap();
@@ -168,18 +200,29 @@ fn ingestion_refuses_bad_contracts_with_errors_that_name_the_problem() {
     let writer = key(2);
     let stranger = key(3);
     let post = |batch: &[Contract]| {
-        post_json(&format!("{url}/v1/scenarios/{}/contracts", enc(SCENARIO)), &batch).unwrap()
+        post_json(
+            &format!("{url}/v1/scenarios/{}/contracts", enc(SCENARIO)),
+            &batch,
+        )
+        .unwrap()
     };
 
     // Unknown scenario.
     let (status, body) = post(&[entry(&writer, 1, 1, "w")]);
-    assert_eq!((status, body["error"].as_str().unwrap()), (404, "unknown_scenario"), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str().unwrap()),
+        (404, "unknown_scenario"),
+        "{body}"
+    );
 
     let ch = charter(&owner, &[trustchain_core::crypto::PublicKey::of(&writer)]);
     let (status, body) = post_json(&format!("{url}/v1/scenarios"), &ch).unwrap();
     assert_eq!(status, 201, "{body}");
     let (status, body) = post_json(&format!("{url}/v1/scenarios"), &ch).unwrap();
-    assert_eq!((status, body["error"].as_str().unwrap()), (409, "scenario_exists"));
+    assert_eq!(
+        (status, body["error"].as_str().unwrap()),
+        (409, "scenario_exists")
+    );
 
     // A good one.
     let (status, body) = post(&[entry(&writer, 1, 1, "w")]);
@@ -190,40 +233,76 @@ fn ingestion_refuses_bad_contracts_with_errors_that_name_the_problem() {
     let mut forged = entry(&writer, 2, 2, "w");
     forged.signature.0[5] ^= 1;
     let (status, body) = post(&[forged]);
-    assert_eq!((status, body["error"].as_str().unwrap()), (401, "bad_signature"), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str().unwrap()),
+        (401, "bad_signature"),
+        "{body}"
+    );
 
     // Unauthorised author.
     let (status, body) = post(&[entry(&stranger, 1, 1, "s")]);
-    assert_eq!((status, body["error"].as_str().unwrap()), (403, "unauthorised_author"), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str().unwrap()),
+        (403, "unauthorised_author"),
+        "{body}"
+    );
 
     // Schema violation names the field.
     let (status, body) = post(&[entry(&writer, 3, -1, "w")]);
-    assert_eq!((status, body["error"].as_str().unwrap()), (422, "schema_violation"), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str().unwrap()),
+        (422, "schema_violation"),
+        "{body}"
+    );
     assert!(body["message"].as_str().unwrap().contains("`n`"), "{body}");
 
     // Rule violation names the rule and the field.
     let (status, body) = post(&[entry(&writer, 4, 2_000_000_000, "w")]);
-    assert_eq!((status, body["error"].as_str().unwrap()), (422, "rule_violation"), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str().unwrap()),
+        (422, "rule_violation"),
+        "{body}"
+    );
     let msg = body["message"].as_str().unwrap();
     assert!(msg.contains("n_small") && msg.contains("\"n\""), "{msg}");
 
     // Replayed nonce, alone and within one batch.
     let (status, body) = post(&[entry(&writer, 1, 5, "w")]);
-    assert_eq!((status, body["error"].as_str().unwrap()), (409, "replayed_nonce"), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str().unwrap()),
+        (409, "replayed_nonce"),
+        "{body}"
+    );
     let (status, body) = post(&[entry(&writer, 7, 5, "w"), entry(&writer, 7, 6, "w")]);
-    assert_eq!((status, body["error"].as_str().unwrap()), (409, "replayed_nonce"), "{body}");
-    assert!(body["message"].as_str().unwrap().starts_with("contract 1:"), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str().unwrap()),
+        (409, "replayed_nonce"),
+        "{body}"
+    );
+    assert!(
+        body["message"].as_str().unwrap().starts_with("contract 1:"),
+        "{body}"
+    );
 
     // A bad item refuses the whole batch: nothing of it is written.
     let (status, _) = post(&[entry(&writer, 8, 1, "w"), entry(&writer, 9, -5, "w")]);
     assert_eq!(status, 422);
     let (status, body) = post(&[entry(&writer, 8, 1, "w")]);
-    assert_eq!(status, 201, "nonce 8 was consumed by a refused batch: {body}");
+    assert_eq!(
+        status, 201,
+        "nonce 8 was consumed by a refused batch: {body}"
+    );
 
     // Oversized batch.
-    let many: Vec<Contract> = (0..1001).map(|i| entry(&writer, 10_000 + i, 1, "w")).collect();
+    let many: Vec<Contract> = (0..1001)
+        .map(|i| entry(&writer, 10_000 + i, 1, "w"))
+        .collect();
     let (status, body) = post(&many);
-    assert_eq!((status, body["error"].as_str().unwrap()), (413, "batch_too_large"), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str().unwrap()),
+        (413, "batch_too_large"),
+        "{body}"
+    );
 
     // Not JSON / not a contract.
     let (status, body) = post_json(
@@ -231,15 +310,27 @@ fn ingestion_refuses_bad_contracts_with_errors_that_name_the_problem() {
         &serde_json::json!({"hello": 1}),
     )
     .unwrap();
-    assert_eq!((status, body["error"].as_str().unwrap()), (400, "bad_json"), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str().unwrap()),
+        (400, "bad_json"),
+        "{body}"
+    );
 
     // Accepted but not anchored yet: a clear answer, not a proof.
     let (status, body) = get_json(&format!("{url}/v1/scenarios/{}/records/1", enc(SCENARIO)));
-    assert_eq!((status, body["error"].as_str().unwrap()), (409, "not_anchored_yet"), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str().unwrap()),
+        (409, "not_anchored_yet"),
+        "{body}"
+    );
     let (status, body) = get_json(&format!("{url}/v1/scenarios/{}/records/99", enc(SCENARIO)));
     assert_eq!(status, 404, "{body}");
     let (status, body) = get_json(&format!("{url}/v1/scenarios/Bad%2Fid"));
-    assert_eq!((status, body["error"].as_str().unwrap()), (400, "bad_scenario_id"), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str().unwrap()),
+        (400, "bad_scenario_id"),
+        "{body}"
+    );
 }
 
 #[test]
@@ -257,27 +348,53 @@ fn cli_key_and_submit() {
     assert_eq!(String::from_utf8(out.stdout).unwrap().trim().len(), 64);
     std::fs::copy(dir.path().join("demo-treasurer.key"), &key_path).unwrap();
 
-    let out = relay_bin().args(["key", "new", "--out"]).arg(dir.path().join("new.key")).output().unwrap();
+    let out = relay_bin()
+        .args(["key", "new", "--out"])
+        .arg(dir.path().join("new.key"))
+        .output()
+        .unwrap();
     assert!(out.status.success());
-    let out = relay_bin().args(["key", "new", "--out"]).arg(dir.path().join("new.key")).output().unwrap();
+    let out = relay_bin()
+        .args(["key", "new", "--out"])
+        .arg(dir.path().join("new.key"))
+        .output()
+        .unwrap();
     assert!(!out.status.success(), "key new must not overwrite");
 
     let submit = |json: &str| {
         let mut child = relay_bin()
-            .args(["submit", "--relay", &relay.url, "--scenario", "demo/budget", "--kind", "payment", "--key"])
+            .args([
+                "submit",
+                "--relay",
+                &relay.url,
+                "--scenario",
+                "demo/budget",
+                "--kind",
+                "payment",
+                "--key",
+            ])
             .arg(&key_path)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(json.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(json.as_bytes())
+            .unwrap();
         child.wait_with_output().unwrap()
     };
     let ok = submit(
         r#"{"budget_line":"BL-02","amount":"1250.00","currency":"CNY","payee":"Jiangbei Roofing Ltd.","approver":"Li Na","approved":true}"#,
     );
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     assert!(String::from_utf8_lossy(&ok.stdout).contains("\"indices\""));
 
     let bad = submit(

@@ -13,11 +13,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
+use trustchain_core::checkpoint::SignedCheckpoint;
 use trustchain_core::contract::{Contract, Entry};
 use trustchain_core::hash::Hash;
 use trustchain_core::light_client::{LightClient, TrustedCheckpoint};
 use trustchain_core::log::ConsistencyProof;
-use trustchain_core::checkpoint::SignedCheckpoint;
 
 const CLIENTS: usize = 4;
 
@@ -44,12 +44,16 @@ fn wait_anchored(url: &str, at_least: u64) -> SignedCheckpoint {
         let (status, body) = get_json(&format!("{url}/v1/scenarios/{}", enc(SCENARIO)));
         assert_eq!(status, 200, "{body}");
         if !body["head_checkpoint"].is_null() {
-            let cp: SignedCheckpoint = serde_json::from_value(body["head_checkpoint"].clone()).unwrap();
+            let cp: SignedCheckpoint =
+                serde_json::from_value(body["head_checkpoint"].clone()).unwrap();
             if cp.checkpoint.size >= at_least {
                 return cp;
             }
         }
-        assert!(Instant::now() < deadline, "checkpoint never reached size {at_least}");
+        assert!(
+            Instant::now() < deadline,
+            "checkpoint never reached size {at_least}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -69,7 +73,12 @@ fn check_record(url: &str, trust: &TrustedCheckpoint, a: &Acked) {
         a.index
     );
     let verdict = LightClient::new(trust.clone()).verify_record(&proof, None);
-    assert!(verdict.is_verified(), "record {}: {:?}", a.index, verdict.outcome);
+    assert!(
+        verdict.is_verified(),
+        "record {}: {:?}",
+        a.index,
+        verdict.outcome
+    );
 }
 
 #[test]
@@ -144,7 +153,8 @@ fn sigkill_never_loses_an_acknowledged_contract() {
         let stop = Arc::new(AtomicBool::new(false));
         let mut handles = Vec::new();
         for (c, author) in authors.iter().enumerate() {
-            let (url, stop, acked, author) = (url.clone(), stop.clone(), acked.clone(), author.clone());
+            let (url, stop, acked, author) =
+                (url.clone(), stop.clone(), acked.clone(), author.clone());
             let mut local = Rng(rng.next() | 1);
             handles.push(std::thread::spawn(move || {
                 let mut seq = 0u64;
@@ -198,5 +208,8 @@ fn sigkill_never_loses_an_acknowledged_contract() {
         "crash test: {} contracts acknowledged over {cycles} SIGKILLs, all present and verified ({total_checked} checked after restarts)",
         all.len()
     );
-    assert!(all.len() > cycles, "too few contracts acknowledged to mean anything");
+    assert!(
+        all.len() > cycles,
+        "too few contracts acknowledged to mean anything"
+    );
 }

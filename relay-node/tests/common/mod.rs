@@ -82,7 +82,12 @@ pub fn agent() -> ureq::Agent {
 pub fn get_json(url: &str) -> (u16, serde_json::Value) {
     let mut res = agent().get(url).call().expect("GET");
     let status = res.status().as_u16();
-    (status, res.body_mut().read_json().unwrap_or(serde_json::Value::Null))
+    (
+        status,
+        res.body_mut()
+            .read_json()
+            .unwrap_or(serde_json::Value::Null),
+    )
 }
 
 pub fn get_text(url: &str) -> (u16, String) {
@@ -92,10 +97,18 @@ pub fn get_text(url: &str) -> (u16, String) {
 }
 
 /// POST JSON returning (status, JSON); `Err` on a transport failure.
-pub fn post_json<T: serde::Serialize>(url: &str, body: &T) -> Result<(u16, serde_json::Value), ureq::Error> {
+pub fn post_json<T: serde::Serialize>(
+    url: &str,
+    body: &T,
+) -> Result<(u16, serde_json::Value), ureq::Error> {
     let mut res = agent().post(url).send_json(body)?;
     let status = res.status().as_u16();
-    Ok((status, res.body_mut().read_json().unwrap_or(serde_json::Value::Null)))
+    Ok((
+        status,
+        res.body_mut()
+            .read_json()
+            .unwrap_or(serde_json::Value::Null),
+    ))
 }
 
 pub fn key(seed: u8) -> SigningKey {
@@ -114,19 +127,30 @@ pub fn charter(owner: &SigningKey, writers: &[PublicKey]) -> Charter {
         FieldSchema {
             name: "n".into(),
             description: "a sequence number".into(),
-            ty: FieldType::Int { min: Some(0), max: None },
+            ty: FieldType::Int {
+                min: Some(0),
+                max: None,
+            },
             required: true,
         },
         FieldSchema {
             name: "client".into(),
             description: "who wrote it".into(),
-            ty: FieldType::Text { max_len: 32, one_of: vec![] },
+            ty: FieldType::Text {
+                max_len: 32,
+                one_of: vec![],
+            },
             required: true,
         },
     ];
     let rules = vec![
-        trustchain_core::rules::compile("n_small", "n < 1000000000", "n stays below a billion", &fields)
-            .expect("rule compiles"),
+        trustchain_core::rules::compile(
+            "n_small",
+            "n < 1000000000",
+            "n stays below a billion",
+            &fields,
+        )
+        .expect("rule compiles"),
     ];
     UnsignedCharter {
         scenario: scenario(),
