@@ -214,6 +214,29 @@ impl Charter {
         self.content.kinds.iter().find(|k| k.name == name)
     }
 
+    /// The `(kind, field)` pairs that `record_exists` rules look up: the only fields a relay
+    /// needs to index for reference checks.
+    pub fn referenced_fields(&self) -> alloc::collections::BTreeSet<(String, String)> {
+        use crate::rules::{Expr, Func};
+        fn walk(e: &Expr, out: &mut alloc::collections::BTreeSet<(String, String)>) {
+            if let Expr::Call(Func::RecordExists, args) = e
+                && let [Expr::Text(kind), Expr::Text(field), ..] = args.as_slice()
+            {
+                out.insert((kind.clone(), field.clone()));
+            }
+            for c in e.children() {
+                walk(c, out);
+            }
+        }
+        let mut out = alloc::collections::BTreeSet::new();
+        for k in &self.content.kinds {
+            for r in &k.rules {
+                walk(&r.expr, &mut out);
+            }
+        }
+        out
+    }
+
     /// Whether `key` may write records.
     pub fn may_write(&self, key: &PublicKey) -> bool {
         self.content.owners.contains(key) || self.content.writers.contains(key)

@@ -24,14 +24,19 @@ pub const MAX_BATCH: usize = 1000;
 /// Most contracts committed in one transaction.
 pub const MAX_GROUP: usize = 8192;
 
+/// Contracts whose author signatures were checked (only [`Ingest::submit`] makes one), so the
+/// single writer thread spends no time on signatures: they are checked on the callers' threads,
+/// on every core.
+pub struct Verified(Vec<Contract>);
+
 /// What the writer is asked to do.
 pub enum Command {
     /// Append contracts to a scenario, all or none.
     Contracts {
         /// The scenario named in the URL.
         scenario: ScenarioId,
-        /// The contracts, in order.
-        contracts: Vec<Contract>,
+        /// The contracts, in order, signatures checked.
+        contracts: Verified,
         /// Where the answer goes.
         reply: oneshot::Sender<Result<Accepted, IngestError>>,
     },
@@ -47,7 +52,7 @@ pub enum Command {
 impl Command {
     fn weight(&self) -> usize {
         match self {
-            Command::Contracts { contracts, .. } => contracts.len(),
+            Command::Contracts { contracts, .. } => contracts.0.len(),
             Command::CreateScenario { .. } => 1,
         }
     }
@@ -151,6 +156,13 @@ impl Ingest {
         if contracts.len() > MAX_BATCH {
             return Err(IngestError::BatchTooLarge(contracts.len()));
         }
+        let contracts = if contracts.len() <= 16 {
+            verify_signatures(contracts)?
+        } else {
+            tokio::task::spawn_blocking(move || verify_signatures(contracts))
+                .await
+                .map_err(|_| IngestError::ShuttingDown)??
+        };
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Command::Contracts {
@@ -177,6 +189,19 @@ impl Ingest {
     }
 }
 
+/// Checks every author signature of a request: one batch, and on failure each alone to name the
+/// culprit.
+fn verify_signatures(contracts: Vec<Contract>) -> Result<Verified, IngestError> {
+    let items: Vec<_> = contracts.iter().map(|c| c.signature_item()).collect();
+    match verify_batch(&items) {
+        Ok(()) => Ok(Verified(contracts)),
+        Err((item, _)) => Err(IngestError::BadSignature {
+            item,
+            author: contracts[item].content.author,
+        }),
+    }
+}
+
 /// Starts the writer thread.
 pub fn start(
     store: Arc<Store>,
@@ -187,7 +212,7 @@ pub fn start(
     let mut sizes = HashMap::new();
     for (id, size) in view.scenarios()? {
         if let Some(c) = view.charter(&id)? {
-            charters.insert(id.clone(), Arc::new(c));
+            charters.insert(id.clone(), ScenarioRules::new(c));
         }
         sizes.insert(id, size);
     }
@@ -206,9 +231,41 @@ pub fn start(
     Ok((Ingest { tx }, handle))
 }
 
+/// A scenario's charter and the `(kind, field)` pairs its rules look up.
+struct ScenarioRules {
+    charter: Charter,
+    referenced: std::collections::BTreeSet<(String, String)>,
+}
+
+impl ScenarioRules {
+    fn new(charter: Charter) -> Arc<Self> {
+        let referenced = charter.referenced_fields();
+        Arc::new(ScenarioRules {
+            charter,
+            referenced,
+        })
+    }
+
+    /// The reference digests of a contract: the fields some `record_exists` rule looks up.
+    fn refs_of(&self, c: &Contract) -> Vec<[u8; 32]> {
+        match &c.content.body {
+            Body::Fields(f) => f
+                .iter()
+                .filter(|(k, _)| {
+                    self.referenced
+                        .iter()
+                        .any(|(kind, field)| kind == &c.content.kind && field == *k)
+                })
+                .map(|(k, v)| ref_digest(&c.content.kind, k, v))
+                .collect(),
+            Body::Digest(_) => Vec::new(),
+        }
+    }
+}
+
 struct Writer {
     store: Arc<Store>,
-    charters: HashMap<ScenarioId, Arc<Charter>>,
+    charters: HashMap<ScenarioId, Arc<ScenarioRules>>,
     sizes: HashMap<ScenarioId, u64>,
     metrics: Arc<Metrics>,
 }
@@ -237,18 +294,6 @@ impl<T: redb::ReadableTable<(&'static str, [u8; 32]), u64>> RecordLookup for Ref
     }
 }
 
-/// The reference digests of a contract: every top-level text, int and bool field.
-fn refs_of(c: &Contract) -> Vec<[u8; 32]> {
-    match &c.content.body {
-        Body::Fields(f) => f
-            .iter()
-            .filter(|(_, v)| matches!(v, Value::Text(_) | Value::Int(_) | Value::Bool(_)))
-            .map(|(k, v)| ref_digest(&c.content.kind, k, v))
-            .collect(),
-        Body::Digest(_) => Vec::new(),
-    }
-}
-
 impl Writer {
     fn run(&mut self, mut rx: mpsc::Receiver<Command>) {
         while let Some(first) = rx.blocking_recv() {
@@ -269,21 +314,9 @@ impl Writer {
     }
 
     fn commit_group(&mut self, group: Vec<Command>) {
-        // 1. Signatures, batched across the whole group; on failure, per command.
-        let all: Vec<_> = group
-            .iter()
-            .flat_map(|c| match c {
-                Command::Contracts { contracts, .. } => {
-                    contracts.iter().map(|k| k.signature_item()).collect()
-                }
-                Command::CreateScenario { .. } => Vec::new(),
-            })
-            .collect();
-        let batch_ok = verify_batch(&all).is_ok();
-
         let mut outcomes: Vec<(Reply, Result<Accepted, IngestError>)> = Vec::new();
         let mut new_sizes: HashMap<ScenarioId, u64> = HashMap::new();
-        let mut new_charters: Vec<(ScenarioId, Arc<Charter>)> = Vec::new();
+        let mut new_charters: Vec<(ScenarioId, Arc<ScenarioRules>)> = Vec::new();
         let mut accepted_contracts = 0u64;
         let result: Result<(), StoreError> = (|| {
             let txn = self.store.write()?;
@@ -300,8 +333,9 @@ impl Writer {
                             contracts,
                             reply,
                         } => {
-                            let verdict = self
-                                .check_contracts(&scenario, &contracts, batch_ok, &nonces, &refs);
+                            let contracts = contracts.0;
+                            let verdict =
+                                self.check_contracts(&scenario, &contracts, &nonces, &refs);
                             let res = match verdict {
                                 Err(e) => Err(e),
                                 Ok(()) => {
@@ -321,7 +355,8 @@ impl Writer {
                                             ),
                                             size,
                                         )?;
-                                        for d in refs_of(c) {
+                                        let rules = &self.charters[&scenario];
+                                        for d in rules.refs_of(c) {
                                             let n = refs
                                                 .get((scenario.as_str(), d))?
                                                 .map_or(0, |v| v.value());
@@ -355,7 +390,7 @@ impl Writer {
                                 append(&mut entries, &mut nodes, &id, 0, &bytes)?;
                                 sizes.insert(id.as_str(), 1)?;
                                 new_sizes.insert(id.clone(), 1);
-                                new_charters.push((id.clone(), Arc::new(*charter)));
+                                new_charters.push((id.clone(), ScenarioRules::new(*charter)));
                                 Ok(Accepted {
                                     scenario: id,
                                     indices: vec![0],
@@ -397,7 +432,6 @@ impl Writer {
         &self,
         scenario: &ScenarioId,
         contracts: &[Contract],
-        batch_ok: bool,
         nonces: &N,
         refs: &R,
     ) -> Result<(), IngestError>
@@ -405,19 +439,11 @@ impl Writer {
         N: redb::ReadableTable<(&'static str, &'static [u8], u64), u64>,
         R: redb::ReadableTable<(&'static str, [u8; 32]), u64>,
     {
-        let charter = self
+        let rules = self
             .charters
             .get(scenario)
             .ok_or_else(|| IngestError::UnknownScenario(scenario.clone()))?;
-        if !batch_ok {
-            let items: Vec<_> = contracts.iter().map(|c| c.signature_item()).collect();
-            if let Err((item, _)) = verify_batch(&items) {
-                return Err(IngestError::BadSignature {
-                    item,
-                    author: contracts[item].content.author,
-                });
-            }
-        }
+        let charter = &rules.charter;
         let mut seen_nonces: HashSet<(PublicKey, u64)> = HashSet::new();
         let mut pending: HashSet<[u8; 32]> = HashSet::new();
         for (item, c) in contracts.iter().enumerate() {
@@ -447,7 +473,7 @@ impl Writer {
                     "contract {item}: rule `{rule}` could not be decided: {why}"
                 )));
             }
-            pending.extend(refs_of(c));
+            pending.extend(rules.refs_of(c));
         }
         Ok(())
     }

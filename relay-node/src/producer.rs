@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ed25519_dalek::SigningKey;
 use tokio::sync::watch;
-use trustchain_core::anchor::AnchorMap;
+use trustchain_core::anchor::{AnchorMap, AnchorTree};
 use trustchain_core::chain::{BlockHeader, CommitCertificate, Validator, ValidatorSet};
 use trustchain_core::checkpoint::{Checkpoint, SignedCheckpoint};
 use trustchain_core::crypto::PublicKey;
@@ -78,6 +78,8 @@ pub struct ChainSnapshot {
     pub validators: ValidatorSet,
     /// The anchor map as of the head.
     pub anchors: AnchorMap,
+    /// Its tree, hashed once per block, from which anchor proofs are read.
+    pub anchor_tree: AnchorTree,
     /// The anchored checkpoint of each scenario.
     pub checkpoints: HashMap<ScenarioId, SignedCheckpoint>,
 }
@@ -171,8 +173,9 @@ impl<F: Finalizer> Producer<F> {
             anchors.insert(id.anchor_key(), cp.checkpoint.digest());
             checkpoints.insert(id, cp);
         }
+        let anchor_tree = AnchorTree::new(&anchors);
         anyhow::ensure!(
-            anchors.root() == head.header.anchor_root,
+            anchor_tree.root() == head.header.anchor_root,
             "database corrupt: the anchored checkpoints do not hash to block {}'s anchor root",
             head.header.height
         );
@@ -187,6 +190,7 @@ impl<F: Finalizer> Producer<F> {
             head,
             validators,
             anchors,
+            anchor_tree,
             checkpoints,
         };
         let (tx, rx) = watch::channel(Arc::new(snap));
@@ -239,6 +243,7 @@ impl<F: Finalizer> Producer<F> {
             new_cps.push(cp);
         }
         drop(view);
+        let anchor_tree = AnchorTree::new(&anchors);
         let set = self.finalizer.validators().clone();
         let header = BlockHeader {
             chain_id: snap.head.header.chain_id.clone(),
@@ -246,7 +251,7 @@ impl<F: Finalizer> Producer<F> {
             epoch: set.epoch,
             prev: snap.head_hash,
             time_ms,
-            anchor_root: anchors.root(),
+            anchor_root: anchor_tree.root(),
             moved: moved.len() as u32,
             validators_hash: set.hash(),
             next_validators_hash: set.hash(),
@@ -279,6 +284,7 @@ impl<F: Finalizer> Producer<F> {
             head_hash,
             validators: set,
             anchors,
+            anchor_tree,
             checkpoints,
         }));
         Ok(Some(height))
