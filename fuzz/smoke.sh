@@ -20,6 +20,14 @@ export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 lock="${CARGO_LOCK_FILE:-/tmp/tc-cargo.lock}"
 triple="$(rustc -vV | sed -n 's/^host: //p')"
 export RUSTC_BOOTSTRAP=1
+# Fuzz builds use other rustc flags (sanitizer, coverage): keep them out of the main target dir so
+# neither build invalidates the other.
+if [ -n "${CARGO_TARGET_DIR:-}" ]; then
+  export CARGO_TARGET_DIR="$CARGO_TARGET_DIR-fuzz"
+  tdir="$CARGO_TARGET_DIR"
+else
+  tdir="$here/target"
+fi
 
 all_targets=$(sed -n 's/^name = "\(.*\)"$/\1/p' Cargo.toml | grep -v '^trustchain-core-fuzz$')
 targets="${FUZZ_TARGETS:-$all_targets}"
@@ -70,7 +78,7 @@ fi
 
 failed=()
 for t in $targets; do
-  bin="target/$triple/release/$t"
+  bin="$tdir/$triple/release/$t"
   mkdir -p "corpus/$t" "artifacts/$t"
   echo "== $t: ${seconds}s"
   if "$bin" "corpus/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
