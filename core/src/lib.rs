@@ -32,3 +32,4 @@ pub mod receipt;
 pub mod rules;
 pub mod schema;
 pub mod value;
+pub mod wire;

@@ -418,6 +418,7 @@ fn ingest_http(c: &mut Criterion) {
         metrics: metrics.clone(),
         started: Instant::now(),
         block_interval,
+        p2p: None,
     };
     let server = rt.spawn(async move {
         axum::serve(listener, router(state)).await.expect("serve");

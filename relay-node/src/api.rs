@@ -19,8 +19,10 @@ use tokio::sync::watch;
 use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::WatchStream;
 use trustchain_core::charter::Charter;
+use trustchain_core::checkpoint::SignedCheckpoint;
 use trustchain_core::contract::Contract;
 use trustchain_core::encoding::{Decode, Encode};
+use trustchain_core::log::ConsistencyProof;
 use trustchain_core::proof::RecordProof;
 use trustchain_core::receipt;
 use trustchain_core::value::ScenarioId;
@@ -50,6 +52,8 @@ pub struct AppState {
     pub started: Instant,
     /// How often blocks are produced.
     pub block_interval: Duration,
+    /// The libp2p side (browser transports), when running.
+    pub p2p: Option<crate::p2p::P2pInfo>,
 }
 
 /// An API error: a status, a stable code and a message that says what to do.
@@ -70,6 +74,14 @@ struct ErrorBody<'a> {
 }
 
 impl ApiError {
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+    /// The message for people.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             status,
@@ -136,9 +148,16 @@ fn scenario_id(raw: &str) -> ApiResult<ScenarioId> {
 
 /// The router.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    router_with_web(state, None)
+}
+
+/// The router, serving the static files of `web_dir` (the demo page, the widget) for every path
+/// that is not an API route. A missing directory only means 404s.
+pub fn router_with_web(state: AppState, web_dir: Option<&std::path::Path>) -> Router {
+    let api = Router::new()
         .route("/", get(index))
         .route("/v1/status", get(status))
+        .route("/.well-known/trustchain.json", get(well_known))
         .route("/v1/trust", get(trust))
         .route("/v1/scenarios", get(scenarios).post(create_scenario))
         .route("/v1/scenarios/{id}", get(scenario))
@@ -152,8 +171,12 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/main/blocks/{height}", get(block))
         .route("/v1/main/epochs", get(epochs))
         .route("/v1/heads", get(heads))
-        .route("/metrics", get(metrics))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .route("/metrics", get(metrics));
+    let api = match web_dir {
+        Some(dir) => api.fallback_service(tower_http::services::ServeDir::new(dir)),
+        None => api,
+    };
+    api.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             count_requests,
@@ -237,7 +260,21 @@ async fn status(State(s): State<AppState>) -> ApiResult<Json<serde_json::Value>>
         "block_interval_ms": s.block_interval.as_millis() as u64,
         "uptime_s": s.started.elapsed().as_secs(),
         "contracts_accepted": s.metrics.contracts_accepted.get(),
+        "peer_id": s.p2p.as_ref().map(|p| p.peer_id.to_string()),
+        "browser_addresses": s.p2p.as_ref().map(|p| p.addresses()).unwrap_or_default(),
     })))
+}
+
+/// How a browser finds this relay: its chain, peer id and libp2p addresses (WebRTC-direct with
+/// the certificate hash, WebSocket).
+async fn well_known(State(s): State<AppState>) -> Json<serde_json::Value> {
+    let snap = s.chain.borrow().clone();
+    Json(serde_json::json!({
+        "chain_id": snap.chain_id(),
+        "protocol": trustchain_core::wire::PROTOCOL,
+        "peer_id": s.p2p.as_ref().map(|p| p.peer_id.to_string()),
+        "addresses": s.p2p.as_ref().map(|p| p.addresses()).unwrap_or_default(),
+    }))
 }
 
 async fn trust(
@@ -452,7 +489,7 @@ pub fn record_proof(
         entry,
         inclusion,
         checkpoint: cp.clone(),
-        anchor: snap.anchors.prove(&id.anchor_key()),
+        anchor: snap.anchor_tree.prove(&id.anchor_key()),
         header: snap.head.header.clone(),
         certificate: snap.head.certificate.clone(),
     })
@@ -522,6 +559,36 @@ struct ConsistencyQuery {
     to: Option<u64>,
 }
 
+/// The consistency proof between the checkpoints of `id` at sizes `from` and `to` (default: the
+/// latest anchored), with both checkpoints.
+pub fn consistency_proof(
+    store: &Store,
+    snap: &ChainSnapshot,
+    id: &ScenarioId,
+    from: u64,
+    to: Option<u64>,
+) -> ApiResult<(SignedCheckpoint, SignedCheckpoint, ConsistencyProof)> {
+    let view = store.read()?;
+    let anchored = snap
+        .checkpoints
+        .get(id)
+        .map(|c| c.checkpoint.size)
+        .ok_or_else(|| ApiError::not_found(format!("scenario {id} has no anchored checkpoint")))?;
+    let to = to.unwrap_or(anchored);
+    let checkpoint = |size: u64| {
+        view.checkpoint(id, size)?.ok_or_else(|| {
+            ApiError::not_found(format!(
+                "no checkpoint of {id} at size {size}; list them at /checkpoints"
+            ))
+        })
+    };
+    let (from_cp, to_cp) = (checkpoint(from)?, checkpoint(to)?);
+    let proof = view
+        .consistency(id, from, to)?
+        .map_err(|e| ApiError::bad_request("bad_range", e.to_string()))?;
+    Ok((from_cp, to_cp, proof))
+}
+
 async fn consistency(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -529,29 +596,9 @@ async fn consistency(
 ) -> ApiResult<Json<serde_json::Value>> {
     let id = scenario_id(&id)?;
     let snap = s.chain.borrow().clone();
-    let view = s.store.read()?;
-    let anchored = snap
-        .checkpoints
-        .get(&id)
-        .map(|c| c.checkpoint.size)
-        .ok_or_else(|| ApiError::not_found(format!("scenario {id} has no anchored checkpoint")))?;
-    let to = q.to.unwrap_or(anchored);
-    let from_cp = view.checkpoint(&id, q.from)?.ok_or_else(|| {
-        ApiError::not_found(format!(
-            "no checkpoint of {id} at size {}; list them at /checkpoints",
-            q.from
-        ))
-    })?;
-    let to_cp = view.checkpoint(&id, to)?.ok_or_else(|| {
-        ApiError::not_found(format!(
-            "no checkpoint of {id} at size {to}; list them at /checkpoints"
-        ))
-    })?;
-    let proof = view
-        .consistency(&id, q.from, to)?
-        .map_err(|e| ApiError::bad_request("bad_range", e.to_string()))?;
+    let (from, to, proof) = consistency_proof(&s.store, &snap, &id, q.from, q.to)?;
     Ok(Json(serde_json::json!({
-        "scenario": id, "from": from_cp, "to": to_cp, "proof": proof,
+        "scenario": id, "from": from, "to": to, "proof": proof,
     })))
 }
 

@@ -9,5 +9,6 @@ pub mod ingest;
 pub mod keys;
 pub mod metrics;
 pub mod node;
+pub mod p2p;
 pub mod producer;
 pub mod store;

@@ -55,6 +55,16 @@ enum Command {
         /// Milliseconds between new demo payments (0: none).
         #[arg(long, default_value_t = 5000)]
         demo_every_ms: u64,
+        /// Directory of static files served behind the API: the demo page at /demo/ and the
+        /// widget at /widget/ [default: wasm-pkg/site of the source tree, if it exists]
+        #[arg(long, env = "TRUSTCHAIN_WEB_DIR")]
+        web_dir: Option<PathBuf>,
+        /// UDP port for browsers over WebRTC-direct (on the --listen address; 0: any free port).
+        #[arg(long, env = "TRUSTCHAIN_WEBRTC_PORT", default_value_t = 8081)]
+        webrtc_port: u16,
+        /// TCP port for browsers over libp2p WebSocket (on the --listen address; 0: any).
+        #[arg(long, env = "TRUSTCHAIN_WS_PORT", default_value_t = 8082)]
+        ws_port: u16,
     },
     /// Manage signing keys.
     Key {
@@ -148,6 +158,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             no_demo,
             demo_records,
             demo_every_ms,
+            web_dir,
+            webrtc_port,
+            ws_port,
         } => {
             let cfg = node::DevConfig {
                 data_dir,
@@ -156,6 +169,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 demo: !no_demo,
                 demo_records,
                 demo_every: Duration::from_millis(demo_every_ms),
+                web_dir: web_dir.or_else(node::default_web_dir),
+                webrtc_port,
+                ws_port,
             };
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

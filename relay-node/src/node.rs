@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use trustchain_core::crypto::PublicKey;
 use trustchain_core::value::ScenarioId;
 
-use crate::api::{AppState, router};
+use crate::api::{AppState, router_with_web};
 use crate::demo::{self, DemoGen};
 use crate::ingest::{self, Ingest};
 use crate::metrics::Metrics;
@@ -34,6 +34,22 @@ pub struct DevConfig {
     pub demo_records: usize,
     /// How often the demo adds a payment (zero: never).
     pub demo_every: Duration,
+    /// Static files served behind the API (the demo page and the widget), if any.
+    pub web_dir: Option<PathBuf>,
+    /// UDP port for WebRTC-direct (0: any free port).
+    pub webrtc_port: u16,
+    /// TCP port for libp2p WebSocket (0: any free port).
+    pub ws_port: u16,
+}
+
+/// The web directory served when `--web-dir` is not given: `wasm-pkg/site` of the current
+/// directory, else of the source tree this binary was built from — if it exists.
+pub fn default_web_dir() -> Option<PathBuf> {
+    let built_from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../wasm-pkg/site");
+    [PathBuf::from("wasm-pkg/site"), built_from]
+        .into_iter()
+        .find(|d| d.is_dir())
+        .and_then(|d| d.canonicalize().ok())
 }
 
 /// The default data directory: `$XDG_DATA_HOME/trustchain/dev` or `~/.local/share/trustchain/dev`.
@@ -68,6 +84,19 @@ pub async fn run_dev(
         metrics.clone(),
     )?;
     let (ingest, writer) = ingest::start(store.clone(), metrics.clone())?;
+    let p2p = crate::p2p::start(
+        crate::p2p::P2pConfig {
+            ip: cfg.listen.ip(),
+            webrtc_port: cfg.webrtc_port,
+            ws_port: cfg.ws_port,
+        },
+        &node_key,
+        &cfg.data_dir,
+        store.clone(),
+        chain.clone(),
+    )
+    .await
+    .context("starting the libp2p browser transports (see --webrtc-port, --ws-port)")?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let interval = cfg.block_interval;
     let producer_thread = std::thread::Builder::new()
@@ -124,11 +153,30 @@ pub async fn run_dev(
         metrics,
         started: Instant::now(),
         block_interval: cfg.block_interval,
+        p2p: Some(p2p.clone()),
     };
     println!("Trustchain dev relay listening on http://{addr}");
     println!("  status:  curl http://{addr}/v1/status");
     println!("  records: curl http://{addr}/v1/scenarios/demo%2Fbudget/records/1");
-    axum::serve(listener, router(state))
+    for a in p2p.addresses() {
+        println!("  browser: {a}");
+    }
+    match &cfg.web_dir {
+        Some(dir) if dir.is_dir() => {
+            println!(
+                "  demo:    http://{addr}/demo/   (web files from {})",
+                dir.display()
+            );
+            if !dir.join("widget/trust-verify.js").is_file() {
+                println!("           the widget is not built yet: run wasm-pkg/build.sh");
+            }
+        }
+        Some(dir) => {
+            tracing::warn!(dir = %dir.display(), "web directory not found; serving the API only")
+        }
+        None => {}
+    }
+    axum::serve(listener, router_with_web(state, cfg.web_dir.as_deref()))
         .with_graceful_shutdown(shutdown)
         .await?;
     tracing::info!("shutting down");

@@ -26,7 +26,14 @@ impl Relay {
             .arg("dev")
             .arg("--data-dir")
             .arg(data_dir)
-            .args(["--listen", "127.0.0.1:0"])
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--webrtc-port",
+                "0",
+                "--ws-port",
+                "0",
+            ])
             .args(if extra.contains(&"--block-interval-ms") {
                 &[][..]
             } else {
