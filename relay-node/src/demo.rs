@@ -166,29 +166,30 @@ it was not changed."
     .sign(owner)
 }
 
+/// Budget lines: code, title, amount in yuan, owner.
 const LINES: &[(&str, &str, i64, &str)] = &[
     (
         "BL-01",
         "Structural survey and permits",
-        8_500_000,
+        850_000,
         "Chen Wei",
     ),
-    ("BL-02", "Roof repair", 31_200_000, "Li Na"),
-    ("BL-03", "Heating and ventilation", 26_000_000, "Li Na"),
-    ("BL-04", "Electrical rewiring", 18_750_000, "Zhang Min"),
+    ("BL-02", "Roof repair", 3_120_000, "Li Na"),
+    ("BL-03", "Heating and ventilation", 2_600_000, "Li Na"),
+    ("BL-04", "Electrical rewiring", 1_875_000, "Zhang Min"),
     (
         "BL-05",
         "Accessible entrance and lift",
-        22_400_000,
+        2_240_000,
         "Chen Wei",
     ),
-    ("BL-06", "Reading room furniture", 9_800_000, "Wang Fang"),
-    ("BL-07", "Children's corner", 4_600_000, "Wang Fang"),
-    ("BL-08", "Computers and network", 7_250_000, "Zhao Lei"),
-    ("BL-09", "Book collection renewal", 12_000_000, "Wang Fang"),
-    ("BL-10", "Painting and finishes", 6_300_000, "Zhang Min"),
-    ("BL-11", "Project management", 5_500_000, "Chen Wei"),
-    ("BL-12", "Contingency", 10_000_000, "Chen Wei"),
+    ("BL-06", "Reading room furniture", 980_000, "Wang Fang"),
+    ("BL-07", "Children's corner", 460_000, "Wang Fang"),
+    ("BL-08", "Computers and network", 725_000, "Zhao Lei"),
+    ("BL-09", "Book collection renewal", 1_200_000, "Wang Fang"),
+    ("BL-10", "Painting and finishes", 630_000, "Zhang Min"),
+    ("BL-11", "Project management", 550_000, "Chen Wei"),
+    ("BL-12", "Contingency", 1_000_000, "Chen Wei"),
 ];
 
 const PAYEES: &[&str] = &[
@@ -249,13 +250,13 @@ impl DemoGen {
         LINES
             .iter()
             .enumerate()
-            .map(|(i, (code, title, cents, owner))| {
+            .map(|(i, (code, title, yuan, owner))| {
                 let mut f = Fields::new();
                 f.insert("code".into(), Value::Text((*code).into()));
                 f.insert("title".into(), Value::Text((*title).into()));
                 f.insert(
                     "amount".into(),
-                    Value::Decimal(Decimal::new(*cents * 100, 2)),
+                    Value::Decimal(Decimal::new(*yuan * 100, 2)),
                 );
                 f.insert("currency".into(), Value::Text("CNY".into()));
                 f.insert("owner".into(), Value::Text((*owner).into()));

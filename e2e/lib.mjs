@@ -1,0 +1,131 @@
+// Helpers for the browser tests: real relay processes built from this repository, and Debian's
+// Chromium driven by playwright-core (no browser download, ever).
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+export const SITE = join(ROOT, "wasm-pkg", "site");
+export const SHOTS = join(ROOT, "e2e", "screenshots");
+export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const TARGET = process.env.CARGO_TARGET_DIR ?? join(ROOT, "target");
+export const RELAY_BIN = process.env.TRUSTCHAIN_RELAY_BIN ?? join(TARGET, "debug", "trustchain-relay");
+
+mkdirSync(SHOTS, { recursive: true });
+
+/** Starts `trustchain-relay dev` on a free loopback port; resolves when it prints its URL. */
+export async function startRelay({ args = [], webDir = SITE } = {}) {
+  if (!existsSync(RELAY_BIN)) throw new Error(`${RELAY_BIN} is missing: run e2e/setup.sh`);
+  if (!existsSync(join(webDir, "widget", "trust-verify.js"))) {
+    throw new Error(`${webDir}/widget is missing: run wasm-pkg/build.sh (or e2e/setup.sh)`);
+  }
+  const dataDir = mkdtempSync(join(tmpdir(), "tc-e2e-relay-"));
+  const proc = spawn(RELAY_BIN, ["dev", "--data-dir", dataDir, "--listen", "127.0.0.1:0",
+    "--block-interval-ms", "100", "--web-dir", webDir,
+    // The libp2p browser transports: any free port, so relays can run side by side.
+    "--webrtc-port", "0", "--ws-port", "0", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, RUST_LOG: "warn" },
+  });
+  let stderr = "";
+  proc.stderr.on("data", (d) => { stderr += d; });
+  const started = new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`relay did not start:\n${out}\n${stderr}`)), 60_000);
+    proc.stdout.on("data", (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    proc.on("exit", (code) => { clearTimeout(timer); reject(new Error(`relay exited (${code}):\n${stderr}`)); });
+  });
+  let url;
+  try {
+    url = await started;
+  } catch (e) {
+    proc.kill("SIGKILL");
+    rmSync(dataDir, { recursive: true, force: true });
+    throw e;
+  }
+  proc.stdout.resume();
+  const relay = {
+    url, proc, dataDir,
+    async stop() {
+      if (proc.exitCode === null) {
+        const done = new Promise((r) => proc.once("exit", r));
+        proc.kill("SIGTERM");
+        await Promise.race([done, new Promise((r) => setTimeout(r, 5000))]);
+        if (proc.exitCode === null) proc.kill("SIGKILL");
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  await waitAnchored(url);
+  return relay;
+}
+
+/** Waits until the seeded demo records are anchored in a final block. */
+export async function waitAnchored(url, min = 125) {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      const r = await (await fetch(`${url}/v1/scenarios/demo%2Fbudget/records?limit=1`)).json();
+      if (r.anchored_size >= min) return r;
+    } catch { /* not ready */ }
+    if (Date.now() > deadline) throw new Error("demo records were not anchored in time");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Chromium (Debian's) with a fresh profile; returns { context, close }. */
+export async function launch() {
+  const userDataDir = mkdtempSync(join(tmpdir(), "tc-e2e-chromium-"));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1240, height: 900 },
+    deviceScaleFactor: 1,
+    timezoneId: "UTC",
+    locale: "en-GB",
+    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--disable-quic"],
+  });
+  return {
+    context,
+    async close() {
+      await context.close();
+      rmSync(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Every <trust-verify> on the page once none is still checking: [{record, field, state, label, result}]. */
+export async function settledBadges(page, { min = 1, timeout = 30_000 } = {}) {
+  await page.waitForFunction((min) => {
+    const all = [...document.querySelectorAll("trust-verify")];
+    return all.length >= min && all.every((b) => b.result && b.result.state !== "checking"
+      && !(b.result.state === "unverified" && b.result.reason === "not final yet"));
+  }, min, { timeout });
+  return badges(page);
+}
+
+export function badges(page) {
+  return page.$$eval("trust-verify", (all) => all.map((b) => ({
+    record: b.getAttribute("record"),
+    field: b.getAttribute("field"),
+    state: b.getAttribute("state"),
+    label: b.shadowRoot.querySelector(".badge").textContent,
+    details: b.shadowRoot.querySelector(".card").textContent,
+    reason: b.result?.reason ?? null,
+    failedStep: b.result?.verdict?.failure?.step ?? null,
+    shown: b.result?.shown ?? null,
+  })));
+}
+
+/** The index of `needle` in `hay` (Buffers), or -1. */
+export function findBytes(hay, needle) {
+  return hay.indexOf(needle);
+}

@@ -1,0 +1,212 @@
+// Browser tests of the <trust-verify> widget and the offline verifier, against real relays.
+// Run: npm run e2e   (after e2e/setup.sh)
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join, extname } from "node:path";
+import { startRelay, launch, settledBadges, badges, SHOTS, SITE } from "./lib.mjs";
+
+let A, browser;
+const shot = (page, name, opts = {}) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true, ...opts });
+
+before(async () => {
+  A = await startRelay();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await A?.stop();
+});
+
+/** Replaces the proof bytes of record `index` with `tamper(bytes, proofJson)`'s result. */
+async function tamperRecord(page, index, tamper) {
+  await page.route(new RegExp(`/v1/scenarios/demo%2Fbudget/records/${index}\\?format=bytes$`), async (route) => {
+    // One answer gives both the proof as JSON and its receipt (the same bytes the widget asks for).
+    const url = route.request().url().replace("format=bytes", "format=json");
+    const body = await (await fetch(url)).json();
+    const bytes = Buffer.from(body.receipt, "base64url");
+    await route.fulfill({ status: 200, contentType: "application/octet-stream", body: tamper(bytes, body.proof) });
+  });
+}
+
+function flipAt(bytes, needle, what) {
+  const at = bytes.indexOf(needle);
+  assert.ok(at >= 0, `${what} not found in the receipt`);
+  const out = Buffer.from(bytes);
+  out[at + Math.floor(needle.length / 2)] ^= 0x01;
+  return out;
+}
+
+test("(a) the demo page with correct values: every badge verified", async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`${A.url}/demo/`);
+  const all = await settledBadges(page, { min: 20 });
+  assert.ok(all.length >= 20, `expected the demo's badges, got ${all.length}`);
+  for (const b of all) assert.equal(b.state, "verified", `record ${b.record} ${b.field}: ${b.label} — ${b.details}`);
+  // The details name the block, the signers and that trust came from the relay itself.
+  const d = all.find((b) => b.field === "amount").details;
+  assert.match(d, /Block\d+ \(final\)/);
+  assert.match(d, /Signed by1 of 1 validator/);
+  assert.match(d, /trust on first use/i);
+  for (const step of ["signature", "rules", "inclusion", "checkpoint", "anchor", "certificate"]) assert.match(d, new RegExp(`✓${step}`));
+  await page.locator('#largest trust-verify .badge').hover();
+  await page.waitForTimeout(250);
+  await shot(page, "a-demo-verified");
+  // Keyboard: the badge is a focusable link to the record on the relay.
+  await page.keyboard.press("Tab");
+  const href = await page.locator('tbody#lines trust-verify[record="1"] .badge').getAttribute("href");
+  assert.equal(href, `${A.url}/v1/scenarios/demo%2Fbudget/records/1`);
+  await page.close();
+});
+
+test("(b) a page that shows an altered number: mismatch, with the chain's value", async () => {
+  const page = await browser.context.newPage();
+  // The project's own server shows a wrong figure for budget line 4 (digits swapped).
+  await page.route(/\/v1\/scenarios\/demo%2Fbudget\/records\?/, async (route) => {
+    const res = await route.fetch();
+    const json = await res.json();
+    for (const r of json.records) if (r.index === 4) r.entry.body.fields.amount.decimal = "1785000.00";
+    await route.fulfill({ response: res, json });
+  });
+  await page.goto(`${A.url}/demo/`);
+  const all = await settledBadges(page, { min: 20 });
+  const bad = all.filter((b) => b.state !== "verified");
+  assert.equal(bad.length, 1, JSON.stringify(bad));
+  assert.equal(bad[0].record, "4");
+  assert.equal(bad[0].state, "mismatch");
+  assert.match(bad[0].label, /mismatch · chain: 1,875,000\.00/);
+  assert.equal(bad[0].shown, "¥ 1,785,000.00");
+  await page.locator('tbody#lines trust-verify[record="4"] .badge').hover();
+  await page.waitForTimeout(250);
+  await shot(page, "b-mismatch");
+  await page.close();
+});
+
+test("(c) a tampered proof or a forged certificate: rejected, naming the failing step", async () => {
+  const page = await browser.context.newPage();
+  await tamperRecord(page, 5, (b, p) => flipAt(b, Buffer.from(p.inclusion.path[0], "hex"), "an inclusion path hash"));
+  await tamperRecord(page, 6, (b, p) => flipAt(b, Buffer.from(p.certificate.signatures[0].signature, "hex"), "the certificate signature"));
+  await tamperRecord(page, 7, (b) => flipAt(b, Buffer.from("Children's corner"), "the record's title"));
+  await page.goto(`${A.url}/demo/`);
+  const all = await settledBadges(page, { min: 20 });
+  const by = (r) => all.find((b) => b.record === r && b.field === "amount");
+  assert.equal(by("5").state, "unverified");
+  assert.equal(by("5").failedStep, "inclusion");
+  assert.match(by("5").label, /bad inclusion proof/);
+  assert.equal(by("6").failedStep, "certificate");
+  assert.match(by("6").label, /bad certificate/);
+  assert.equal(by("7").failedStep, "signature");
+  assert.match(by("7").label, /bad record signature/);
+  for (const b of all.filter((b) => !["5", "6", "7"].includes(b.record))) assert.equal(b.state, "verified", b.record);
+  await page.locator('tbody#lines trust-verify[record="6"] .badge').hover();
+  await page.waitForTimeout(250);
+  await shot(page, "c-tampered");
+  await page.close();
+});
+
+test("(c) a relay of another network, checked against a pinned checkpoint: bad certificate", async () => {
+  const B = await startRelay();
+  try {
+    const page = await browser.context.newPage();
+    // The page pins relay A's validator set; relay B (its own single validator) serves the proofs.
+    await page.goto(`${B.url}/demo/?trust=${encodeURIComponent(`${A.url}/v1/trust`)}`);
+    const all = await settledBadges(page, { min: 20 });
+    for (const b of all) {
+      assert.equal(b.state, "unverified", `record ${b.record}`);
+      assert.equal(b.failedStep, "certificate", `record ${b.record}: ${b.details}`);
+    }
+    assert.match(all[0].details, /pinned checkpoint/);
+    await page.locator('tbody#lines trust-verify[record="2"] .badge').hover();
+    await page.waitForTimeout(250);
+    await shot(page, "c-forged-network");
+    await page.close();
+  } finally {
+    await B.stop();
+  }
+});
+
+test("(d) offline receipt verification in the browser, with no relay at all", async () => {
+  const receipt = await (await fetch(`${A.url}/v1/scenarios/demo%2Fbudget/records/20?format=receipt`)).text();
+  const trust = await (await fetch(`${A.url}/v1/trust`)).text();
+  const page = await browser.context.newPage();
+  const elsewhere = [];
+  const types = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".wasm": "application/wasm" };
+  // The page and the verifier come from a static origin; every other request fails.
+  await page.route("**/*", async (route) => {
+    const u = new URL(route.request().url());
+    if (u.host !== "verifier.test") {
+      elsewhere.push(u.href);
+      return route.abort();
+    }
+    const path = join(SITE, u.pathname.endsWith("/") ? `${u.pathname}index.html` : u.pathname);
+    try {
+      await route.fulfill({ status: 200, contentType: types[extname(path)] ?? "application/octet-stream", body: readFileSync(path) });
+    } catch {
+      await route.fulfill({ status: 404, body: "not found" });
+    }
+  });
+  await page.goto("http://verifier.test/verify/");
+  await page.waitForFunction(() => document.getElementById("status").textContent.startsWith("Ready"));
+  await page.fill("#receipt", receipt);
+  await page.fill("#trust", trust);
+  await page.click("#go");
+  await page.waitForSelector("#verdict");
+  assert.match(await page.textContent("#verdict"), /✓ Verified/);
+  assert.match(await page.textContent("#verdict"), /Record 20 of demo\/budget is in final block \d+/);
+  await shot(page, "d-offline-verified");
+
+  // One character changed in the middle of the receipt: rejected, with the failing step.
+  const mid = Math.floor(receipt.length / 2);
+  const swapped = receipt.slice(0, mid) + (receipt[mid] === "A" ? "B" : "A") + receipt.slice(mid + 1);
+  await page.fill("#receipt", swapped);
+  await page.click("#go");
+  await page.waitForFunction(() => document.getElementById("verdict")?.textContent.includes("Not verified"));
+  assert.match(await page.textContent("#verdict"), /Not verified — (decode|signature|inclusion|checkpoint|anchor|certificate) step failed/);
+  await shot(page, "d-offline-tampered");
+  assert.deepEqual(elsewhere, [], "the offline verifier made network requests");
+  await page.close();
+});
+
+test("(e) the displayed text changes: the badge checks again", async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`${A.url}/demo/`);
+  await settledBadges(page, { min: 20 });
+  const amount = page.locator('tbody#lines trust-verify[record="3"]');
+  const original = await amount.evaluate((e) => e.textContent);
+  // As someone would in devtools: edit the figure.
+  await amount.evaluate((e) => { e.firstChild.textContent = "¥ 2,060,000.00"; });
+  await page.waitForFunction(() => document.querySelector('tbody#lines trust-verify[record="3"]').getAttribute("state") === "mismatch");
+  let [b] = (await badges(page)).filter((x) => x.record === "3");
+  assert.match(b.label, /chain: 2,600,000\.00/);
+
+  // The payee shown in another element (`for`): edit it, then put it back.
+  const payee = page.locator("tbody#pays td span[id^=payee-]").first();
+  const id = await payee.getAttribute("id");
+  const name = await payee.textContent();
+  await payee.evaluate((e) => { e.textContent = "Someone Else Ltd."; });
+  await page.waitForFunction((id) => document.querySelector(`trust-verify[for="${id}"]`).getAttribute("state") === "mismatch", id);
+  await page.locator(`trust-verify[for="${id}"] .badge`).hover();
+  await page.waitForTimeout(250);
+  await shot(page, "e-edited");
+
+  await amount.evaluate((e, t) => { e.firstChild.textContent = t; }, original);
+  await payee.evaluate((e, t) => { e.textContent = t; }, name);
+  await page.waitForFunction((id) => document.querySelector('tbody#lines trust-verify[record="3"]').getAttribute("state") === "verified"
+    && document.querySelector(`trust-verify[for="${id}"]`).getAttribute("state") === "verified", id);
+  // Unreadable text is neither verified nor a mismatch.
+  await amount.evaluate((e) => { e.firstChild.textContent = "about ¥ 2.6M"; });
+  await page.waitForFunction(() => document.querySelector('tbody#lines trust-verify[record="3"]').getAttribute("state") === "unverified");
+  [b] = (await badges(page)).filter((x) => x.record === "3");
+  assert.match(b.label, /unreadable value/);
+  await page.close();
+});
+
+test("unreachable relay: unverified, saying so", async () => {
+  const page = await browser.context.newPage();
+  await page.setContent(`<!doctype html><p>Paid: <trust-verify relay="http://127.0.0.1:9" scenario="demo/budget" record="20" field="amount">¥ 1.00</trust-verify></p>`);
+  await page.addScriptTag({ type: "module", url: `${A.url}/widget/trust-verify.js` });
+  const [b] = await settledBadges(page);
+  assert.equal(b.state, "unverified");
+  assert.match(b.label, /relay unreachable/);
+  await page.close();
+});

@@ -1,0 +1,788 @@
+//! # trustchain-verify
+//!
+//! The embeddable Trustchain verifier: thin wasm-bindgen glue over `trustchain-core`. Every
+//! verdict is core's ([`trustchain_core::proof::RecordProof::verify`],
+//! [`trustchain_core::light_client::LightClient`], [`trustchain_core::display::compare`]); this
+//! crate only converts between JavaScript values and core types and moves bytes.
+//!
+//! JavaScript API (see `README.md` and the generated `trustchain_verify.d.ts`):
+//! - `verifyReceipt(receipt, trust, charter?)` — offline, no network;
+//! - `compareDisplay(shown, value)` — what the page shows vs a verified field;
+//! - `new LightClient(trust)` / `LightClient.fromRelay(url)` and `client.fetchAndVerify(relay,
+//!   scenario, index)` — fetches a record's proof from a relay and verifies it;
+//! - `bench*` — small loops for measuring the verifier in a browser.
+
+mod transport;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use serde::Serialize;
+use trustchain_core::chain::{MAX_CHAIN_ID, MAX_VALIDATORS, Validator, ValidatorSet};
+use trustchain_core::charter::{Charter, RuleReport};
+use trustchain_core::contract::{Body, Entry};
+use trustchain_core::crypto::PublicKey;
+use trustchain_core::display;
+use trustchain_core::hash::Hash;
+use trustchain_core::light_client::{LightClient as CoreClient, TrustedCheckpoint};
+use trustchain_core::proof::{Failure, RecordProof, StepReport, Verdict};
+use trustchain_core::receipt;
+use trustchain_core::value::{Fields, ScenarioId, Value, parse_decimal};
+use wasm_bindgen::prelude::*;
+
+pub use transport::{HttpTransport, Transport, TransportError};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &str = r#"
+/** One check of the verifier, in order: decode, signature, rules, inclusion, checkpoint, anchor, certificate. */
+export interface VerdictStep {
+  step: "decode" | "signature" | "rules" | "inclusion" | "checkpoint" | "anchor" | "certificate";
+  status: "passed" | "failed" | "skipped";
+  detail: string;
+}
+/** A field value as the chain holds it: `{decimal: "1204.50"}`, `{text: "Li Na"}`, `{int: 3}`, `{bool: true}`, ... */
+export type FieldValue = { [type: string]: unknown };
+export interface VerifiedRecordInfo {
+  scenario: string;
+  index: number;
+  /** "charter" for record 0, else the record kind (e.g. "payment"). */
+  kind: string;
+  /** The author's (or charter owner's) public key, hex. */
+  author: string;
+  /** The author's own clock when signing (a signed claim, not a bound set by the chain). */
+  time_ms: number;
+  /** Public fields (absent for digest-only records). */
+  fields?: { [name: string]: FieldValue };
+  /** blake3 digest of a digest-only record, hex. */
+  digest?: string;
+  /** Size of the scenario checkpoint the record was proven in. */
+  checkpoint_size: number;
+  /** Replica-signed time of that checkpoint. */
+  checkpoint_time_ms: number;
+}
+export interface Verdict {
+  /** True only when every checked step passed under the trusted validator set. */
+  verified: boolean;
+  steps: VerdictStep[];
+  /** The first failing step, when not verified. */
+  failure?: { step: VerdictStep["step"]; reason: string };
+  /** The verified record (only when verified). */
+  record?: VerifiedRecordInfo;
+  /** The final block that anchors it: the record existed by `time_ms` (only when verified). */
+  block?: { height: number; hash: string; time_ms: number; epoch: number };
+  /** Validators whose votes certify the block, hex (only when verified). */
+  signers?: string[];
+  /** Size of the trusted validator set of that epoch. */
+  validators?: number;
+  /** Charter rules outcome, when a charter was at hand. */
+  rules?: { passed: string[]; unresolved: [string, string][] };
+  /** Where trust came from. */
+  trust: TrustInfo;
+  /** The relay asked (fetchAndVerify only). */
+  relay?: string;
+  /** The record in the relay's API (fetchAndVerify only). */
+  url?: string;
+  /** A note about the charter used for the rules step (fetchAndVerify only). */
+  charter_note?: string;
+}
+export interface TrustInfo {
+  chain_id: string;
+  height: number;
+  block: string;
+  epoch: number;
+  /** "pinned" (given by the caller) or "first-use" (taken from the relay being checked). */
+  source: "pinned" | "first-use";
+  /** Plain words about the trust source. */
+  note: string;
+}
+/** How a displayed text compares with a verified field (core's display normalisation). */
+export type DisplayCheck =
+  | { result: "match"; on_chain: string }
+  | { result: "mismatch"; on_chain: string; shown: string }
+  | { result: "unreadable"; on_chain: string; why: string };
+"#;
+
+// ---------------------------------------------------------------------------------------------
+// Conversions
+// ---------------------------------------------------------------------------------------------
+
+fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsError> {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsError::new(&format!("cannot convert the result for JavaScript: {e}")))
+}
+
+/// Parses a trusted checkpoint from JSON text.
+pub(crate) fn parse_trust_text(text: &str) -> Result<TrustedCheckpoint, String> {
+    let v = js_sys::JSON::parse(text)
+        .map_err(|e| format!("trusted checkpoint is not JSON: {}", transport::js_text(&e)))?;
+    parse_trust_value(v)
+}
+
+/// Reads a trusted checkpoint object (`GET /v1/trust`'s JSON) field by field — no generic
+/// deserializer in the module — with core's limits, and checks the validator set is well formed.
+fn parse_trust_value(v: JsValue) -> Result<TrustedCheckpoint, String> {
+    let bad = |what: &str| {
+        format!("not a trusted checkpoint (save GET /v1/trust from a relay you trust): {what}")
+    };
+    let get = |o: &JsValue, k: &str| js_sys::Reflect::get(o, &JsValue::from_str(k)).ok();
+    let text = |o: &JsValue, k: &str| get(o, k).and_then(|x| x.as_string());
+    let number = |o: &JsValue, k: &str| {
+        get(o, k)
+            .and_then(|x| x.as_f64())
+            .filter(|n| *n >= 0.0 && n.fract() == 0.0 && *n <= 9_007_199_254_740_991.0)
+            .map(|n| n as u64)
+    };
+    if !v.is_object() {
+        return Err(bad("not an object"));
+    }
+    let chain_id = text(&v, "chain_id")
+        .filter(|c| !c.is_empty() && c.len() <= MAX_CHAIN_ID as usize)
+        .ok_or_else(|| bad("chain_id"))?;
+    let height = number(&v, "height").ok_or_else(|| bad("height"))?;
+    let block = text(&v, "block")
+        .and_then(|h| Hash::from_hex(&h).ok())
+        .ok_or_else(|| bad("block (64 hex digits)"))?;
+    let set = get(&v, "validators")
+        .filter(JsValue::is_object)
+        .ok_or_else(|| bad("validators"))?;
+    let epoch = number(&set, "epoch").ok_or_else(|| bad("validators.epoch"))?;
+    let list: js_sys::Array = get(&set, "validators")
+        .filter(js_sys::Array::is_array)
+        .ok_or_else(|| bad("validators.validators"))?
+        .unchecked_into();
+    if list.length() > MAX_VALIDATORS {
+        return Err(bad("more validators than allowed"));
+    }
+    let mut validators = Vec::with_capacity(list.length() as usize);
+    for item in list.iter() {
+        let key = text(&item, "key")
+            .and_then(|k| PublicKey::from_hex(&k).ok())
+            .ok_or_else(|| bad("a validator key"))?;
+        let weight = number(&item, "weight").ok_or_else(|| bad("a validator weight"))?;
+        validators.push(Validator { key, weight });
+    }
+    // Well formed (non-empty, positive weights) and in the relay's order (strictly ascending).
+    let checked = ValidatorSet::new(epoch, validators.clone())
+        .map_err(|e| format!("trusted checkpoint: {e}"))?;
+    if checked.validators != validators {
+        return Err("trusted checkpoint: validator keys must be strictly ascending".into());
+    }
+    Ok(TrustedCheckpoint {
+        chain_id,
+        height,
+        block,
+        validators: checked,
+    })
+}
+
+fn parse_trust(v: JsValue) -> Result<TrustedCheckpoint, JsError> {
+    let r = match v.as_string() {
+        Some(text) => parse_trust_text(&text),
+        None if v.is_object() => parse_trust_value(v),
+        None => Err("trust must be a trusted checkpoint object or its JSON text".into()),
+    };
+    r.map_err(|e| JsError::new(&e))
+}
+
+/// Reads the charter for the rules step from its own receipt (record 0 of the scenario, as
+/// `…/records/0?format=receipt` returns) and verifies that receipt under the same trust first, so
+/// the rules a record is checked against are the scenario's real charter.
+fn verified_charter(text: &str, client: &mut CoreClient) -> Result<Charter, JsError> {
+    let proof = receipt::from_base64url(text)
+        .map_err(|e| JsError::new(&format!("the charter receipt does not decode: {e}")))?;
+    let verdict = client.verify_record(&proof, None);
+    if let Err(f) = &verdict.outcome {
+        return Err(JsError::new(&format!(
+            "the charter receipt does not verify: {f}"
+        )));
+    }
+    match proof.entry {
+        Entry::Charter(c) if proof.inclusion.index == 0 => Ok(c),
+        _ => Err(JsError::new(
+            "the charter receipt is not record 0 (the charter) of a scenario",
+        )),
+    }
+}
+
+#[derive(Serialize)]
+struct TrustInfo {
+    chain_id: String,
+    height: u64,
+    block: String,
+    epoch: u64,
+    source: &'static str,
+    note: String,
+}
+
+impl TrustInfo {
+    fn pinned(t: &TrustedCheckpoint) -> Self {
+        TrustInfo {
+            chain_id: t.chain_id.clone(),
+            height: t.height,
+            block: t.block.to_hex(),
+            epoch: t.validators.epoch,
+            source: "pinned",
+            note: format!(
+                "checked against a pinned checkpoint: {} validator(s) of epoch {} on chain {}, block {}",
+                t.validators.validators.len(),
+                t.validators.epoch,
+                t.chain_id,
+                t.height
+            ),
+        }
+    }
+    fn first_use(t: &TrustedCheckpoint, relay: &str) -> Self {
+        TrustInfo {
+            source: "first-use",
+            note: format!(
+                "trust on first use: the validator set was taken from the relay being checked ({relay}) at block {}; pin a checkpoint (trust attribute) or compare relays to make this independent",
+                t.height
+            ),
+            ..TrustInfo::pinned(t)
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct RecordInfo<'a> {
+    scenario: &'a ScenarioId,
+    index: u64,
+    kind: &'a str,
+    author: String,
+    time_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<&'a Fields>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    digest: Option<String>,
+    checkpoint_size: u64,
+    checkpoint_time_ms: u64,
+}
+
+#[derive(Serialize)]
+struct BlockInfo {
+    height: u64,
+    hash: String,
+    time_ms: u64,
+    epoch: u64,
+}
+
+#[derive(Serialize)]
+struct JsVerdict<'a> {
+    verified: bool,
+    steps: &'a [StepReport],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure: Option<&'a Failure>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    record: Option<RecordInfo<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    block: Option<BlockInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signers: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    validators: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rules: Option<&'a RuleReport>,
+    trust: &'a TrustInfo,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    relay: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    charter_note: Option<&'a str>,
+}
+
+/// Extra context for a verdict from the light client.
+#[derive(Default)]
+struct Context<'a> {
+    relay: Option<&'a str>,
+    url: Option<&'a str>,
+    charter_note: Option<&'a str>,
+}
+
+/// The JavaScript view of core's verdict. Record data appears only when core verified it.
+fn verdict_to_js(
+    verdict: &Verdict,
+    proof: Option<&RecordProof>,
+    set_size: Option<usize>,
+    trust: &TrustInfo,
+    cx: Context<'_>,
+) -> Result<JsValue, JsError> {
+    let verified = match (&verdict.outcome, proof) {
+        (Ok(v), Some(p)) => Some((v, p)),
+        _ => None,
+    };
+    let record = verified.map(|(v, p)| {
+        let (kind, author, time_ms, fields, digest) = match v.entry() {
+            Entry::Charter(c) => (
+                "charter",
+                c.content.owners[0].to_hex(),
+                c.content.time_ms,
+                None,
+                None,
+            ),
+            Entry::Contract(c) => {
+                let (fields, digest) = match &c.content.body {
+                    Body::Fields(f) => (Some(f), None),
+                    Body::Digest(d) => (None, Some(d.to_hex())),
+                };
+                (
+                    c.content.kind.as_str(),
+                    c.content.author.to_hex(),
+                    c.content.time_ms,
+                    fields,
+                    digest,
+                )
+            }
+        };
+        RecordInfo {
+            scenario: v.scenario(),
+            index: v.index(),
+            kind,
+            author,
+            time_ms,
+            fields,
+            digest,
+            checkpoint_size: v.checkpoint_size(),
+            checkpoint_time_ms: p.checkpoint.checkpoint.time_ms,
+        }
+    });
+    let out = JsVerdict {
+        verified: verdict.is_verified(),
+        steps: &verdict.steps,
+        failure: verdict.outcome.as_ref().err(),
+        record,
+        block: verified.map(|(v, p)| BlockInfo {
+            height: v.block_height(),
+            hash: v.block_hash().to_hex(),
+            time_ms: v.recorded_by_ms(),
+            epoch: p.header.epoch,
+        }),
+        signers: verified.map(|(v, _)| v.signers().iter().map(|k| k.to_hex()).collect()),
+        validators: set_size,
+        rules: verdict.outcome.as_ref().ok().and_then(|v| v.rules()),
+        trust,
+        relay: cx.relay,
+        url: cx.url,
+        charter_note: cx.charter_note,
+    };
+    to_js(&out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Offline verification and display comparison
+// ---------------------------------------------------------------------------------------------
+
+/// Verifies a receipt (base64url text, as `GET …/records/{i}?format=receipt` returns) offline
+/// against a trusted checkpoint (`GET /v1/trust`, an object or its JSON text). With
+/// `charterReceipt` — the receipt of the scenario's record 0, its charter — that receipt is
+/// verified too and the record is checked against the charter's schema and rules.
+///
+/// Returns the verdict; it throws only for an unusable `trust` or charter receipt. A receipt
+/// that does not decode is a verdict whose `decode` step failed.
+#[wasm_bindgen(js_name = verifyReceipt, unchecked_return_type = "Verdict")]
+pub fn verify_receipt(
+    receipt: &str,
+    #[wasm_bindgen(unchecked_param_type = "TrustedCheckpoint | object | string")] trust: JsValue,
+    #[wasm_bindgen(js_name = charterReceipt)] charter_receipt: Option<String>,
+) -> Result<JsValue, JsError> {
+    let trust = parse_trust(trust)?;
+    let info = TrustInfo::pinned(&trust);
+    let set_size = trust.validators.validators.len();
+    let mut client = CoreClient::new(trust);
+    let charter = match charter_receipt.as_deref().map(str::trim) {
+        Some(text) if !text.is_empty() => Some(verified_charter(text, &mut client)?),
+        _ => None,
+    };
+    match receipt::from_base64url(receipt) {
+        Ok(proof) => {
+            let verdict = client.verify_record(&proof, charter.as_ref());
+            let size = client
+                .validators(proof.header.epoch)
+                .map(|s| s.validators.len())
+                .or(Some(set_size));
+            verdict_to_js(&verdict, Some(&proof), size, &info, Context::default())
+        }
+        Err(e) => verdict_to_js(
+            &Verdict::undecodable(&e),
+            None,
+            None,
+            &info,
+            Context::default(),
+        ),
+    }
+}
+
+/// Compares what a page displays with a verified field, under core's documented normalisation
+/// (currency signs and codes, thousands separators, exact decimals — never rounding).
+///
+/// `value` is a field as a verdict gives it (`{decimal: "1204.50"}`, `{text: "Li Na"}`), or a
+/// plain string (text), boolean, integer number or bigint.
+#[wasm_bindgen(js_name = compareDisplay, unchecked_return_type = "DisplayCheck")]
+pub fn compare_display(
+    shown: &str,
+    #[wasm_bindgen(unchecked_param_type = "FieldValue | string | boolean | number | bigint")]
+    value: JsValue,
+) -> Result<JsValue, JsError> {
+    let value = js_to_value(value)?;
+    to_js(&display::compare(shown, &value))
+}
+
+fn js_to_value(v: JsValue) -> Result<Value, JsError> {
+    let bad = || {
+        JsError::new(
+            "not a field value: expected {decimal: \"12.50\"}, {int: 3}, {text: \"…\"}, {bool: true}, or a string, boolean or integer",
+        )
+    };
+    if let Some(s) = v.as_string() {
+        return Ok(Value::Text(s));
+    }
+    if let Some(b) = v.as_bool() {
+        return Ok(Value::Bool(b));
+    }
+    if v.as_f64().is_some() || v.is_bigint() {
+        return js_int(&v).map(Value::Int).ok_or_else(bad);
+    }
+    if !v.is_object() {
+        return Err(bad());
+    }
+    // A field as verdicts give it: one key naming the type (core's JSON form of `Value`).
+    let get =
+        |k: &str| js_sys::Reflect::get(&v, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
+    let (dec, int, text, boolean) = (get("decimal"), get("int"), get("text"), get("bool"));
+    if let Some(d) = dec.as_string() {
+        return parse_decimal(&d)
+            .map(Value::Decimal)
+            .map_err(|e| JsError::new(&format!("decimal {d:?}: {e}")));
+    }
+    if !int.is_undefined() {
+        return js_int(&int).map(Value::Int).ok_or_else(bad);
+    }
+    if let Some(t) = text.as_string() {
+        return Ok(Value::Text(t));
+    }
+    boolean.as_bool().map(Value::Bool).ok_or_else(bad)
+}
+
+/// A safe-integer number, a bigint or a decimal-digit string as an i64.
+fn js_int(v: &JsValue) -> Option<i64> {
+    if let Some(n) = v.as_f64() {
+        return (n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_991.0).then_some(n as i64);
+    }
+    let text: String = if v.is_bigint() {
+        js_sys::BigInt::unchecked_from_js_ref(v)
+            .to_string(10)
+            .ok()?
+            .into()
+    } else {
+        v.as_string()?
+    };
+    text.parse().ok()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The light client
+// ---------------------------------------------------------------------------------------------
+
+struct Inner {
+    client: CoreClient,
+    trust: TrustInfo,
+    /// Verified charters (record 0), per relay and scenario, for the rules step.
+    charters: Vec<(String, ScenarioId, Charter)>,
+}
+
+/// A light client: starts from a trusted checkpoint, fetches record proofs from relays and
+/// verifies them with core's light client (which also keeps equivocation evidence).
+#[wasm_bindgen]
+pub struct LightClient {
+    inner: Rc<RefCell<Inner>>,
+}
+
+fn js_error(kind: &str, message: &str) -> JsValue {
+    let e = js_sys::Error::new(message);
+    let _ = js_sys::Reflect::set(&e, &"kind".into(), &kind.into());
+    e.into()
+}
+
+fn transport_error(e: &TransportError) -> JsValue {
+    let v = js_error(e.kind(), &e.to_string());
+    if let TransportError::Refused { status, code, .. } = e {
+        let _ = js_sys::Reflect::set(&v, &"status".into(), &(*status).into());
+        let _ = js_sys::Reflect::set(&v, &"code".into(), &code.as_str().into());
+    }
+    v
+}
+
+#[wasm_bindgen]
+impl LightClient {
+    /// Starts from a trusted checkpoint (`GET /v1/trust` from a source you trust: an object or
+    /// its JSON text).
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "object | string")] trust: JsValue,
+    ) -> Result<LightClient, JsError> {
+        let trust = parse_trust(trust)?;
+        Ok(Self::from_checkpoint(TrustInfo::pinned(&trust), trust))
+    }
+
+    fn from_checkpoint(info: TrustInfo, trust: TrustedCheckpoint) -> LightClient {
+        LightClient {
+            inner: Rc::new(RefCell::new(Inner {
+                client: CoreClient::new(trust),
+                trust: info,
+                charters: Vec::new(),
+            })),
+        }
+    }
+
+    /// Trust on first use: takes the trusted checkpoint from the relay at `relay_url` itself.
+    /// Every verdict says so (`trust.source == "first-use"`).
+    #[wasm_bindgen(js_name = fromRelay)]
+    pub async fn from_relay(
+        #[wasm_bindgen(js_name = relayUrl)] relay_url: String,
+    ) -> Result<LightClient, JsValue> {
+        let t = HttpTransport::new(&relay_url).map_err(|e| transport_error(&e))?;
+        let trust = t
+            .trusted_checkpoint()
+            .await
+            .map_err(|e| transport_error(&e))?;
+        Ok(Self::from_checkpoint(
+            TrustInfo::first_use(&trust, t.name()),
+            trust,
+        ))
+    }
+
+    /// Where trust came from.
+    #[wasm_bindgen(getter, unchecked_return_type = "TrustInfo")]
+    pub fn trust(&self) -> Result<JsValue, JsError> {
+        to_js(&self.inner.borrow().trust)
+    }
+
+    /// Height of the highest certified block seen so far (0 before any).
+    #[wasm_bindgen(getter, js_name = highestHeight)]
+    pub fn highest_height(&self) -> f64 {
+        self.inner
+            .borrow()
+            .client
+            .highest()
+            .map_or(0.0, |h| h.header().height as f64)
+    }
+
+    /// Equivocation evidence gathered (two certified blocks at one height).
+    #[wasm_bindgen(getter, js_name = evidenceCount)]
+    pub fn evidence_count(&self) -> u32 {
+        self.inner.borrow().client.evidence().len() as u32
+    }
+
+    /// The URL of record `index` of `scenario` in the relay's API.
+    #[wasm_bindgen(js_name = recordUrl)]
+    pub fn record_url(
+        #[wasm_bindgen(js_name = relayUrl)] relay_url: &str,
+        scenario: &str,
+        index: f64,
+    ) -> Result<String, JsValue> {
+        let (scenario, index) = args(scenario, index)?;
+        let t = HttpTransport::new(relay_url).map_err(|e| transport_error(&e))?;
+        Ok(t.record_url(&scenario, index))
+    }
+
+    /// Fetches record `index` of `scenario` from the relay at `relay_url` and verifies it. When
+    /// the record is not the charter, the scenario's charter (record 0) is fetched and verified
+    /// once per relay, and the record is checked against its schema and rules too.
+    ///
+    /// Resolves to a verdict (verified or naming the failing step); rejects with an `Error` whose
+    /// `kind` is `unreachable`, `refused` (with `status` and `code`), `bad_answer` or `argument`
+    /// when the relay could not be asked.
+    #[wasm_bindgen(js_name = fetchAndVerify, unchecked_return_type = "Promise<Verdict>")]
+    pub fn fetch_and_verify(
+        &self,
+        #[wasm_bindgen(js_name = relayUrl)] relay_url: String,
+        scenario: String,
+        index: f64,
+    ) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let (scenario, index) = args(&scenario, index)?;
+            let t = HttpTransport::new(&relay_url).map_err(|e| transport_error(&e))?;
+            fetch_and_verify(&inner, &t, &scenario, index).await
+        })
+    }
+}
+
+fn args(scenario: &str, index: f64) -> Result<(ScenarioId, u64), JsValue> {
+    let scenario = ScenarioId::new(scenario)
+        .map_err(|e| js_error("argument", &format!("scenario {scenario:?}: {e}")))?;
+    if !(index >= 0.0 && index.fract() == 0.0 && index <= 9_007_199_254_740_991.0) {
+        // (No float formatting here: it would add kilobytes to the module.)
+        return Err(js_error(
+            "argument",
+            "the record index is not a whole number >= 0",
+        ));
+    }
+    Ok((scenario, index as u64))
+}
+
+async fn fetch_and_verify<T: Transport>(
+    inner: &Rc<RefCell<Inner>>,
+    t: &T,
+    scenario: &ScenarioId,
+    index: u64,
+) -> Result<JsValue, JsValue> {
+    let mut charter_note = None;
+    let charter = if index == 0 {
+        None
+    } else {
+        let cached = inner
+            .borrow()
+            .charters
+            .iter()
+            .find(|(r, s, _)| r == t.name() && s == scenario)
+            .map(|(_, _, c)| c.clone());
+        match cached {
+            Some(c) => Some(c),
+            None => match load_charter(inner, t, scenario).await {
+                Ok(c) => Some(c),
+                Err(note) => {
+                    charter_note = Some(note);
+                    None
+                }
+            },
+        }
+    };
+    let bytes = t
+        .record_proof(scenario, index)
+        .await
+        .map_err(|e| transport_error(&e))?;
+    let url = format!(
+        "{}/v1/scenarios/{}/records/{index}",
+        t.name(),
+        scenario.as_str().replace('/', "%2F")
+    );
+    let mut st = inner.borrow_mut();
+    let cx = |note| Context {
+        relay: Some(t.name()),
+        url: Some(&url),
+        charter_note: note,
+    };
+    let proof = match receipt::from_bytes(&bytes) {
+        Ok(p) => p,
+        Err(e) => {
+            return verdict_to_js(
+                &Verdict::undecodable(&e),
+                None,
+                None,
+                &st.trust,
+                cx(charter_note.as_deref()),
+            )
+            .map_err(JsValue::from);
+        }
+    };
+    // The relay must answer the question asked, or the page would show another record's fields.
+    if proof.entry.scenario() != scenario || proof.inclusion.index != index {
+        return Err(js_error(
+            "bad_answer",
+            &format!(
+                "asked for record {index} of {scenario}, the relay sent record {} of {}",
+                proof.inclusion.index,
+                proof.entry.scenario()
+            ),
+        ));
+    }
+    let verdict = st.client.verify_record(&proof, charter.as_ref());
+    let size = st
+        .client
+        .validators(proof.header.epoch)
+        .map(|s| s.validators.len());
+    verdict_to_js(
+        &verdict,
+        Some(&proof),
+        size,
+        &st.trust,
+        cx(charter_note.as_deref()),
+    )
+    .map_err(JsValue::from)
+}
+
+/// Fetches and verifies record 0 (the charter); remembers it. Errors are notes for the verdict:
+/// without a charter the rules step is skipped, never passed.
+async fn load_charter<T: Transport>(
+    inner: &Rc<RefCell<Inner>>,
+    t: &T,
+    scenario: &ScenarioId,
+) -> Result<Charter, String> {
+    let bytes = t
+        .record_proof(scenario, 0)
+        .await
+        .map_err(|e| format!("charter not fetched: {e}"))?;
+    let proof = receipt::from_bytes(&bytes).map_err(|e| format!("charter not decoded: {e}"))?;
+    let mut st = inner.borrow_mut();
+    let verdict = st.client.verify_record(&proof, None);
+    match (&verdict.outcome, &proof.entry) {
+        (Ok(_), Entry::Charter(c))
+            if proof.inclusion.index == 0 && &c.content.scenario == scenario =>
+        {
+            st.charters
+                .push((t.name().to_string(), scenario.clone(), c.clone()));
+            Ok(c.clone())
+        }
+        (Ok(_), _) => Err("record 0 is not this scenario's charter".into()),
+        (Err(f), _) => Err(format!("charter not verified: {f}")),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Benchmarks (measured in a browser by e2e; see e2e/BROWSER_BENCHMARKS.md)
+// ---------------------------------------------------------------------------------------------
+
+/// Decodes and verifies `receipt` against `trust` `iterations` times (no charter); returns how
+/// many verified. Time it from JavaScript.
+#[wasm_bindgen(js_name = benchVerifyReceipt)]
+pub fn bench_verify_receipt(
+    receipt: &str,
+    #[wasm_bindgen(unchecked_param_type = "object | string")] trust: JsValue,
+    iterations: u32,
+) -> Result<u32, JsError> {
+    let trust = parse_trust(trust)?;
+    let mut ok = 0;
+    for _ in 0..iterations {
+        let proof = receipt::from_base64url(receipt).map_err(|e| JsError::new(&e.to_string()))?;
+        if proof
+            .verify(&trust.validators, &trust.chain_id, None)
+            .is_verified()
+        {
+            ok += 1;
+        }
+    }
+    Ok(ok)
+}
+
+/// Verifies the receipt's contract signature (ed25519, `verify_strict` on a prepared digest)
+/// `iterations` times; returns how many held.
+#[wasm_bindgen(js_name = benchEd25519)]
+pub fn bench_ed25519(receipt: &str, iterations: u32) -> Result<u32, JsError> {
+    let proof = receipt::from_base64url(receipt).map_err(|e| JsError::new(&e.to_string()))?;
+    let Entry::Contract(c) = &proof.entry else {
+        return Err(JsError::new("bench needs a contract receipt"));
+    };
+    let digest = c.content.signing_digest();
+    let mut ok = 0;
+    for _ in 0..iterations {
+        if c.content.author.verify(&digest, &c.signature).is_ok() {
+            ok += 1;
+        }
+    }
+    Ok(ok)
+}
+
+/// Hashes `len` bytes with blake3 `iterations` times; returns a byte of the last hash.
+#[wasm_bindgen(js_name = benchBlake3)]
+pub fn bench_blake3(len: u32, iterations: u32) -> u32 {
+    let mut data = vec![0x5au8; len as usize];
+    let mut last = 0u8;
+    for i in 0..iterations {
+        if let Some(b) = data.first_mut() {
+            *b = i as u8;
+        }
+        last = blake3::hash(&data).as_bytes()[0];
+    }
+    last as u32
+}

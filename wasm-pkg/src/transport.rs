@@ -1,0 +1,219 @@
+//! How the light client reaches relays.
+//!
+//! **Interim transport.** [`HttpTransport`] uses the relay's plain HTTP API through the browser's
+//! `fetch`. It is a stand-in: the relay will speak rust-libp2p request-response to browsers
+//! (WebRTC-direct and WebSocket), and a libp2p transport will implement [`Transport`] with the
+//! same two requests. Nothing outside this file knows how bytes arrive: the light client only
+//! sees decoded, size-limited values.
+
+use js_sys::{Promise, Uint8Array};
+use trustchain_core::light_client::TrustedCheckpoint;
+use trustchain_core::receipt::MAX_RECEIPT_BYTES;
+use trustchain_core::value::ScenarioId;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortSignal, Request, RequestInit, RequestMode, Response};
+
+/// Largest trusted-checkpoint answer accepted (JSON), in bytes.
+const MAX_TRUST_BYTES: usize = 256 * 1024;
+/// How long one request may take.
+const TIMEOUT_MS: u32 = 15_000;
+
+/// Why a relay could not be asked. Verification failures are not transport errors: they come back
+/// as a verdict.
+#[derive(Debug, Clone)]
+pub enum TransportError {
+    /// No answer: network error, refused connection, CORS, timeout.
+    Unreachable(String),
+    /// The relay answered with an error (status and its message).
+    Refused {
+        /// HTTP status (or the libp2p error code later).
+        status: u16,
+        /// The relay's `error` code, when it sent one.
+        code: String,
+        /// The relay's message.
+        message: String,
+    },
+    /// The answer is larger than allowed or not what was asked for.
+    BadAnswer(String),
+}
+
+impl TransportError {
+    /// A short, stable kind for the widget (`unreachable`, `refused`, `bad_answer`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TransportError::Unreachable(_) => "unreachable",
+            TransportError::Refused { .. } => "refused",
+            TransportError::BadAnswer(_) => "bad_answer",
+        }
+    }
+}
+
+impl std::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TransportError::Unreachable(why) => write!(f, "relay unreachable: {why}"),
+            TransportError::Refused {
+                status, message, ..
+            } => write!(f, "relay refused ({status}): {message}"),
+            TransportError::BadAnswer(why) => write!(f, "unusable answer from relay: {why}"),
+        }
+    }
+}
+
+/// What the light client asks a relay for. A libp2p request-response transport replaces the HTTP
+/// one by implementing this trait.
+#[allow(async_fn_in_trait)] // single-threaded wasm; never boxed or sent across threads
+pub trait Transport {
+    /// A human-readable name for messages (the relay's URL or multiaddr).
+    fn name(&self) -> &str;
+    /// The relay's current trusted checkpoint (only for trust on first use).
+    async fn trusted_checkpoint(&self) -> Result<TrustedCheckpoint, TransportError>;
+    /// The canonical bytes of record `index`'s proof (a receipt), not yet decoded.
+    async fn record_proof(
+        &self,
+        scenario: &ScenarioId,
+        index: u64,
+    ) -> Result<Vec<u8>, TransportError>;
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// `globalThis.fetch`: works in windows and workers alike.
+    #[wasm_bindgen(js_name = fetch)]
+    fn global_fetch(request: &Request) -> Promise;
+
+    /// `AbortSignal.timeout(ms)`, caught: an old browser without it just has no timeout.
+    #[wasm_bindgen(js_namespace = AbortSignal, js_name = timeout, catch)]
+    fn abort_timeout(ms: u32) -> Result<AbortSignal, JsValue>;
+}
+
+/// The relay's HTTP API (`docs/openapi.yaml`), reached with `fetch`. Interim: see the module docs.
+pub struct HttpTransport {
+    base: String,
+}
+
+impl HttpTransport {
+    /// A transport to the relay at `base` (`http://127.0.0.1:8080`, trailing `/` ignored).
+    pub fn new(base: &str) -> Result<Self, TransportError> {
+        let base = base.trim().trim_end_matches('/');
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(TransportError::BadAnswer(format!(
+                "relay address {base:?} is not an http(s) URL"
+            )));
+        }
+        Ok(HttpTransport {
+            base: base.to_string(),
+        })
+    }
+
+    /// The URL of record `index` in the relay's API (what a person can open).
+    pub fn record_url(&self, scenario: &ScenarioId, index: u64) -> String {
+        format!(
+            "{}/v1/scenarios/{}/records/{index}",
+            self.base,
+            scenario.as_str().replace('/', "%2F")
+        )
+    }
+
+    async fn get(&self, url: &str, limit: usize) -> Result<Vec<u8>, TransportError> {
+        let init = RequestInit::new();
+        init.set_method("GET");
+        init.set_mode(RequestMode::Cors);
+        if let Ok(signal) = abort_timeout(TIMEOUT_MS) {
+            init.set_signal(Some(&signal));
+        }
+        let req = Request::new_with_str_and_init(url, &init)
+            .map_err(|e| TransportError::Unreachable(js_text(&e)))?;
+        let res: Response = JsFuture::from(global_fetch(&req))
+            .await
+            .map_err(|e| TransportError::Unreachable(format!("{} ({})", self.base, js_text(&e))))?
+            .unchecked_into();
+        if let Some(len) = res
+            .headers()
+            .get("content-length")
+            .ok()
+            .flatten()
+            .and_then(|l| l.parse::<usize>().ok())
+            && len > limit
+        {
+            return Err(TransportError::BadAnswer(format!(
+                "{len} bytes, more than the {limit} allowed"
+            )));
+        }
+        let buf = JsFuture::from(
+            res.array_buffer()
+                .map_err(|e| TransportError::Unreachable(js_text(&e)))?,
+        )
+        .await
+        .map_err(|e| TransportError::Unreachable(js_text(&e)))?;
+        let bytes = Uint8Array::new(&buf);
+        if bytes.length() as usize > limit {
+            return Err(TransportError::BadAnswer(format!(
+                "{} bytes, more than the {limit} allowed",
+                bytes.length()
+            )));
+        }
+        let bytes = bytes.to_vec();
+        if !res.ok() {
+            let (code, message) = error_body(&bytes);
+            return Err(TransportError::Refused {
+                status: res.status(),
+                code,
+                message,
+            });
+        }
+        Ok(bytes)
+    }
+}
+
+/// Reads `{"error": code, "message": text}` without a JSON library (the verifier stays small).
+fn error_body(bytes: &[u8]) -> (String, String) {
+    let text = std::str::from_utf8(bytes).unwrap_or("");
+    let parsed = js_sys::JSON::parse(text).ok();
+    let get = |k: &str| {
+        parsed
+            .as_ref()
+            .and_then(|v| js_sys::Reflect::get(v, &JsValue::from_str(k)).ok())
+            .and_then(|v| v.as_string())
+    };
+    let code = get("error").unwrap_or_default();
+    let mut message = get("message").unwrap_or_else(|| text.chars().take(200).collect());
+    if message.is_empty() {
+        message = "no message".to_string();
+    }
+    (code, message)
+}
+
+/// A JS error or value as text.
+pub fn js_text(v: &JsValue) -> String {
+    if let Some(e) = v.dyn_ref::<js_sys::Error>() {
+        return String::from(e.message());
+    }
+    v.as_string().unwrap_or_else(|| format!("{v:?}"))
+}
+
+impl Transport for HttpTransport {
+    fn name(&self) -> &str {
+        &self.base
+    }
+
+    async fn trusted_checkpoint(&self) -> Result<TrustedCheckpoint, TransportError> {
+        let bytes = self
+            .get(&format!("{}/v1/trust", self.base), MAX_TRUST_BYTES)
+            .await?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| TransportError::BadAnswer("trusted checkpoint is not UTF-8".into()))?;
+        crate::parse_trust_text(text).map_err(TransportError::BadAnswer)
+    }
+
+    async fn record_proof(
+        &self,
+        scenario: &ScenarioId,
+        index: u64,
+    ) -> Result<Vec<u8>, TransportError> {
+        let url = format!("{}?format=bytes", self.record_url(scenario, index));
+        self.get(&url, MAX_RECEIPT_BYTES).await
+    }
+}
