@@ -63,6 +63,13 @@ seeds = {
     "decode_anchor_proof": [h(p["hex"]) for p in a["proofs"]],
     "decode_inclusion": [h(p["hex"]) for p in lg["inclusion"]],
     "decode_consistency": [h(p["hex"]) for p in lg["consistency"]],
+    "compile_rule": [
+        b"amount > 0 && scale(amount) <= 2",
+        b"!has(note) || size(note) <= 280",
+        b'payee.startsWith("J") ? count % 3 == 0 : amount / 4 > 1.5',
+        b'"roof" in tags && size(tags) < 5 && approved',
+        b'int(amount) + count - 7 * 2 >= decimal("0.01")',
+    ],
     "decode_value": [h(v["hex"]) for v in e["values"]] + [h(v["hex"]) for v in e["rejections"] if v["type"] == "value"],
 }
 for target, items in seeds.items():
