@@ -450,36 +450,54 @@ fn ingest_http(c: &mut Criterion) {
     let mut g = c.benchmark_group("ingest_http");
     g.sampling_mode(SamplingMode::Flat);
     g.throughput(Throughput::Elements(ROUND));
-    g.bench_function("16_clients_x_64_contracts_per_post", |b| {
-        b.iter_custom(|iters| {
-            let batches = signed_batches(&id, CLIENTS * iters as usize, PER_POST);
-            let mut per_client: Vec<Vec<Vec<u8>>> = (0..CLIENTS).map(|_| Vec::new()).collect();
-            for (i, batch) in batches.iter().enumerate() {
-                per_client[i % CLIENTS].push(serde_json::to_vec(batch).expect("json"));
-            }
-            let commits0 = metrics.commits.get();
-            let start = Instant::now();
-            std::thread::scope(|s| {
-                for (bodies, agent) in per_client.iter().zip(&agents) {
-                    let url = &url;
-                    s.spawn(move || {
-                        for body in bodies {
-                            let mut res = agent
-                                .post(url)
-                                .content_type("application/json")
-                                .send(&body[..])
-                                .expect("POST");
-                            let text = res.body_mut().read_to_string().expect("response body");
-                            assert_eq!(res.status().as_u16(), 201, "{text}");
-                        }
+    // The same load as JSON (what people and scripts send) and as canonical bytes (connectors).
+    for (name, id_key, content_type) in [
+        (
+            "16_clients_x_64_contracts_per_post",
+            "ingest/http",
+            "application/json",
+        ),
+        (
+            "16_clients_x_64_contracts_per_post_canonical",
+            "ingest/http-canonical",
+            trustchain_relay::api::CANONICAL_BATCH,
+        ),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let batches = signed_batches(&id, CLIENTS * iters as usize, PER_POST);
+                let mut per_client: Vec<Vec<Vec<u8>>> = (0..CLIENTS).map(|_| Vec::new()).collect();
+                for (i, batch) in batches.iter().enumerate() {
+                    per_client[i % CLIENTS].push(if content_type == "application/json" {
+                        serde_json::to_vec(batch).expect("json")
+                    } else {
+                        trustchain_core::encoding::Encode::to_bytes(batch)
                     });
                 }
-            });
-            let d = start.elapsed();
-            record_groups("ingest/http", iters, metrics.commits.get() - commits0);
-            record("ingest/http", iters, d)
-        })
-    });
+                let commits0 = metrics.commits.get();
+                let start = Instant::now();
+                std::thread::scope(|s| {
+                    for (bodies, agent) in per_client.iter().zip(&agents) {
+                        let url = &url;
+                        s.spawn(move || {
+                            for body in bodies {
+                                let mut res = agent
+                                    .post(url)
+                                    .content_type(content_type)
+                                    .send(&body[..])
+                                    .expect("POST");
+                                let text = res.body_mut().read_to_string().expect("response body");
+                                assert_eq!(res.status().as_u16(), 201, "{text}");
+                            }
+                        });
+                    }
+                });
+                let d = start.elapsed();
+                record_groups(id_key, iters, metrics.commits.get() - commits0);
+                record(id_key, iters, d)
+            })
+        });
+    }
     g.finish();
     let _ = stop_tx.send(true);
     let _ = producer_thread.join();
@@ -595,6 +613,7 @@ fn report() {
     };
     let st = rate("ingest/storage", ROUND);
     let http = rate("ingest/http", ROUND);
+    let http_canonical = rate("ingest/http-canonical", ROUND);
     println!("\n== RATIOS (median of the measurement samples, same run) ==");
     println!(
         "limit: redb durable txn of {RAW_ROWS} x {RAW_VALUE} B rows = {} rows/s; a 1-row durable commit takes {}",
@@ -621,6 +640,11 @@ fn report() {
             "HTTP (axum in-process, 16 ureq clients x POST of 64)",
             http,
             "ingest/http",
+        ),
+        (
+            "HTTP, canonical batches (same load, application/vnd.trustchain.contracts)",
+            http_canonical,
+            "ingest/http-canonical",
         ),
     ] {
         let r = match (v, lower) {

@@ -379,24 +379,42 @@ enum OneOrMany {
     One(Box<Contract>),
 }
 
+/// The content type of a batch in the canonical encoding: a `u32` count, then each contract's
+/// canonical bytes (docs/encoding.md). Decoding it is the canonical check, so no JSON and no round
+/// trip: the fast path for connectors.
+pub const CANONICAL_BATCH: &str = "application/vnd.trustchain.contracts";
+
 async fn submit(
     State(s): State<AppState>,
     Path(id): Path<String>,
-    body: Result<Json<OneOrMany>, axum::extract::rejection::JsonRejection>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
 ) -> ApiResult<(StatusCode, Json<crate::ingest::Accepted>)> {
     let id = scenario_id(&id)?;
-    let Json(body) = body.map_err(|e| {
-        ApiError::bad_request(
-            "bad_json",
-            format!(
-                "{}; send one signed contract or an array of them (see docs/openapi.yaml)",
-                e.body_text()
-            ),
-        )
-    })?;
-    let contracts = match body {
-        OneOrMany::Many(v) => v,
-        OneOrMany::One(c) => vec![*c],
+    let canonical = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(CANONICAL_BATCH));
+    let contracts = if canonical {
+        decode_batch(&body)?
+    } else {
+        let body: OneOrMany = serde_json::from_slice(&body).map_err(|e| {
+            ApiError::bad_request(
+                "bad_json",
+                format!(
+                    "{e}; send one signed contract or an array of them as JSON (see \
+                     docs/openapi.yaml), or a canonical batch as {CANONICAL_BATCH}"
+                ),
+            )
+        })?;
+        let contracts = match body {
+            OneOrMany::Many(v) => v,
+            OneOrMany::One(c) => vec![*c],
+        };
+        for (i, c) in contracts.iter().enumerate() {
+            canonical_round_trip(c, &format!("contract {i}"))?;
+        }
+        contracts
     };
     if contracts.is_empty() {
         return Err(ApiError::bad_request(
@@ -404,11 +422,30 @@ async fn submit(
             "no contracts in the request",
         ));
     }
-    for (i, c) in contracts.iter().enumerate() {
-        canonical_round_trip(c, &format!("contract {i}"))?;
-    }
     let accepted = s.ingest.submit(id, contracts).await?;
     Ok((StatusCode::CREATED, Json(accepted)))
+}
+
+/// Reads a canonical batch (count, then contracts), bounded like every other decoder.
+fn decode_batch(body: &[u8]) -> ApiResult<Vec<Contract>> {
+    use trustchain_core::encoding::{Limits, Reader};
+    let limits = Limits {
+        max_total: MAX_BODY_BYTES,
+        ..Limits::DEFAULT
+    };
+    let bad = |e: trustchain_core::encoding::DecodeError| {
+        ApiError::bad_request(
+            "bad_encoding",
+            format!("the body is not a canonical batch of contracts: {e}"),
+        )
+    };
+    let mut r = Reader::new(body, limits).map_err(bad)?;
+    // Every contract is more than 100 bytes, which bounds the count by the body's size.
+    let contracts = r
+        .seq::<Contract>("contracts", crate::ingest::MAX_BATCH as u32 + 1, 100)
+        .map_err(bad)?;
+    r.finish().map_err(bad)?;
+    Ok(contracts)
 }
 
 #[derive(Deserialize)]

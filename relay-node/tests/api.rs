@@ -293,6 +293,31 @@ fn ingestion_refuses_bad_contracts_with_errors_that_name_the_problem() {
         "nonce 8 was consumed by a refused batch: {body}"
     );
 
+    // The same, as a canonical batch (connectors' fast path): accepted, and garbage is refused.
+    let url_contracts = format!("{url}/v1/scenarios/{}/contracts", enc(SCENARIO));
+    let send_canonical = |bytes: &[u8]| {
+        let mut res = agent()
+            .post(&url_contracts)
+            .content_type(trustchain_relay::api::CANONICAL_BATCH)
+            .send(bytes)
+            .unwrap();
+        let status = res.status().as_u16();
+        (
+            status,
+            res.body_mut().read_json::<serde_json::Value>().unwrap(),
+        )
+    };
+    let batch = vec![entry(&writer, 20, 1, "w"), entry(&writer, 21, 2, "w")];
+    let (status, body) = send_canonical(&trustchain_core::encoding::Encode::to_bytes(&batch));
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["indices"].as_array().unwrap().len(), 2);
+    let (status, body) = send_canonical(&[0, 0, 0, 1, 9, 9, 9]);
+    assert_eq!(
+        (status, body["error"].as_str().unwrap()),
+        (400, "bad_encoding"),
+        "{body}"
+    );
+
     // Oversized batch.
     let many: Vec<Contract> = (0..1001)
         .map(|i| entry(&writer, 10_000 + i, 1, "w"))
