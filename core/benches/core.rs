@@ -9,9 +9,7 @@
 //! ratio is the median per-iteration time of the last `SAMPLES` samples, i.e. of criterion's
 //! measurement phase (the warm-up samples come first and are dropped).
 
-use std::collections::BTreeMap;
 use std::hint::black_box;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
@@ -34,43 +32,9 @@ use trustchain_core::value::{Fields, ScenarioId, Value, parse_decimal};
 // Sample recording (for the ratios)
 // ---------------------------------------------------------------------------------------------
 
-/// Samples per benchmark (criterion's `sample_size`).
-const SAMPLES: usize = 10;
-
-static RECORDED: Mutex<BTreeMap<&'static str, Vec<(u64, Duration)>>> = Mutex::new(BTreeMap::new());
-
-/// Runs `f` `iters` times, records the sample under `id`, returns the elapsed time.
-fn timed(id: &'static str, iters: u64, mut f: impl FnMut()) -> Duration {
-    let start = Instant::now();
-    for _ in 0..iters {
-        f();
-    }
-    let d = start.elapsed();
-    RECORDED
-        .lock()
-        .expect("recorder lock")
-        .entry(id)
-        .or_default()
-        .push((iters, d));
-    d
-}
-
-/// Median time per iteration of the measurement samples of `id`, in nanoseconds.
-fn ns(id: &str) -> Option<f64> {
-    let rec = RECORDED.lock().expect("recorder lock");
-    let s = rec.get(id)?;
-    let tail = &s[s.len().saturating_sub(SAMPLES)..];
-    let mut per: Vec<f64> = tail
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, d)| d.as_nanos() as f64 / *n as f64)
-        .collect();
-    if per.is_empty() {
-        return None;
-    }
-    per.sort_by(f64::total_cmp);
-    Some(per[per.len() / 2])
-}
+#[path = "samples.rs"]
+mod samples;
+use samples::{SAMPLES, ns, timed};
 
 // ---------------------------------------------------------------------------------------------
 // Fixture: a scenario with a 1M-leaf log, an anchor map of 100 scenarios, 1- and 4-validator sets

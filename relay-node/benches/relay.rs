@@ -36,40 +36,9 @@ use trustchain_relay::{demo, ingest};
 // Sample recording (for the ratios): median per-iteration time of the measurement samples
 // ---------------------------------------------------------------------------------------------
 
-const SAMPLES: usize = 10;
-
-static RECORDED: Mutex<BTreeMap<&'static str, Vec<(u64, Duration)>>> = Mutex::new(BTreeMap::new());
-
-fn record(id: &'static str, iters: u64, d: Duration) -> Duration {
-    RECORDED
-        .lock()
-        .expect("recorder lock")
-        .entry(id)
-        .or_default()
-        .push((iters, d));
-    d
-}
-
-fn ns(id: &str) -> Option<f64> {
-    let rec = RECORDED.lock().expect("recorder lock");
-    let s = rec.get(id)?;
-    let tail = &s[s.len().saturating_sub(SAMPLES)..];
-    let mut per: Vec<f64> = tail
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, d)| d.as_nanos() as f64 / *n as f64)
-        .collect();
-    if per.is_empty() {
-        return None;
-    }
-    per.sort_by(f64::total_cmp);
-    Some(per[per.len() / 2])
-}
-
-/// Rows (or contracts) per second of `id`, whose one iteration handles `per_iter` rows.
-fn rate(id: &str, per_iter: u64) -> Option<f64> {
-    ns(id).map(|t| per_iter as f64 * 1e9 / t)
-}
+#[path = "../../core/benches/samples.rs"]
+mod samples;
+use samples::{SAMPLES, ns, rate, record};
 
 // ---------------------------------------------------------------------------------------------
 // Workload: a charter with fields and NO rules, contracts of about 350 encoded bytes

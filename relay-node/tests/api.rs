@@ -30,30 +30,34 @@ fn wait_record(url: &str, scenario: &str, index: u64) -> serde_json::Value {
     }
 }
 
-/// Runs `trustchain-relay verify` with the receipt on stdin; returns (exit code, stdout).
-fn verify_cli(receipt: &str, trust: &std::path::Path, extra: &[&str]) -> (i32, String) {
-    let mut child = relay_bin()
-        .args(["verify", "--receipt", "-", "--trust"])
-        .arg(trust)
-        .args(extra)
+/// Runs the binary with `args` and `input` on stdin; returns its output.
+fn run_with_stdin(mut cmd: Command, input: &str) -> std::process::Output {
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     child
         .stdin
         .take()
         .unwrap()
-        .write_all(receipt.as_bytes())
+        .write_all(input.as_bytes())
         .unwrap();
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    (child.wait().unwrap().code().unwrap_or(-1), out)
+    child.wait_with_output().unwrap()
+}
+
+/// Runs `trustchain-relay verify` with the receipt on stdin; returns (exit code, stdout).
+fn verify_cli(receipt: &str, trust: &std::path::Path, extra: &[&str]) -> (i32, String) {
+    let mut cmd = relay_bin();
+    cmd.args(["verify", "--receipt", "-", "--trust"])
+        .arg(trust)
+        .args(extra);
+    let out = run_with_stdin(cmd, receipt);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 #[test]
@@ -387,30 +391,19 @@ fn cli_key_and_submit() {
     assert!(!out.status.success(), "key new must not overwrite");
 
     let submit = |json: &str| {
-        let mut child = relay_bin()
-            .args([
-                "submit",
-                "--relay",
-                &relay.url,
-                "--scenario",
-                "demo/budget",
-                "--kind",
-                "payment",
-                "--key",
-            ])
-            .arg(&key_path)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(json.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        let mut cmd = relay_bin();
+        cmd.args([
+            "submit",
+            "--relay",
+            &relay.url,
+            "--scenario",
+            "demo/budget",
+            "--kind",
+            "payment",
+            "--key",
+        ])
+        .arg(&key_path);
+        run_with_stdin(cmd, json)
     };
     let ok = submit(
         r#"{"budget_line":"BL-02","amount":"1250.00","currency":"CNY","payee":"Jiangbei Roofing Ltd.","approver":"Li Na","approved":true}"#,
