@@ -21,6 +21,7 @@ pub mod charter;
 pub mod checkpoint;
 pub mod contract;
 pub mod crypto;
+pub mod detector;
 pub mod display;
 pub mod encoding;
 pub mod hash;

@@ -1,0 +1,219 @@
+//! Cross-checking relays: a light client asks several independent relays for their heads, verifies
+//! each, and learns which agree, which lag, which serve something invalid — and keeps equivocation
+//! evidence when two valid certificates name different blocks at one height.
+//!
+//! Sans-IO like the rest of core: the caller fetches the heads (over whatever transport) and hands
+//! them in; the verdict is plain data the widget and the explorer display.
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use serde::Serialize;
+
+use crate::chain::{BlockHeader, CommitCertificate};
+use crate::hash::Hash;
+use crate::light_client::{LightClient, LightClientError};
+
+/// What one relay answered.
+#[derive(Clone, Debug)]
+pub enum RelayAnswer {
+    /// Its head block and certificate.
+    Head(BlockHeader, CommitCertificate),
+    /// It could not be reached or did not answer; why.
+    Unreachable(String),
+}
+
+/// How one relay fared.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum RelayStatus {
+    /// Its head is the highest verified head.
+    Agrees {
+        /// Its head height.
+        height: u64,
+    },
+    /// Its head verified but is below the highest.
+    Lags {
+        /// Its head height.
+        height: u64,
+        /// Blocks behind the highest verified head.
+        behind: u64,
+    },
+    /// Its head did not verify (bad certificate, unknown epoch, another chain, …).
+    Invalid {
+        /// Why.
+        reason: String,
+    },
+    /// Its head conflicts with another certified block at the same height: evidence was kept.
+    Equivocates {
+        /// The height of the conflict.
+        height: u64,
+    },
+    /// It did not answer.
+    Unreachable {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The outcome of asking several relays.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CrossCheck {
+    /// The highest head that verified, if any.
+    pub height: Option<u64>,
+    /// Its hash.
+    pub block: Option<Hash>,
+    /// How many relays served exactly that head.
+    pub agreeing: usize,
+    /// Each relay, by the name the caller gave it, and how it fared.
+    pub relays: Vec<(String, RelayStatus)>,
+    /// Whether any equivocation evidence is held (see [`LightClient::evidence`]).
+    pub equivocation: bool,
+}
+
+impl LightClient {
+    /// Verifies the heads several relays served and compares them. Every head is checked against
+    /// the trusted validator set of its epoch; conflicting certified blocks become evidence.
+    pub fn cross_check(&mut self, answers: &[(String, RelayAnswer)]) -> CrossCheck {
+        let mut verified: Vec<(usize, u64, Hash)> = Vec::new();
+        let mut relays: Vec<(String, RelayStatus)> = Vec::with_capacity(answers.len());
+        for (i, (name, answer)) in answers.iter().enumerate() {
+            let status = match answer {
+                RelayAnswer::Unreachable(reason) => RelayStatus::Unreachable {
+                    reason: reason.clone(),
+                },
+                RelayAnswer::Head(header, cert) => match self.verify_header(header, cert) {
+                    Ok(v) => {
+                        verified.push((i, header.height, v.hash()));
+                        // Settled below, once the highest head is known.
+                        RelayStatus::Agrees {
+                            height: header.height,
+                        }
+                    }
+                    Err(LightClientError::Equivocation { height, .. })
+                    | Err(LightClientError::ConflictsWithTrust { height, .. }) => {
+                        RelayStatus::Equivocates { height }
+                    }
+                    Err(e) => RelayStatus::Invalid {
+                        reason: e.to_string(),
+                    },
+                },
+            };
+            relays.push((name.clone(), status));
+        }
+        let top = verified.iter().map(|(_, h, _)| *h).max();
+        let block = top.and_then(|t| {
+            verified
+                .iter()
+                .find(|(_, h, _)| *h == t)
+                .map(|(_, _, b)| *b)
+        });
+        let mut agreeing = 0;
+        for (i, height, hash) in &verified {
+            let top = top.unwrap_or(*height);
+            if *height < top {
+                relays[*i].1 = RelayStatus::Lags {
+                    height: *height,
+                    behind: top - height,
+                };
+            } else if Some(*hash) == block {
+                agreeing += 1;
+            }
+        }
+        CrossCheck {
+            height: top,
+            block,
+            agreeing,
+            relays,
+            equivocation: !self.evidence().is_empty(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::{Validator, ValidatorSet};
+    use crate::crypto::PublicKey;
+    use crate::light_client::TrustedCheckpoint;
+    use alloc::vec;
+    use ed25519_dalek::SigningKey;
+
+    fn setup() -> (Vec<SigningKey>, ValidatorSet) {
+        let keys: Vec<_> = (1..=4u8)
+            .map(|i| SigningKey::from_bytes(&[i; 32]))
+            .collect();
+        let set = ValidatorSet::new(
+            0,
+            keys.iter()
+                .map(|k| Validator {
+                    key: PublicKey::of(k),
+                    weight: 1,
+                })
+                .collect(),
+        )
+        .unwrap();
+        (keys, set)
+    }
+
+    fn block(set: &ValidatorSet, keys: &[SigningKey], height: u64, salt: u8) -> RelayAnswer {
+        let header = BlockHeader {
+            chain_id: "t".into(),
+            height,
+            epoch: 0,
+            prev: Hash([salt; 32]),
+            time_ms: 1,
+            anchor_root: Hash::ZERO,
+            moved: 0,
+            validators_hash: set.hash(),
+            next_validators_hash: set.hash(),
+        };
+        let signers: Vec<&SigningKey> = keys.iter().collect();
+        let cert = CommitCertificate::sign(&header, 0, set, &signers);
+        RelayAnswer::Head(header, cert)
+    }
+
+    #[test]
+    fn agreement_lag_invalid_unreachable_and_equivocation() {
+        let (keys, set) = setup();
+        let mut lc = LightClient::new(TrustedCheckpoint {
+            chain_id: "t".into(),
+            height: 0,
+            block: Hash::ZERO,
+            validators: set.clone(),
+        });
+        // One of four signers: not more than 2/3 of the weight.
+        let forged = block(&set, &keys[..1], 10, 0);
+        let answers = vec![
+            ("a".to_string(), block(&set, &keys, 10, 0)),
+            ("b".to_string(), block(&set, &keys, 10, 0)),
+            ("c".to_string(), block(&set, &keys, 8, 0)),
+            ("d".to_string(), forged),
+            ("e".to_string(), RelayAnswer::Unreachable("timeout".into())),
+        ];
+        let r = lc.cross_check(&answers);
+        assert_eq!(r.height, Some(10));
+        assert_eq!(r.agreeing, 2);
+        assert_eq!(
+            r.relays[2].1,
+            RelayStatus::Lags {
+                height: 8,
+                behind: 2
+            }
+        );
+        assert!(matches!(r.relays[3].1, RelayStatus::Invalid { .. }));
+        assert!(matches!(r.relays[4].1, RelayStatus::Unreachable { .. }));
+        assert!(!r.equivocation);
+
+        // A relay presenting another certified block at height 10: evidence, kept and shown.
+        let answers = vec![
+            ("a".to_string(), block(&set, &keys, 10, 0)),
+            ("x".to_string(), block(&set, &keys, 10, 9)),
+        ];
+        let r = lc.cross_check(&answers);
+        assert_eq!(r.relays[1].1, RelayStatus::Equivocates { height: 10 });
+        assert!(r.equivocation);
+        assert_eq!(lc.evidence().len(), 1);
+        lc.evidence()[0].verify(&set).unwrap();
+    }
+}
