@@ -14,14 +14,8 @@ use crate::chain::{BlockHeader, CommitCertificate};
 use crate::hash::Hash;
 use crate::light_client::{LightClient, LightClientError};
 
-/// What one relay answered.
-#[derive(Clone, Debug)]
-pub enum RelayAnswer {
-    /// Its head block and certificate.
-    Head(BlockHeader, CommitCertificate),
-    /// It could not be reached or did not answer; why.
-    Unreachable(String),
-}
+/// What one relay answered: its head block and certificate, or why it could not be reached.
+pub type RelayAnswer = Result<(BlockHeader, CommitCertificate), String>;
 
 /// How one relay fared.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -79,10 +73,10 @@ impl LightClient {
         let mut relays: Vec<(String, RelayStatus)> = Vec::with_capacity(answers.len());
         for (i, (name, answer)) in answers.iter().enumerate() {
             let status = match answer {
-                RelayAnswer::Unreachable(reason) => RelayStatus::Unreachable {
+                Err(reason) => RelayStatus::Unreachable {
                     reason: reason.clone(),
                 },
-                RelayAnswer::Head(header, cert) => match self.verify_header(header, cert) {
+                Ok((header, cert)) => match self.verify_header(header, cert) {
                     Ok(v) => {
                         verified.push((i, header.height, v.hash()));
                         // Settled below, once the highest head is known.
@@ -170,7 +164,7 @@ mod tests {
         };
         let signers: Vec<&SigningKey> = keys.iter().collect();
         let cert = CommitCertificate::sign(&header, 0, set, &signers);
-        RelayAnswer::Head(header, cert)
+        Ok((header, cert))
     }
 
     #[test]
@@ -189,7 +183,7 @@ mod tests {
             ("b".to_string(), block(&set, &keys, 10, 0)),
             ("c".to_string(), block(&set, &keys, 8, 0)),
             ("d".to_string(), forged),
-            ("e".to_string(), RelayAnswer::Unreachable("timeout".into())),
+            ("e".to_string(), Err("timeout".into())),
         ];
         let r = lc.cross_check(&answers);
         assert_eq!(r.height, Some(10));
