@@ -16,6 +16,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod anchor;
+pub mod beacon;
 pub mod chain;
 pub mod charter;
 pub mod checkpoint;
@@ -28,6 +29,7 @@ pub mod hash;
 pub mod hex;
 pub mod light_client;
 pub mod log;
+pub mod posr;
 pub mod proof;
 pub mod receipt;
 pub mod rules;
