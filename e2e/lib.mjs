@@ -1,7 +1,7 @@
 // Helpers for the browser tests: real relay processes built from this repository, and Debian's
 // Chromium driven by playwright-core (no browser download, ever).
 import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync, existsSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync, existsSync, cpSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,13 +16,17 @@ export const RELAY_BIN = process.env.TRUSTCHAIN_RELAY_BIN ?? join(TARGET, "debug
 
 mkdirSync(SHOTS, { recursive: true });
 
-/** Starts `trustchain-relay dev` on a free loopback port; resolves when it prints its URL. */
-export async function startRelay({ args = [], webDir = SITE } = {}) {
+/**
+ * Starts `trustchain-relay dev` on a free loopback port; resolves when it prints its URL and the
+ * demo records are anchored. `dataDir`: use (and keep) this data directory instead of a fresh one.
+ */
+export async function startRelay({ args = [], webDir = SITE, dataDir: given = null } = {}) {
   if (!existsSync(RELAY_BIN)) throw new Error(`${RELAY_BIN} is missing: run e2e/setup.sh`);
   if (!existsSync(join(webDir, "widget", "trust-verify.js"))) {
     throw new Error(`${webDir}/widget is missing: run wasm-pkg/build.sh (or e2e/setup.sh)`);
   }
-  const dataDir = mkdtempSync(join(tmpdir(), "tc-e2e-relay-"));
+  const dataDir = given ?? mkdtempSync(join(tmpdir(), "tc-e2e-relay-"));
+  const cleanup = () => given === null && rmSync(dataDir, { recursive: true, force: true });
   const proc = spawn(RELAY_BIN, ["dev", "--data-dir", dataDir, "--listen", "127.0.0.1:0",
     "--block-interval-ms", "100", "--web-dir", webDir,
     // The libp2p browser transports: any free port, so relays can run side by side.
@@ -47,20 +51,28 @@ export async function startRelay({ args = [], webDir = SITE } = {}) {
     url = await started;
   } catch (e) {
     proc.kill("SIGKILL");
-    rmSync(dataDir, { recursive: true, force: true });
+    cleanup();
     throw e;
   }
   proc.stdout.resume();
   const relay = {
     url, proc, dataDir,
     async stop() {
-      if (proc.exitCode === null) {
+      if (proc.exitCode === null && proc.signalCode === null) {
         const done = new Promise((r) => proc.once("exit", r));
         proc.kill("SIGTERM");
         await Promise.race([done, new Promise((r) => setTimeout(r, 5000))]);
         if (proc.exitCode === null) proc.kill("SIGKILL");
       }
-      rmSync(dataDir, { recursive: true, force: true });
+      cleanup();
+    },
+    /** SIGKILL, as a crash or a pulled plug: no goodbye to connected browsers. */
+    async kill() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const done = new Promise((r) => proc.once("exit", r));
+        proc.kill("SIGKILL");
+        await done;
+      }
     },
   };
   await waitAnchored(url);
@@ -77,6 +89,34 @@ export async function waitAnchored(url, min = 125) {
     } catch { /* not ready */ }
     if (Date.now() > deadline) throw new Error("demo records were not anchored in time");
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Two relays of ONE chain: a relay seeds the demo and stops; its data directory (node key, WebRTC
+ * certificate, history) is copied, and a relay starts from each copy — same validator, same
+ * blocks, same peer id and certhash, on their own ports. Neither adds payments
+ * (`--demo-every-ms 0`), so neither makes blocks of its own and they never fork. Returns [A, B];
+ * stop() removes each one's directory.
+ */
+export async function startTwinRelays() {
+  const args = ["--demo-every-ms", "0"];
+  const dirA = mkdtempSync(join(tmpdir(), "tc-e2e-twin-a-"));
+  const dirB = mkdtempSync(join(tmpdir(), "tc-e2e-twin-b-"));
+  try {
+    const seed = await startRelay({ args, dataDir: dirA });
+    await seed.stop();
+    cpSync(dirA, dirB, { recursive: true });
+    const [A, B] = await Promise.all([startRelay({ args, dataDir: dirA }), startRelay({ args, dataDir: dirB })]);
+    for (const [r, dir] of [[A, dirA], [B, dirB]]) {
+      const stop = r.stop;
+      r.stop = async () => { await stop(); rmSync(dir, { recursive: true, force: true }); };
+    }
+    return [A, B];
+  } catch (e) {
+    rmSync(dirA, { recursive: true, force: true });
+    rmSync(dirB, { recursive: true, force: true });
+    throw e;
   }
 }
 
@@ -121,6 +161,9 @@ export function badges(page) {
     details: b.shadowRoot.querySelector(".card").textContent,
     reason: b.result?.reason ?? null,
     failedStep: b.result?.verdict?.failure?.step ?? null,
+    relay: b.result?.relay ?? null,
+    transport: b.result?.verdict?.transport ?? null,
+    address: b.result?.verdict?.address ?? null,
     shown: b.result?.shown ?? null,
   })));
 }

@@ -4,7 +4,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join, extname } from "node:path";
-import { startRelay, launch, settledBadges, badges, SHOTS, SITE } from "./lib.mjs";
+import { startRelay, startTwinRelays, launch, settledBadges, badges, SHOTS, SITE } from "./lib.mjs";
 
 let A, browser;
 const shot = (page, name, opts = {}) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true, ...opts });
@@ -59,6 +59,104 @@ test("(a) the demo page with correct values: every badge verified", async () => 
   await page.close();
 });
 
+const WEBRTC_ADDR = /^\/ip4\/127\.0\.0\.1\/udp\/\d+\/webrtc-direct\/certhash\/[\w-]+\/p2p\/\w+$/;
+const WS_ADDR = /^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/ws\/p2p\/\w+$/;
+
+test("(a) over libp2p WebRTC-direct: every proof came over WebRTC, and the badge says so", async () => {
+  const page = await browser.context.newPage();
+  const http = [];
+  page.on("request", (r) => { if (/\/v1\/(trust|scenarios\/[^/]+\/records\/\d+)/.test(r.url())) http.push(r.url()); });
+  await page.goto(`${A.url}/demo/`);
+  const all = await settledBadges(page, { min: 20 });
+  for (const b of all) {
+    assert.equal(b.state, "verified", `record ${b.record} ${b.field}: ${b.details}`);
+    assert.equal(b.transport, "webrtc-direct", `record ${b.record}: ${b.details}`);
+    assert.match(b.address, WEBRTC_ADDR);
+  }
+  assert.match(all[0].details, /Vialibp2p WebRTC-direct · \/ip4\/127\.0\.0\.1\/udp\/\d+\/webrtc-direct\/certhash\//);
+  // Trust and proofs came over libp2p, not the HTTP API.
+  assert.deepEqual(http, [], "the widget used the HTTP API");
+  await page.locator('tbody#lines trust-verify[record="2"] .badge').hover();
+  await page.waitForTimeout(250);
+  await shot(page, "a-webrtc-direct");
+  await page.close();
+});
+
+test("(a) with WebRTC disabled: verified over libp2p WebSocket", async () => {
+  // Forced by the element's attribute (transport="websocket")…
+  let page = await browser.context.newPage();
+  await page.goto(`${A.url}/demo/?transport=websocket`);
+  let all = await settledBadges(page, { min: 20 });
+  for (const b of all) {
+    assert.equal(b.state, "verified", `record ${b.record} ${b.field}: ${b.details}`);
+    assert.equal(b.transport, "websocket", `record ${b.record}: ${b.details}`);
+    assert.match(b.address, WS_ADDR);
+  }
+  assert.match(all[0].details, /Vialibp2p WebSocket · \/ip4\/127\.0\.0\.1\/tcp\/\d+\/ws\/p2p\//);
+  await page.close();
+
+  // …and in a browser without WebRTC (transport="auto", the default, falls back by itself).
+  page = await browser.context.newPage();
+  await page.addInitScript(() => {
+    for (const k of ["RTCPeerConnection", "webkitRTCPeerConnection", "RTCDataChannel"]) {
+      Object.defineProperty(window, k, { value: undefined, configurable: true });
+    }
+  });
+  await page.goto(`${A.url}/demo/`);
+  all = await settledBadges(page, { min: 20 });
+  for (const b of all) {
+    assert.equal(b.state, "verified", `record ${b.record} ${b.field}: ${b.details}`);
+    assert.equal(b.transport, "websocket", `record ${b.record}: ${b.details}`);
+  }
+  await page.locator('tbody#lines trust-verify[record="2"] .badge').hover();
+  await page.waitForTimeout(250);
+  await shot(page, "a-websocket");
+  await page.close();
+});
+
+test("(f) two relays of one chain, one killed (SIGKILL) mid-session: still verified through the other", async () => {
+  const [R1, R2] = await startTwinRelays();
+  try {
+    const page = await browser.context.newPage();
+    // Both relays on the badges, in order; trust pinned to R1's checkpoint (taken before the kill).
+    const q = new URLSearchParams({ relays: `${R1.url},${R2.url}`, trust: `${R1.url}/v1/trust` });
+    await page.goto(`${R1.url}/demo/?${q}`);
+    let all = await settledBadges(page, { min: 20 });
+    for (const b of all) {
+      assert.equal(b.state, "verified", `record ${b.record} ${b.field}: ${b.details}`);
+      assert.equal(b.relay, R1.url);
+      assert.equal(b.transport, "webrtc-direct");
+    }
+    await R1.kill();
+    // Mid-session: the page is open, its WebRTC connection to R1 silently dead. Check again.
+    const t0 = Date.now();
+    await page.evaluate(() => document.querySelectorAll("trust-verify").forEach((b) => b.recheck()));
+    await page.waitForFunction((r2) => [...document.querySelectorAll("trust-verify")]
+      .every((b) => b.result?.state === "verified" && b.result.relay === r2), R2.url, { timeout: 45_000 });
+    const failover = Date.now() - t0;
+    all = await badges(page);
+    for (const b of all) {
+      assert.equal(b.state, "verified", `record ${b.record} ${b.field}: ${b.details}`);
+      assert.equal(b.relay, R2.url);
+      assert.equal(b.transport, "webrtc-direct");
+    }
+    assert.match(all[0].details, new RegExp(`Relay${R2.url.replace(/[.]/g, "\\.")}`));
+    assert.match(all[0].details, /pinned checkpoint/);
+    // And it keeps watching through the survivor: an edited figure is caught.
+    const amount = page.locator('tbody#lines trust-verify[record="3"]');
+    await amount.evaluate((e) => { e.firstChild.textContent = "¥ 2,060,000.00"; });
+    await page.waitForFunction(() => document.querySelector('tbody#lines trust-verify[record="3"]').getAttribute("state") === "mismatch");
+    await page.locator('tbody#lines trust-verify[record="2"] .badge').hover();
+    await page.waitForTimeout(250);
+    await shot(page, "f-failover");
+    console.log(`# failover after SIGKILL: every badge verified through the other relay in ${failover} ms`);
+    await page.close();
+  } finally {
+    await R1.stop();
+    await R2.stop();
+  }
+});
+
 test("(b) a page that shows an altered number: mismatch, with the chain's value", async () => {
   const page = await browser.context.newPage();
   // The project's own server shows a wrong figure for budget line 4 (digits swapped).
@@ -87,7 +185,9 @@ test("(c) a tampered proof or a forged certificate: rejected, naming the failing
   await tamperRecord(page, 5, (b, p) => flipAt(b, Buffer.from(p.inclusion.path[0], "hex"), "an inclusion path hash"));
   await tamperRecord(page, 6, (b, p) => flipAt(b, Buffer.from(p.certificate.signatures[0].signature, "hex"), "the certificate signature"));
   await tamperRecord(page, 7, (b) => flipAt(b, Buffer.from("Children's corner"), "the record's title"));
-  await page.goto(`${A.url}/demo/`);
+  // The tampering sits between the browser and the relay's HTTP API, so these badges use it
+  // (transport=http); over libp2p the same bytes reach the same verifier.
+  await page.goto(`${A.url}/demo/?transport=http`);
   const all = await settledBadges(page, { min: 20 });
   const by = (r) => all.find((b) => b.record === r && b.field === "amount");
   assert.equal(by("5").state, "unverified");

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Builds the npm package `trustchain-verify` into wasm-pkg/pkg/ and the relay's web files into
-# wasm-pkg/site/widget/. Idempotent; run from anywhere.
+# wasm-pkg/site/widget/. Idempotent; run from anywhere. Two modules from the same crate:
 #
-#   pkg/trustchain_verify_bg.wasm   the verifier (wasm-release profile, then wasm-opt -Oz)
-#   pkg/trustchain_verify.js        wasm-bindgen glue (--target web, an ES module)
-#   pkg/trustchain_verify.d.ts      TypeScript types
-#   pkg/trust-verify.js             the <trust-verify> custom element
+#   pkg/trustchain_verify{_bg.wasm,.js,.d.ts}   the offline receipt verifier (no network code:
+#                                               default features) — what receipt-only pages load
+#   pkg/trustchain_widget{_bg.wasm,.js,.d.ts}   the verifier with the light client and its
+#                                               transports (feature `transports`: rust-libp2p
+#                                               WebRTC-direct + WebSocket, and HTTP)
+#   pkg/trust-verify.js                         the <trust-verify> custom element (loads the widget)
 #   pkg/package.json, README.md
+#
+# Both: wasm-release profile, wasm-bindgen --target web, then wasm-opt -Oz.
 #
 # Needs: the wasm32-unknown-unknown target and wasm-bindgen-cli 0.2.108 (e2e/setup.sh installs
 # both). wasm-opt comes from the npm `binaryen` package (node_modules/.bin/wasm-opt, `npm ci`);
@@ -35,27 +39,34 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
   exit 1
 fi
 
-echo "== cargo build (wasm32, profile wasm-release)"
-(cd "$ROOT" && cargo_locked build -j"$JOBS" --locked -p trustchain-verify \
-  --target wasm32-unknown-unknown --profile wasm-release)
-
-echo "== wasm-bindgen --target web"
 rm -rf "$PKG.tmp" && mkdir -p "$PKG.tmp"
-wasm-bindgen --target web --out-dir "$PKG.tmp" --out-name trustchain_verify \
-  "$TARGET_DIR/wasm32-unknown-unknown/wasm-release/trustchain_verify.wasm"
-
 WASM_OPT="$ROOT/node_modules/.bin/wasm-opt"
-if [ -x "$WASM_OPT" ]; then
-  echo "== wasm-opt -Oz ($("$WASM_OPT" --version))"
-  # The features rustc enables by default for wasm32-unknown-unknown; every current browser has them.
-  "$WASM_OPT" -Oz --strip-debug --strip-producers \
-    --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-    --enable-mutable-globals --enable-reference-types --enable-multivalue \
-    -o "$PKG.tmp/trustchain_verify_bg.opt.wasm" "$PKG.tmp/trustchain_verify_bg.wasm"
-  mv "$PKG.tmp/trustchain_verify_bg.opt.wasm" "$PKG.tmp/trustchain_verify_bg.wasm"
-else
-  echo "warning: $WASM_OPT not found (run npm ci): the module is not size-optimised" >&2
-fi
+
+# build_module NAME [cargo feature args...]
+build_module() {
+  local name="$1"; shift
+  echo "== cargo build $name (wasm32, profile wasm-release${*:+, $*})"
+  (cd "$ROOT" && cargo_locked build -j"$JOBS" --locked -p trustchain-verify "$@" \
+    --target wasm32-unknown-unknown --profile wasm-release)
+  echo "== wasm-bindgen --target web ($name)"
+  wasm-bindgen --target web --out-dir "$PKG.tmp" --out-name "$name" \
+    "$TARGET_DIR/wasm32-unknown-unknown/wasm-release/trustchain_verify.wasm"
+  if [ -x "$WASM_OPT" ]; then
+    echo "== wasm-opt -Oz ($("$WASM_OPT" --version))"
+    # The features rustc enables by default for wasm32-unknown-unknown; every current browser has
+    # them.
+    "$WASM_OPT" -Oz --strip-debug --strip-producers \
+      --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+      --enable-mutable-globals --enable-reference-types --enable-multivalue \
+      -o "$PKG.tmp/${name}_bg.opt.wasm" "$PKG.tmp/${name}_bg.wasm"
+    mv "$PKG.tmp/${name}_bg.opt.wasm" "$PKG.tmp/${name}_bg.wasm"
+  else
+    echo "warning: $WASM_OPT not found (run npm ci): the module is not size-optimised" >&2
+  fi
+}
+
+build_module trustchain_verify
+build_module trustchain_widget --features transports
 
 cp "$HERE/web/trust-verify.js" "$PKG.tmp/"
 cp "$HERE/README.md" "$PKG.tmp/"
@@ -64,7 +75,7 @@ cat > "$PKG.tmp/package.json" <<EOF
 {
   "name": "trustchain-verify",
   "version": "$VERSION",
-  "description": "Verify in the browser that what a page shows is what the Trustchain holds: offline receipts, a light client, and the <trust-verify> element.",
+  "description": "Verify in the browser that what a page shows is what the Trustchain holds: offline receipts, a light client over libp2p (WebRTC-direct, WebSocket), and the <trust-verify> element.",
   "license": "Apache-2.0",
   "type": "module",
   "main": "trustchain_verify.js",
@@ -72,14 +83,20 @@ cat > "$PKG.tmp/package.json" <<EOF
   "types": "trustchain_verify.d.ts",
   "exports": {
     ".": { "types": "./trustchain_verify.d.ts", "default": "./trustchain_verify.js" },
+    "./widget": { "types": "./trustchain_widget.d.ts", "default": "./trustchain_widget.js" },
     "./trust-verify.js": "./trust-verify.js",
-    "./trustchain_verify_bg.wasm": "./trustchain_verify_bg.wasm"
+    "./trustchain_verify_bg.wasm": "./trustchain_verify_bg.wasm",
+    "./trustchain_widget_bg.wasm": "./trustchain_widget_bg.wasm"
   },
   "files": [
     "trustchain_verify_bg.wasm",
     "trustchain_verify.js",
     "trustchain_verify.d.ts",
     "trustchain_verify_bg.wasm.d.ts",
+    "trustchain_widget_bg.wasm",
+    "trustchain_widget.js",
+    "trustchain_widget.d.ts",
+    "trustchain_widget_bg.wasm.d.ts",
     "trust-verify.js",
     "README.md"
   ],
@@ -92,13 +109,16 @@ rm -rf "$PKG" && mv "$PKG.tmp" "$PKG"
 # git, the widget is this package.
 rm -rf "$HERE/site/widget" && mkdir -p "$HERE/site/widget"
 cp "$PKG"/trustchain_verify_bg.wasm "$PKG"/trustchain_verify.js "$PKG"/trustchain_verify.d.ts \
+  "$PKG"/trustchain_widget_bg.wasm "$PKG"/trustchain_widget.js "$PKG"/trustchain_widget.d.ts \
   "$PKG"/trust-verify.js "$HERE/site/widget/"
 
 size() { stat -c %s "$1"; }
 gz() { gzip -9 -c "$1" | wc -c; }
-W="$PKG/trustchain_verify_bg.wasm"; J="$PKG/trustchain_verify.js"; E="$PKG/trust-verify.js"
 printf '== %s\n' "built $PKG"
-printf '   %-26s %8d bytes, %7d gzipped\n' \
-  "trustchain_verify_bg.wasm" "$(size "$W")" "$(gz "$W")" \
-  "trustchain_verify.js" "$(size "$J")" "$(gz "$J")" \
-  "trust-verify.js" "$(size "$E")" "$(gz "$E")"
+for f in trustchain_verify_bg.wasm trustchain_verify.js trustchain_widget_bg.wasm trustchain_widget.js trust-verify.js; do
+  printf '   %-26s %8d bytes, %7d gzipped\n' "$f" "$(size "$PKG/$f")" "$(gz "$PKG/$f")"
+done
+off=$(( $(gz "$PKG/trustchain_verify_bg.wasm") + $(gz "$PKG/trustchain_verify.js") ))
+wid=$(( $(gz "$PKG/trustchain_widget_bg.wasm") + $(gz "$PKG/trustchain_widget.js") + $(gz "$PKG/trust-verify.js") ))
+printf '   offline verifier (wasm + glue):          %7d bytes gzipped (%s KiB; goal <= 150 KiB)\n' "$off" "$(awk "BEGIN{printf \"%.1f\", $off/1024}")"
+printf '   widget (wasm + glue + element):          %7d bytes gzipped (%s KiB; goal <= 400 KiB)\n' "$wid" "$(awk "BEGIN{printf \"%.1f\", $wid/1024}")"

@@ -5,17 +5,25 @@
 //! [`trustchain_core::light_client::LightClient`], [`trustchain_core::display::compare`]); this
 //! crate only converts between JavaScript values and core types and moves bytes.
 //!
-//! JavaScript API (see `README.md` and the generated `trustchain_verify.d.ts`):
+//! JavaScript API (see `README.md` and the generated `.d.ts`):
 //! - `verifyReceipt(receipt, trust, charter?)` — offline, no network;
 //! - `compareDisplay(shown, value)` — what the page shows vs a verified field;
-//! - `new LightClient(trust)` / `LightClient.fromRelay(url)` and `client.fetchAndVerify(relay,
-//!   scenario, index)` — fetches a record's proof from a relay and verifies it;
-//! - `bench*` — small loops for measuring the verifier in a browser.
+//! - `bench*` — small loops for measuring the verifier in a browser;
+//! - with the `transports` feature (the widget build, `trustchain_widget`): `new
+//!   LightClient(trust)` / `LightClient.fromRelay(relay, transport?)` and
+//!   `client.fetchAndVerify(relay, scenario, index, transport?)` — fetches a record's proof from a
+//!   relay over libp2p (WebRTC-direct, WebSocket) or HTTP and verifies it.
+//!
+//! Without `transports` (the offline build, `trustchain_verify`) the module has no network code
+//! at all, so pages that only verify receipts never download it.
 
+#[cfg(feature = "transports")]
+mod client;
+mod js;
+#[cfg(feature = "transports")]
+mod p2p;
+#[cfg(feature = "transports")]
 mod transport;
-
-use std::cell::RefCell;
-use std::rc::Rc;
 
 use serde::Serialize;
 use trustchain_core::chain::{MAX_CHAIN_ID, MAX_VALIDATORS, Validator, ValidatorSet};
@@ -30,6 +38,11 @@ use trustchain_core::receipt;
 use trustchain_core::value::{Fields, ScenarioId, Value, parse_decimal};
 use wasm_bindgen::prelude::*;
 
+#[cfg(feature = "transports")]
+pub use client::LightClient;
+#[cfg(feature = "transports")]
+pub use p2p::{Mode, P2pTransport};
+#[cfg(feature = "transports")]
 pub use transport::{HttpTransport, Transport, TransportError};
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -84,6 +97,10 @@ export interface Verdict {
   url?: string;
   /** A note about the charter used for the rules step (fetchAndVerify only). */
   charter_note?: string;
+  /** The transport that served the proof (fetchAndVerify only). */
+  transport?: "webrtc-direct" | "websocket" | "http";
+  /** The address it came from: a multiaddr, or the relay's URL for http (fetchAndVerify only). */
+  address?: string;
 }
 export interface TrustInfo {
   chain_id: string;
@@ -106,15 +123,23 @@ export type DisplayCheck =
 // Conversions
 // ---------------------------------------------------------------------------------------------
 
-fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsError> {
-    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+/// A JS error or value as text.
+pub(crate) fn js_text(v: &JsValue) -> String {
+    if let Some(e) = v.dyn_ref::<js_sys::Error>() {
+        return String::from(e.message());
+    }
+    v.as_string().unwrap_or_else(|| format!("{v:?}"))
+}
+
+pub(crate) fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsError> {
+    js::to_value(v)
         .map_err(|e| JsError::new(&format!("cannot convert the result for JavaScript: {e}")))
 }
 
 /// Parses a trusted checkpoint from JSON text.
 pub(crate) fn parse_trust_text(text: &str) -> Result<TrustedCheckpoint, String> {
     let v = js_sys::JSON::parse(text)
-        .map_err(|e| format!("trusted checkpoint is not JSON: {}", transport::js_text(&e)))?;
+        .map_err(|e| format!("trusted checkpoint is not JSON: {}", js_text(&e)))?;
     parse_trust_value(v)
 }
 
@@ -175,7 +200,7 @@ fn parse_trust_value(v: JsValue) -> Result<TrustedCheckpoint, String> {
     })
 }
 
-fn parse_trust(v: JsValue) -> Result<TrustedCheckpoint, JsError> {
+pub(crate) fn parse_trust(v: JsValue) -> Result<TrustedCheckpoint, JsError> {
     let r = match v.as_string() {
         Some(text) => parse_trust_text(&text),
         None if v.is_object() => parse_trust_value(v),
@@ -187,7 +212,7 @@ fn parse_trust(v: JsValue) -> Result<TrustedCheckpoint, JsError> {
 /// Reads the charter for the rules step from its own receipt (record 0 of the scenario, as
 /// `…/records/0?format=receipt` returns) and verifies that receipt under the same trust first, so
 /// the rules a record is checked against are the scenario's real charter.
-fn verified_charter(text: &str, client: &mut CoreClient) -> Result<Charter, JsError> {
+pub(crate) fn verified_charter(text: &str, client: &mut CoreClient) -> Result<Charter, JsError> {
     let proof = receipt::from_base64url(text)
         .map_err(|e| JsError::new(&format!("the charter receipt does not decode: {e}")))?;
     let verdict = client.verify_record(&proof, None);
@@ -205,7 +230,7 @@ fn verified_charter(text: &str, client: &mut CoreClient) -> Result<Charter, JsEr
 }
 
 #[derive(Serialize)]
-struct TrustInfo {
+pub(crate) struct TrustInfo {
     chain_id: String,
     height: u64,
     block: String,
@@ -215,7 +240,7 @@ struct TrustInfo {
 }
 
 impl TrustInfo {
-    fn pinned(t: &TrustedCheckpoint) -> Self {
+    pub(crate) fn pinned(t: &TrustedCheckpoint) -> Self {
         TrustInfo {
             chain_id: t.chain_id.clone(),
             height: t.height,
@@ -231,7 +256,8 @@ impl TrustInfo {
             ),
         }
     }
-    fn first_use(t: &TrustedCheckpoint, relay: &str) -> Self {
+    #[cfg_attr(not(feature = "transports"), allow(dead_code))]
+    pub(crate) fn first_use(t: &TrustedCheckpoint, relay: &str) -> Self {
         TrustInfo {
             source: "first-use",
             note: format!(
@@ -289,18 +315,26 @@ struct JsVerdict<'a> {
     url: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     charter_note: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transport: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    address: Option<&'a str>,
 }
 
 /// Extra context for a verdict from the light client.
 #[derive(Default)]
-struct Context<'a> {
-    relay: Option<&'a str>,
-    url: Option<&'a str>,
-    charter_note: Option<&'a str>,
+pub(crate) struct Context<'a> {
+    pub(crate) relay: Option<&'a str>,
+    pub(crate) url: Option<&'a str>,
+    pub(crate) charter_note: Option<&'a str>,
+    /// The transport that served the proof (`webrtc-direct`, `websocket`, `http`).
+    pub(crate) transport: Option<&'a str>,
+    /// The address it was served from.
+    pub(crate) address: Option<&'a str>,
 }
 
 /// The JavaScript view of core's verdict. Record data appears only when core verified it.
-fn verdict_to_js(
+pub(crate) fn verdict_to_js(
     verdict: &Verdict,
     proof: Option<&RecordProof>,
     set_size: Option<usize>,
@@ -364,6 +398,8 @@ fn verdict_to_js(
         relay: cx.relay,
         url: cx.url,
         charter_note: cx.charter_note,
+        transport: cx.transport,
+        address: cx.address,
     };
     to_js(&out)
 }
@@ -477,256 +513,6 @@ fn js_int(v: &JsValue) -> Option<i64> {
         v.as_string()?
     };
     text.parse().ok()
-}
-
-// ---------------------------------------------------------------------------------------------
-// The light client
-// ---------------------------------------------------------------------------------------------
-
-struct Inner {
-    client: CoreClient,
-    trust: TrustInfo,
-    /// Verified charters (record 0), per relay and scenario, for the rules step.
-    charters: Vec<(String, ScenarioId, Charter)>,
-}
-
-/// A light client: starts from a trusted checkpoint, fetches record proofs from relays and
-/// verifies them with core's light client (which also keeps equivocation evidence).
-#[wasm_bindgen]
-pub struct LightClient {
-    inner: Rc<RefCell<Inner>>,
-}
-
-fn js_error(kind: &str, message: &str) -> JsValue {
-    let e = js_sys::Error::new(message);
-    let _ = js_sys::Reflect::set(&e, &"kind".into(), &kind.into());
-    e.into()
-}
-
-fn transport_error(e: &TransportError) -> JsValue {
-    let v = js_error(e.kind(), &e.to_string());
-    if let TransportError::Refused { status, code, .. } = e {
-        let _ = js_sys::Reflect::set(&v, &"status".into(), &(*status).into());
-        let _ = js_sys::Reflect::set(&v, &"code".into(), &code.as_str().into());
-    }
-    v
-}
-
-#[wasm_bindgen]
-impl LightClient {
-    /// Starts from a trusted checkpoint (`GET /v1/trust` from a source you trust: an object or
-    /// its JSON text).
-    #[wasm_bindgen(constructor)]
-    pub fn new(
-        #[wasm_bindgen(unchecked_param_type = "object | string")] trust: JsValue,
-    ) -> Result<LightClient, JsError> {
-        let trust = parse_trust(trust)?;
-        Ok(Self::from_checkpoint(TrustInfo::pinned(&trust), trust))
-    }
-
-    fn from_checkpoint(info: TrustInfo, trust: TrustedCheckpoint) -> LightClient {
-        LightClient {
-            inner: Rc::new(RefCell::new(Inner {
-                client: CoreClient::new(trust),
-                trust: info,
-                charters: Vec::new(),
-            })),
-        }
-    }
-
-    /// Trust on first use: takes the trusted checkpoint from the relay at `relay_url` itself.
-    /// Every verdict says so (`trust.source == "first-use"`).
-    #[wasm_bindgen(js_name = fromRelay)]
-    pub async fn from_relay(
-        #[wasm_bindgen(js_name = relayUrl)] relay_url: String,
-    ) -> Result<LightClient, JsValue> {
-        let t = HttpTransport::new(&relay_url).map_err(|e| transport_error(&e))?;
-        let trust = t
-            .trusted_checkpoint()
-            .await
-            .map_err(|e| transport_error(&e))?;
-        Ok(Self::from_checkpoint(
-            TrustInfo::first_use(&trust, t.name()),
-            trust,
-        ))
-    }
-
-    /// Where trust came from.
-    #[wasm_bindgen(getter, unchecked_return_type = "TrustInfo")]
-    pub fn trust(&self) -> Result<JsValue, JsError> {
-        to_js(&self.inner.borrow().trust)
-    }
-
-    /// Height of the highest certified block seen so far (0 before any).
-    #[wasm_bindgen(getter, js_name = highestHeight)]
-    pub fn highest_height(&self) -> f64 {
-        self.inner
-            .borrow()
-            .client
-            .highest()
-            .map_or(0.0, |h| h.header().height as f64)
-    }
-
-    /// Equivocation evidence gathered (two certified blocks at one height).
-    #[wasm_bindgen(getter, js_name = evidenceCount)]
-    pub fn evidence_count(&self) -> u32 {
-        self.inner.borrow().client.evidence().len() as u32
-    }
-
-    /// The URL of record `index` of `scenario` in the relay's API.
-    #[wasm_bindgen(js_name = recordUrl)]
-    pub fn record_url(
-        #[wasm_bindgen(js_name = relayUrl)] relay_url: &str,
-        scenario: &str,
-        index: f64,
-    ) -> Result<String, JsValue> {
-        let (scenario, index) = args(scenario, index)?;
-        let t = HttpTransport::new(relay_url).map_err(|e| transport_error(&e))?;
-        Ok(t.record_url(&scenario, index))
-    }
-
-    /// Fetches record `index` of `scenario` from the relay at `relay_url` and verifies it. When
-    /// the record is not the charter, the scenario's charter (record 0) is fetched and verified
-    /// once per relay, and the record is checked against its schema and rules too.
-    ///
-    /// Resolves to a verdict (verified or naming the failing step); rejects with an `Error` whose
-    /// `kind` is `unreachable`, `refused` (with `status` and `code`), `bad_answer` or `argument`
-    /// when the relay could not be asked.
-    #[wasm_bindgen(js_name = fetchAndVerify, unchecked_return_type = "Promise<Verdict>")]
-    pub fn fetch_and_verify(
-        &self,
-        #[wasm_bindgen(js_name = relayUrl)] relay_url: String,
-        scenario: String,
-        index: f64,
-    ) -> js_sys::Promise {
-        let inner = self.inner.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
-            let (scenario, index) = args(&scenario, index)?;
-            let t = HttpTransport::new(&relay_url).map_err(|e| transport_error(&e))?;
-            fetch_and_verify(&inner, &t, &scenario, index).await
-        })
-    }
-}
-
-fn args(scenario: &str, index: f64) -> Result<(ScenarioId, u64), JsValue> {
-    let scenario = ScenarioId::new(scenario)
-        .map_err(|e| js_error("argument", &format!("scenario {scenario:?}: {e}")))?;
-    if !(index >= 0.0 && index.fract() == 0.0 && index <= 9_007_199_254_740_991.0) {
-        // (No float formatting here: it would add kilobytes to the module.)
-        return Err(js_error(
-            "argument",
-            "the record index is not a whole number >= 0",
-        ));
-    }
-    Ok((scenario, index as u64))
-}
-
-async fn fetch_and_verify<T: Transport>(
-    inner: &Rc<RefCell<Inner>>,
-    t: &T,
-    scenario: &ScenarioId,
-    index: u64,
-) -> Result<JsValue, JsValue> {
-    let mut charter_note = None;
-    let charter = if index == 0 {
-        None
-    } else {
-        let cached = inner
-            .borrow()
-            .charters
-            .iter()
-            .find(|(r, s, _)| r == t.name() && s == scenario)
-            .map(|(_, _, c)| c.clone());
-        match cached {
-            Some(c) => Some(c),
-            None => match load_charter(inner, t, scenario).await {
-                Ok(c) => Some(c),
-                Err(note) => {
-                    charter_note = Some(note);
-                    None
-                }
-            },
-        }
-    };
-    let bytes = t
-        .record_proof(scenario, index)
-        .await
-        .map_err(|e| transport_error(&e))?;
-    let url = format!(
-        "{}/v1/scenarios/{}/records/{index}",
-        t.name(),
-        scenario.as_str().replace('/', "%2F")
-    );
-    let mut st = inner.borrow_mut();
-    let cx = |note| Context {
-        relay: Some(t.name()),
-        url: Some(&url),
-        charter_note: note,
-    };
-    let proof = match receipt::from_bytes(&bytes) {
-        Ok(p) => p,
-        Err(e) => {
-            return verdict_to_js(
-                &Verdict::undecodable(&e),
-                None,
-                None,
-                &st.trust,
-                cx(charter_note.as_deref()),
-            )
-            .map_err(JsValue::from);
-        }
-    };
-    // The relay must answer the question asked, or the page would show another record's fields.
-    if proof.entry.scenario() != scenario || proof.inclusion.index != index {
-        return Err(js_error(
-            "bad_answer",
-            &format!(
-                "asked for record {index} of {scenario}, the relay sent record {} of {}",
-                proof.inclusion.index,
-                proof.entry.scenario()
-            ),
-        ));
-    }
-    let verdict = st.client.verify_record(&proof, charter.as_ref());
-    let size = st
-        .client
-        .validators(proof.header.epoch)
-        .map(|s| s.validators.len());
-    verdict_to_js(
-        &verdict,
-        Some(&proof),
-        size,
-        &st.trust,
-        cx(charter_note.as_deref()),
-    )
-    .map_err(JsValue::from)
-}
-
-/// Fetches and verifies record 0 (the charter); remembers it. Errors are notes for the verdict:
-/// without a charter the rules step is skipped, never passed.
-async fn load_charter<T: Transport>(
-    inner: &Rc<RefCell<Inner>>,
-    t: &T,
-    scenario: &ScenarioId,
-) -> Result<Charter, String> {
-    let bytes = t
-        .record_proof(scenario, 0)
-        .await
-        .map_err(|e| format!("charter not fetched: {e}"))?;
-    let proof = receipt::from_bytes(&bytes).map_err(|e| format!("charter not decoded: {e}"))?;
-    let mut st = inner.borrow_mut();
-    let verdict = st.client.verify_record(&proof, None);
-    match (&verdict.outcome, &proof.entry) {
-        (Ok(_), Entry::Charter(c))
-            if proof.inclusion.index == 0 && &c.content.scenario == scenario =>
-        {
-            st.charters
-                .push((t.name().to_string(), scenario.clone(), c.clone()));
-            Ok(c.clone())
-        }
-        (Ok(_), _) => Err("record 0 is not this scenario's charter".into()),
-        (Err(f), _) => Err(format!("charter not verified: {f}")),
-    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,16 +1,20 @@
 //! How the light client reaches relays.
 //!
-//! **Interim transport.** [`HttpTransport`] uses the relay's plain HTTP API through the browser's
-//! `fetch`. It is a stand-in: the relay will speak rust-libp2p request-response to browsers
-//! (WebRTC-direct and WebSocket), and a libp2p transport will implement [`Transport`] with the
-//! same two requests. Nothing outside this file knows how bytes arrive: the light client only
-//! sees decoded, size-limited values.
+//! Two transports implement [`Transport`]: `crate::p2p::P2pTransport` — rust-libp2p
+//! request-response over WebRTC-direct or WebSocket, what browsers use by default — and
+//! [`HttpTransport`], the relay's plain HTTP API through the browser's `fetch` (the `http` mode,
+//! for debugging and for relays without libp2p). Nothing outside them knows how bytes arrive: the
+//! light client only sees decoded, size-limited values.
 
 use js_sys::{Promise, Uint8Array};
+use trustchain_core::encoding::DecodeError;
 use trustchain_core::light_client::TrustedCheckpoint;
-use trustchain_core::receipt::MAX_RECEIPT_BYTES;
+use trustchain_core::proof::RecordProof;
+use trustchain_core::receipt::{self, MAX_RECEIPT_BYTES};
 use trustchain_core::value::ScenarioId;
 use wasm_bindgen::prelude::*;
+
+pub(crate) use crate::js_text;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, Request, RequestInit, RequestMode, Response};
@@ -37,6 +41,8 @@ pub enum TransportError {
     },
     /// The answer is larger than allowed or not what was asked for.
     BadAnswer(String),
+    /// The caller's relay address or transport mode is unusable.
+    Argument(String),
 }
 
 impl TransportError {
@@ -46,6 +52,7 @@ impl TransportError {
             TransportError::Unreachable(_) => "unreachable",
             TransportError::Refused { .. } => "refused",
             TransportError::BadAnswer(_) => "bad_answer",
+            TransportError::Argument(_) => "argument",
         }
     }
 }
@@ -58,24 +65,27 @@ impl std::fmt::Display for TransportError {
                 status, message, ..
             } => write!(f, "relay refused ({status}): {message}"),
             TransportError::BadAnswer(why) => write!(f, "unusable answer from relay: {why}"),
+            TransportError::Argument(why) => write!(f, "{why}"),
         }
     }
 }
 
-/// What the light client asks a relay for. A libp2p request-response transport replaces the HTTP
-/// one by implementing this trait.
+/// What the light client asks a relay for.
 #[allow(async_fn_in_trait)] // single-threaded wasm; never boxed or sent across threads
 pub trait Transport {
     /// A human-readable name for messages (the relay's URL or multiaddr).
     fn name(&self) -> &str;
+    /// Which transport and address served the last answer (`webrtc-direct`, `websocket`, `http`).
+    fn served_by(&self) -> Option<(&'static str, String)>;
     /// The relay's current trusted checkpoint (only for trust on first use).
     async fn trusted_checkpoint(&self) -> Result<TrustedCheckpoint, TransportError>;
-    /// The canonical bytes of record `index`'s proof (a receipt), not yet decoded.
+    /// Record `index`'s proof, decoded by core with its limits — or why it does not decode (a
+    /// verdict whose decode step failed, not a transport error).
     async fn record_proof(
         &self,
         scenario: &ScenarioId,
         index: u64,
-    ) -> Result<Vec<u8>, TransportError>;
+    ) -> Result<Result<RecordProof, DecodeError>, TransportError>;
 }
 
 #[wasm_bindgen]
@@ -89,7 +99,7 @@ extern "C" {
     fn abort_timeout(ms: u32) -> Result<AbortSignal, JsValue>;
 }
 
-/// The relay's HTTP API (`docs/openapi.yaml`), reached with `fetch`. Interim: see the module docs.
+/// The relay's HTTP API (`docs/openapi.yaml`), reached with `fetch`.
 pub struct HttpTransport {
     base: String,
 }
@@ -99,7 +109,7 @@ impl HttpTransport {
     pub fn new(base: &str) -> Result<Self, TransportError> {
         let base = base.trim().trim_end_matches('/');
         if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(TransportError::BadAnswer(format!(
+            return Err(TransportError::Argument(format!(
                 "relay address {base:?} is not an http(s) URL"
             )));
         }
@@ -115,6 +125,18 @@ impl HttpTransport {
             self.base,
             scenario.as_str().replace('/', "%2F")
         )
+    }
+
+    /// The relay's `/.well-known/trustchain.json` (its libp2p browser addresses), as text.
+    pub async fn well_known(&self) -> Result<String, TransportError> {
+        let bytes = self
+            .get(
+                &format!("{}/.well-known/trustchain.json", self.base),
+                MAX_TRUST_BYTES,
+            )
+            .await?;
+        String::from_utf8(bytes)
+            .map_err(|_| TransportError::BadAnswer("trustchain.json is not UTF-8".into()))
     }
 
     async fn get(&self, url: &str, limit: usize) -> Result<Vec<u8>, TransportError> {
@@ -186,17 +208,13 @@ fn error_body(bytes: &[u8]) -> (String, String) {
     (code, message)
 }
 
-/// A JS error or value as text.
-pub fn js_text(v: &JsValue) -> String {
-    if let Some(e) = v.dyn_ref::<js_sys::Error>() {
-        return String::from(e.message());
-    }
-    v.as_string().unwrap_or_else(|| format!("{v:?}"))
-}
-
 impl Transport for HttpTransport {
     fn name(&self) -> &str {
         &self.base
+    }
+
+    fn served_by(&self) -> Option<(&'static str, String)> {
+        Some(("http", self.base.clone()))
     }
 
     async fn trusted_checkpoint(&self) -> Result<TrustedCheckpoint, TransportError> {
@@ -212,8 +230,9 @@ impl Transport for HttpTransport {
         &self,
         scenario: &ScenarioId,
         index: u64,
-    ) -> Result<Vec<u8>, TransportError> {
+    ) -> Result<Result<RecordProof, DecodeError>, TransportError> {
         let url = format!("{}?format=bytes", self.record_url(scenario, index));
-        self.get(&url, MAX_RECEIPT_BYTES).await
+        let bytes = self.get(&url, MAX_RECEIPT_BYTES).await?;
+        Ok(receipt::from_bytes(&bytes))
     }
 }

@@ -12,17 +12,20 @@
 // mismatch or unverified. It re-checks whenever the displayed text changes. Attributes and
 // behaviour: see README.md in this package.
 //
-// Transport: for now proofs come over the relay's HTTP API (`fetch`); the libp2p request-response
-// transport (WebRTC-direct, WebSocket) replaces it inside the wasm module without changing this
-// element.
+// Transport: rust-libp2p inside the wasm module — WebRTC-direct first, WebSocket as the floor
+// (the relay's addresses come from its /.well-known/trustchain.json) — or, with transport="http",
+// the relay's plain HTTP API. The badge's details name the transport and address that served the
+// proof.
 
-import init, { LightClient, compareDisplay } from "./trustchain_verify.js";
+import init, { LightClient, compareDisplay } from "./trustchain_widget.js";
 
 let wasmReady = null;
 function wasm() {
-  wasmReady ??= init({ module_or_path: new URL("./trustchain_verify_bg.wasm", import.meta.url) });
+  wasmReady ??= init({ module_or_path: new URL("./trustchain_widget_bg.wasm", import.meta.url) });
   return wasmReady;
 }
+
+const TRANSPORTS = ["auto", "webrtc", "websocket", "http"];
 
 // ---------------------------------------------------------------------------------------------
 // Light clients and verdicts, shared by every badge on the page
@@ -51,7 +54,7 @@ function cached(map, key, make) {
 }
 
 /** The light client for a trust source: a pinned checkpoint URL, or trust on first use of a relay. */
-function clientFor(trustUrl, relay) {
+function clientFor(trustUrl, relay, transport) {
   if (trustUrl) {
     const url = new URL(trustUrl, document.baseURI).href;
     return cached(clients, `pinned|${url}`, async () => {
@@ -71,10 +74,10 @@ function clientFor(trustUrl, relay) {
       }
     });
   }
-  return cached(clients, `first-use|${relay}`, async () => {
+  return cached(clients, `first-use|${transport}|${relay}`, async () => {
     await wasm();
     try {
-      return await LightClient.fromRelay(relay);
+      return await LightClient.fromRelay(relay, transport);
     } catch (e) {
       throw transportFailure(e, relay);
     }
@@ -92,7 +95,7 @@ function transportFailure(e, relay) {
         u.retry = true;
         return u;
       }
-      return new Unverified(e.status === 404 ? "record not found" : "relay refused", e.message);
+      return new Unverified(e.status === 404 || e.code === "not_found" ? "record not found" : "relay refused", e.message);
     case "bad_answer":
       return new Unverified("bad answer from relay", e.message);
     case "argument":
@@ -102,14 +105,14 @@ function transportFailure(e, relay) {
   }
 }
 
-function verify(trustUrl, relay, scenario, record) {
-  const key = `${trustUrl || "first-use"}|${relay}|${scenario}|${record}`;
+function verify(trustUrl, relay, transport, scenario, record, fresh) {
+  const key = `${trustUrl || "first-use"}|${transport}|${relay}|${scenario}|${record}`;
   const hit = verdicts.get(key);
-  if (hit && performance.now() - hit.at < VERDICT_TTL_MS) return hit.promise;
+  if (!fresh && hit && performance.now() - hit.at < VERDICT_TTL_MS) return hit.promise;
   const promise = (async () => {
-    const client = await clientFor(trustUrl, relay);
+    const client = await clientFor(trustUrl, relay, transport);
     try {
-      return await client.fetchAndVerify(relay, scenario, record);
+      return await client.fetchAndVerify(relay, scenario, record, transport);
     } catch (e) {
       throw transportFailure(e, relay);
     }
@@ -137,6 +140,11 @@ const STEP_WORDS = {
   anchor: "bad anchor proof",
   certificate: "bad certificate",
 };
+
+const TRANSPORT_WORDS = { "webrtc-direct": "libp2p WebRTC-direct", websocket: "libp2p WebSocket", http: "HTTP API" };
+
+/** A multiaddr for people: long parts (certhash, peer id) shortened; the full one is in `result`. */
+const shortAddr = (a) => (a ?? "").split("/").map((p) => (p.length > 20 ? `${p.slice(0, 8)}…${p.slice(-4)}` : p)).join("/");
 
 const short = (hex) => (hex ? `${hex.slice(0, 8)}…` : "");
 
@@ -233,7 +241,7 @@ const STYLE = `
 // ---------------------------------------------------------------------------------------------
 
 export class TrustVerify extends HTMLElement {
-  static observedAttributes = ["scenario", "record", "field", "relay", "trust", "for"];
+  static observedAttributes = ["scenario", "record", "field", "relay", "trust", "for", "transport"];
 
   #root;
   #wrap;
@@ -248,6 +256,7 @@ export class TrustVerify extends HTMLElement {
   #timer = 0;
   #retry = 0;
   #lastShown = null;
+  #fresh = false;
 
   /** The last result: { state, verdict?, check?, reason?, detail? }. */
   result = null;
@@ -310,9 +319,10 @@ export class TrustVerify extends HTMLElement {
     this.#schedule(0);
   }
 
-  /** Checks again now (also when the displayed text did not change). */
+  /** Checks again now, asking the relays afresh (also when the displayed text did not change). */
   recheck() {
     this.#lastShown = null;
+    this.#fresh = true;
     this.#schedule(0);
   }
 
@@ -348,23 +358,33 @@ export class TrustVerify extends HTMLElement {
     const scenario = this.getAttribute("scenario")?.trim();
     const record = this.getAttribute("record")?.trim();
     const field = this.getAttribute("field")?.trim();
+    // Relays: base URLs or multiaddrs, comma separated; a relay's several multiaddrs may be joined
+    // with spaces ("/ip4/…/webrtc-direct/… /ip4/…/ws/…").
     const relays = (this.getAttribute("relay") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+    const transport = (this.getAttribute("transport") ?? "").trim().toLowerCase() || "auto";
+    const fresh = this.#fresh;
+    this.#fresh = false;
     const trust = this.getAttribute("trust")?.trim() || null;
     const index = Number(record);
 
     if (!scenario || !field || !relays.length || record === undefined || record === "" || !Number.isInteger(index) || index < 0) {
       return this.#show({ state: "unverified", reason: "misconfigured", detail: "<trust-verify> needs the attributes relay, scenario, record (a whole number) and field." });
     }
+    if (!TRANSPORTS.includes(transport)) {
+      return this.#show({ state: "unverified", reason: "misconfigured", detail: `transport="${transport}": use auto, webrtc, websocket or http.` });
+    }
     if (target === null) {
       return this.#show({ state: "unverified", reason: "nothing to check", detail: `No element with id "${this.getAttribute("for")}" on the page.` });
     }
-    this.#badge.href = relays[0].replace(/\/+$/, "") + `/v1/scenarios/${encodeURIComponent(scenario)}/records/${index}`;
+    const web = relays.find((r) => /^https?:\/\//.test(r));
+    if (web) this.#badge.href = web.replace(/\/+$/, "") + `/v1/scenarios/${encodeURIComponent(scenario)}/records/${index}`;
+    else this.#badge.removeAttribute("href");
     if (this.result?.state !== "checking") this.#show({ state: "checking" });
 
     let failure = null;
     for (const relay of relays) {
       try {
-        const verdict = await verify(trust, relay, scenario, index);
+        const verdict = await verify(trust, relay, transport, scenario, index, fresh);
         if (gen !== this.#gen) return;
         if (!verdict.verified) {
           const f = verdict.failure;
@@ -462,6 +482,7 @@ export class TrustVerify extends HTMLElement {
       if (r.state === "verified") rows.push(["Value", r.chain]);
     }
     if (r.relay) rows.push(["Relay", r.relay]);
+    if (v?.transport) rows.push(["Via", `${TRANSPORT_WORDS[v.transport] ?? v.transport} · ${shortAddr(v.address)}`]);
     if (rows.length) {
       const dl = el("dl");
       for (const [k, val] of rows) dl.append(el("dt", {}, k), el("dd", {}, val));
