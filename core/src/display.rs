@@ -94,6 +94,7 @@ pub fn read_number(shown: &str) -> Result<Decimal, String> {
         if let Some(rest) = s.strip_prefix(minus) {
             negative = true;
             s = rest;
+            break;
         }
     }
     s = strip_currency(s);
@@ -102,6 +103,7 @@ pub fn read_number(shown: &str) -> Result<Decimal, String> {
             if let Some(rest) = s.strip_prefix(minus) {
                 negative = true;
                 s = rest;
+                break;
             }
         }
     }
@@ -233,7 +235,17 @@ mod tests {
 
     #[test]
     fn unreadable_is_neither_match_nor_mismatch() {
-        for shown in ["1.2M", "about 3", "12,04,000", "1,2345", "1.", "", "1..2"] {
+        for shown in [
+            "1.2M",
+            "about 3",
+            "12,04,000",
+            "1,2345",
+            "1.",
+            "",
+            "1..2",
+            "-\u{2212}5",
+            "--5",
+        ] {
             assert!(
                 matches!(
                     compare(shown, &dec("1204000")),

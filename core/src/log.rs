@@ -280,10 +280,18 @@ impl ConsistencyProof {
             return Ok(());
         }
         if first == 0 {
-            return if self.path.is_empty() {
+            // Every log extends the empty one, whose root is fixed.
+            if !self.path.is_empty() {
+                return Err(LogProofError::WrongLength);
+            }
+            let empty = empty_root();
+            return if from_root == &empty {
                 Ok(())
             } else {
-                Err(LogProofError::WrongLength)
+                Err(LogProofError::RootMismatch {
+                    computed: empty,
+                    expected: *from_root,
+                })
             };
         }
         let mut proof: Vec<Hash> = Vec::with_capacity(self.path.len() + 1);
@@ -504,6 +512,10 @@ mod tests {
             }
         }
         assert_eq!(MemoryLog::new().root(), empty_root());
+        // From size 0, only the empty root is an earlier state.
+        let p = log.prove_consistency(0, 5).unwrap();
+        p.verify(&empty_root(), &log.root_at(5)).unwrap();
+        assert!(p.verify(&d[0], &log.root_at(5)).is_err());
     }
 
     proptest! {

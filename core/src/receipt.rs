@@ -8,13 +8,16 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::encoding::{Decode, DecodeError, Encode, Limits};
 use crate::proof::RecordProof;
 
-/// Largest receipt accepted, in bytes (before base64).
-pub const MAX_RECEIPT_BYTES: usize = 256 * 1024;
+/// Largest receipt accepted, in bytes (before base64): the largest entry a relay stores
+/// ([`Limits::DEFAULT`], 1 MiB) plus room for the proof around it (paths, checkpoint signatures,
+/// a certificate of up to 1,024 votes).
+pub const MAX_RECEIPT_BYTES: usize = Limits::DEFAULT.max_total + 128 * 1024;
 
-const RECEIPT_LIMITS: Limits = Limits {
+/// The limits receipts are decoded with: those of the stored entry, so every record a relay
+/// accepts has a receipt that decodes.
+pub const RECEIPT_LIMITS: Limits = Limits {
     max_total: MAX_RECEIPT_BYTES,
-    max_len: 64 * 1024,
-    max_depth: 32,
+    ..Limits::DEFAULT
 };
 
 /// The receipt's bytes.

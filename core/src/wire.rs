@@ -18,16 +18,17 @@ use crate::value::ScenarioId;
 
 /// The libp2p protocol name.
 pub const PROTOCOL: &str = "/trustchain/relay/1";
-/// Largest request or response frame, in bytes.
-pub const MAX_FRAME: usize = 1 << 20;
+/// Largest response frame, in bytes: a receipt of the largest stored entry fits.
+pub const MAX_FRAME: usize = crate::receipt::MAX_RECEIPT_BYTES + 64;
+/// Largest request frame, in bytes (requests are small: a scenario id and a few numbers).
+pub const MAX_REQUEST_FRAME: usize = 4 * 1024;
 /// Most epoch changes in one answer.
 pub const MAX_EPOCH_CHANGES: u32 = 256;
 
 /// The decoding limits of a frame.
 pub const FRAME_LIMITS: Limits = Limits {
     max_total: MAX_FRAME,
-    max_len: 1 << 20,
-    max_depth: 64,
+    ..Limits::DEFAULT
 };
 
 /// What a light client asks a relay.
@@ -248,12 +249,15 @@ impl Decode for Response {
 
 /// Reads one frame's payload length from its 4-byte prefix, refusing frames above [`MAX_FRAME`].
 pub fn frame_len(prefix: [u8; 4]) -> Result<usize, DecodeError> {
+    frame_len_max(prefix, MAX_FRAME)
+}
+
+/// Reads one frame's payload length from its 4-byte prefix, refusing frames above `max`
+/// (a relay reads requests with [`MAX_REQUEST_FRAME`]).
+pub fn frame_len_max(prefix: [u8; 4], max: usize) -> Result<usize, DecodeError> {
     let n = u32::from_be_bytes(prefix) as usize;
-    if n > MAX_FRAME {
-        return Err(DecodeError::TooLarge {
-            len: n,
-            max: MAX_FRAME,
-        });
+    if n > max {
+        return Err(DecodeError::TooLarge { len: n, max });
     }
     Ok(n)
 }

@@ -121,7 +121,9 @@ impl From<IngestError> for ApiError {
         let status = match &e {
             IngestError::UnknownScenario(_) => StatusCode::NOT_FOUND,
             IngestError::ScenarioExists(_) => StatusCode::CONFLICT,
-            IngestError::BatchTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            IngestError::BatchTooLarge(_) | IngestError::TooLarge { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             IngestError::BadSignature { .. } => StatusCode::UNAUTHORIZED,
             IngestError::Rejected {
                 rejection: trustchain_core::charter::Rejection::Unauthorised(_),

@@ -107,6 +107,16 @@ pub enum IngestError {
     /// A malformed charter.
     #[error("charter: {0}")]
     BadCharter(String),
+    /// A record larger than a stored entry may be (so it could never be read back or proven).
+    #[error("contract {item} is {size} bytes encoded; the limit is {max}")]
+    TooLarge {
+        /// Position in the request.
+        item: usize,
+        /// Its encoded size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
     /// The request is too large.
     #[error("batch of {0} contracts exceeds the limit of {MAX_BATCH}")]
     BatchTooLarge(usize),
@@ -133,6 +143,7 @@ impl IngestError {
             },
             IngestError::ReplayedNonce { .. } => "replayed_nonce",
             IngestError::BadCharter(_) => "bad_charter",
+            IngestError::TooLarge { .. } => "contract_too_large",
             IngestError::BatchTooLarge(_) => "batch_too_large",
             IngestError::Storage(_) => "storage",
             IngestError::ShuttingDown => "shutting_down",
@@ -156,6 +167,18 @@ impl Ingest {
         if contracts.len() > MAX_BATCH {
             return Err(IngestError::BatchTooLarge(contracts.len()));
         }
+        for (item, c) in contracts.iter().enumerate() {
+            // The entry (a tag byte and the contract) must decode under the limits every reader
+            // uses, or it could be acknowledged and then never served nor proven.
+            let size = 1 + c.to_bytes().len();
+            if size > ENTRY_LIMIT {
+                return Err(IngestError::TooLarge {
+                    item,
+                    size,
+                    max: ENTRY_LIMIT,
+                });
+            }
+        }
         let contracts = if contracts.len() <= 16 {
             verify_signatures(contracts)?
         } else {
@@ -177,6 +200,7 @@ impl Ingest {
 
     /// Founds a scenario; resolves after the durable commit.
     pub async fn create(&self, charter: Charter) -> Result<Accepted, IngestError> {
+        check_charter(&charter)?;
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Command::CreateScenario {
@@ -187,6 +211,44 @@ impl Ingest {
             .map_err(|_| IngestError::ShuttingDown)?;
         rx.await.map_err(|_| IngestError::ShuttingDown)?
     }
+}
+
+/// The largest stored entry: what [`trustchain_core::encoding::Limits::DEFAULT`] decodes.
+const ENTRY_LIMIT: usize = trustchain_core::encoding::Limits::DEFAULT.max_total;
+
+/// What a relay checks of a charter beyond its decoding: its size as a stored entry, and that
+/// every rule's tree is the compilation of the source people read — a charter whose interface
+/// shows one rule and whose tree checks another is refused.
+fn check_charter(charter: &Charter) -> Result<(), IngestError> {
+    let size = 1 + charter.to_bytes().len();
+    if size > ENTRY_LIMIT {
+        return Err(IngestError::BadCharter(format!(
+            "{size} bytes encoded; the limit is {ENTRY_LIMIT}"
+        )));
+    }
+    for kind in &charter.content.kinds {
+        for rule in &kind.rules {
+            let compiled = trustchain_core::rules::compile(
+                &rule.name,
+                &rule.source,
+                &rule.message,
+                &kind.fields,
+            )
+            .map_err(|e| {
+                IngestError::BadCharter(format!(
+                    "kind `{}`, rule `{}`: its source does not compile: {e}",
+                    kind.name, rule.name
+                ))
+            })?;
+            if &compiled != rule {
+                return Err(IngestError::BadCharter(format!(
+                    "kind `{}`, rule `{}`: the stored expression is not the compilation of its source",
+                    kind.name, rule.name
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Checks every author signature of a request: one batch, and on failure each alone to name the

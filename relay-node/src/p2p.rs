@@ -64,13 +64,24 @@ impl P2pInfo {
 #[derive(Clone, Default)]
 pub struct WireCodec;
 
-async fn read_frame<T: futures::AsyncRead + Unpin + Send>(io: &mut T) -> std::io::Result<Vec<u8>> {
+/// Reads one frame of at most `max` bytes. Memory grows with the bytes that actually arrive, not
+/// with the length a peer announces.
+async fn read_frame<T: futures::AsyncRead + Unpin + Send>(
+    io: &mut T,
+    max: usize,
+) -> std::io::Result<Vec<u8>> {
     let mut prefix = [0u8; 4];
     io.read_exact(&mut prefix).await?;
-    let n = wire::frame_len(prefix)
+    let n = wire::frame_len_max(prefix, max)
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-    let mut buf = vec![0u8; n];
-    io.read_exact(&mut buf).await?;
+    let mut buf = Vec::with_capacity(n.min(64 * 1024));
+    io.take(n as u64).read_to_end(&mut buf).await?;
+    if buf.len() != n {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "frame ends early",
+        ));
+    }
     Ok(buf)
 }
 
@@ -87,7 +98,7 @@ impl request_response::Codec for WireCodec {
     where
         T: futures::AsyncRead + Unpin + Send,
     {
-        let buf = read_frame(io).await?;
+        let buf = read_frame(io, wire::MAX_REQUEST_FRAME).await?;
         Request::from_bytes_with(&buf, FRAME_LIMITS).map_err(invalid)
     }
 
@@ -99,7 +110,7 @@ impl request_response::Codec for WireCodec {
     where
         T: futures::AsyncRead + Unpin + Send,
     {
-        let buf = read_frame(io).await?;
+        let buf = read_frame(io, wire::MAX_FRAME).await?;
         Response::from_bytes_with(&buf, FRAME_LIMITS).map_err(invalid)
     }
 
@@ -182,7 +193,7 @@ fn build_swarm(
                 [(StreamProtocol::new(wire::PROTOCOL), ProtocolSupport::Full)],
                 request_response::Config::default()
                     .with_request_timeout(HEAD_POLL + Duration::from_secs(10))
-                    .with_max_concurrent_streams(256),
+                    .with_max_concurrent_streams(64),
             ),
             ping: ping::Behaviour::default(),
         })?

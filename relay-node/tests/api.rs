@@ -228,6 +228,25 @@ fn ingestion_refuses_bad_contracts_with_errors_that_name_the_problem() {
         (409, "scenario_exists")
     );
 
+    // A charter whose rule tree is not the compilation of the source people read: refused.
+    let mut forged = charter(&owner, &[trustchain_core::crypto::PublicKey::of(&writer)]);
+    forged.content.scenario = trustchain_core::value::ScenarioId::new("test/forged").unwrap();
+    forged.content.kinds[0].rules[0].source = "n < 5".into();
+    let forged = forged.content.sign(&owner);
+    let (status, body) = post_json(&format!("{url}/v1/scenarios"), &forged).unwrap();
+    assert_eq!(
+        (status, body["error"].as_str().unwrap()),
+        (422, "bad_charter"),
+        "{body}"
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("not the compilation"),
+        "{body}"
+    );
+
     // A good one.
     let (status, body) = post(&[entry(&writer, 1, 1, "w")]);
     assert_eq!(status, 201, "{body}");
@@ -319,6 +338,31 @@ fn ingestion_refuses_bad_contracts_with_errors_that_name_the_problem() {
     assert_eq!(
         (status, body["error"].as_str().unwrap()),
         (400, "bad_encoding"),
+        "{body}"
+    );
+
+    // A contract too large to be stored as an entry (it could never be read back): refused.
+    let mut big = trustchain_core::value::Fields::new();
+    for i in 0..20 {
+        big.insert(
+            format!("f{i:02}"),
+            trustchain_core::value::Value::Text("x".repeat(60_000)),
+        );
+    }
+    let huge = trustchain_core::contract::UnsignedContract {
+        scenario: scenario(),
+        kind: "entry".into(),
+        author: trustchain_core::crypto::PublicKey::of(&writer),
+        nonce: 30,
+        time_ms: 1,
+        body: trustchain_core::contract::Body::Fields(big),
+        attachments: vec![],
+    }
+    .sign(&writer);
+    let (status, body) = send_canonical(&trustchain_core::encoding::Encode::to_bytes(&vec![huge]));
+    assert_eq!(
+        (status, body["error"].as_str().unwrap()),
+        (413, "contract_too_large"),
         "{body}"
     );
 
