@@ -147,9 +147,15 @@ impl request_response::Codec for WireCodec {
 
 #[derive(NetworkBehaviour)]
 struct Behaviour {
+    limits: libp2p::connection_limits::Behaviour,
     relay: request_response::Behaviour<WireCodec>,
     ping: ping::Behaviour,
 }
+
+/// Connections a relay accepts: enough for many browsers, bounded so that no peer can exhaust it.
+const MAX_INCOMING: u32 = 1024;
+/// Connections one peer may hold at once (a browser tab needs one).
+const MAX_PER_PEER: u32 = 4;
 
 /// Loads the WebRTC certificate from `path`, or makes one and keeps it there.
 fn certificate(path: &Path) -> anyhow::Result<libp2p_webrtc::tokio::Certificate> {
@@ -189,6 +195,12 @@ fn build_swarm(
                 .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer))))
         })?
         .with_behaviour(|_| Behaviour {
+            limits: libp2p::connection_limits::Behaviour::new(
+                libp2p::connection_limits::ConnectionLimits::default()
+                    .with_max_established_incoming(Some(MAX_INCOMING))
+                    .with_max_pending_incoming(Some(MAX_INCOMING / 4))
+                    .with_max_established_per_peer(Some(MAX_PER_PEER)),
+            ),
             relay: request_response::Behaviour::new(
                 [(StreamProtocol::new(wire::PROTOCOL), ProtocolSupport::Full)],
                 request_response::Config::default()
