@@ -203,8 +203,8 @@ impl UnsignedCharter {
 impl Charter {
     /// Checks the first owner's signature.
     pub fn verify_signature(&self) -> Result<(), BadSignature> {
-        let owner = self.content.owners.first().ok_or(BadSignature {
-            key: PublicKey::from_bytes([0; 32]).unwrap_or_else(|_| unreachable_key()),
+        let owner = self.content.owners.first().ok_or_else(|| BadSignature {
+            key: unreachable_key(),
         })?;
         owner.verify(&self.content.signing_digest(), &self.signature)
     }

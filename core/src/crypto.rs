@@ -8,7 +8,7 @@
 use alloc::vec::Vec;
 use core::fmt;
 
-use ed25519_dalek::{Signer, SigningKey, Verifier as _, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 
 use crate::encoding::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::hash::Hash;
@@ -77,12 +77,6 @@ impl PublicKey {
         self.verifying_key()
             .verify_strict(digest.as_bytes(), &s)
             .map_err(|_| BadSignature { key: *self })
-    }
-    /// Verifies with the non-strict equation; used only by tests to show the difference.
-    #[doc(hidden)]
-    pub fn verify_lax(&self, digest: &Hash, sig: &Signature) -> bool {
-        let s = ed25519_dalek::Signature::from_bytes(&sig.0);
-        self.verifying_key().verify(digest.as_bytes(), &s).is_ok()
     }
 }
 
