@@ -2,9 +2,11 @@
 // Run: npm run e2e   (after e2e/setup.sh)
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync, mkdtempSync, cpSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { tmpdir } from "node:os";
 import { join, extname } from "node:path";
-import { startRelay, startTwinRelays, launch, settledBadges, badges, SHOTS, SITE } from "./lib.mjs";
+import { startRelay, startTwinRelays, launch, settledBadges, badges, SHOTS, SITE, RELAY_BIN } from "./lib.mjs";
 
 let A, browser;
 const shot = (page, name, opts = {}) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true, ...opts });
@@ -52,10 +54,10 @@ test("(a) the demo page with correct values: every badge verified", async () => 
   await page.locator('#largest trust-verify .badge').hover();
   await page.waitForTimeout(250);
   await shot(page, "a-demo-verified");
-  // Keyboard: the badge is a focusable link to the record on the relay.
+  // Keyboard: the badge is a focusable link to the record in the relay's explorer.
   await page.keyboard.press("Tab");
   const href = await page.locator('tbody#lines trust-verify[record="1"] .badge').getAttribute("href");
-  assert.equal(href, `${A.url}/v1/scenarios/demo%2Fbudget/records/1`);
+  assert.equal(href, `${A.url}/explorer/scenarios/demo%2Fbudget/records/1`);
   await page.close();
 });
 
@@ -309,4 +311,97 @@ test("unreachable relay: unverified, saying so", async () => {
   assert.equal(b.state, "unverified");
   assert.match(b.label, /relay unreachable/);
   await page.close();
+});
+
+/**
+ * Two relays that present conflicting certified heads: one validator key, two histories. The
+ * demo is seeded and stopped, its data directory copied, and a relay started on each copy that
+ * keeps adding payments — each signs its own, different blocks at the same heights, as an
+ * equivocating validator would.
+ */
+async function startForkedRelays() {
+  const dirA = mkdtempSync(join(tmpdir(), "tc-e2e-fork-a-"));
+  const dirB = mkdtempSync(join(tmpdir(), "tc-e2e-fork-b-"));
+  const relays = [];
+  try {
+    const seed = await startRelay({ args: ["--demo-every-ms", "0"], dataDir: dirA });
+    await seed.stop();
+    cpSync(dirA, dirB, { recursive: true });
+    const args = ["--demo-every-ms", "250"];
+    relays.push(await startRelay({ args, dataDir: dirA }), await startRelay({ args, dataDir: dirB }));
+    return relays;
+  } finally {
+    for (const r of relays) {
+      const stop = r.stop, dir = r.dataDir;
+      r.stop = async () => { await stop(); rmSync(dir, { recursive: true, force: true }); };
+    }
+    if (relays.length < 2) {
+      for (const r of relays) await r.stop();
+      rmSync(dirA, { recursive: true, force: true });
+      rmSync(dirB, { recursive: true, force: true });
+    }
+  }
+}
+
+const headOf = async (url) => (await (await fetch(`${url}/v1/main/head`)).json()).block.header;
+
+test("(g) two relays presenting conflicting certified heads: equivocation evidence shown and downloadable", async () => {
+  const [F1, F2] = await startForkedRelays();
+  try {
+    // Both have signed blocks of their own since the copy.
+    const start = Math.max((await headOf(F1.url)).height, (await headOf(F2.url)).height);
+    for (const deadline = Date.now() + 20_000; ;) {
+      const [h1, h2] = [await headOf(F1.url), await headOf(F2.url)];
+      if (h1.height > start + 1 && h2.height > start + 1) break;
+      assert.ok(Date.now() < deadline, "the forked relays made no blocks");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const page = await browser.context.newPage();
+    const q = new URLSearchParams({ relays: `${F1.url},${F2.url}` });
+    await page.goto(`${F1.url}/demo/?${q}`);
+    // The record verifies through F1; comparing the two relays' heads finds the fork.
+    await page.waitForFunction(() => {
+      const b = document.querySelector('tbody#lines trust-verify[record="2"]');
+      return b?.result?.cross !== undefined;
+    }, null, { timeout: 45_000 });
+    const [b] = (await badges(page)).filter((x) => x.record === "2" && x.field === "amount");
+    assert.equal(b.state, "unverified", b.details);
+    assert.equal(b.reason, "conflicting chains");
+    assert.match(b.details, /Equivocation at height \d+/);
+    const cross = await page.$eval('tbody#lines trust-verify[record="2"]', (e) => e.result.cross);
+    assert.equal(cross.equivocation, true);
+    assert.ok(cross.relays.some((r) => r.status === "equivocates"), JSON.stringify(cross.relays));
+    const ev = cross.evidence[0];
+    assert.notEqual(ev.first, ev.second);
+
+    // The evidence downloads as a file anyone can check.
+    const badge = page.locator('tbody#lines trust-verify[record="2"]');
+    await badge.locator(".badge").hover();
+    await page.waitForTimeout(250);
+    await shot(page, "g-equivocation");
+    // Keep the details open (as a reader's pointer would) and click the link.
+    await badge.evaluate((e) => e.setAttribute("open", ""));
+    const link = badge.locator(".evidence-link").first();
+    assert.match(await link.getAttribute("download"), /^equivocation-.*-h\d+\.json$/);
+    const [download] = await Promise.all([
+      page.waitForEvent("download", { timeout: 10_000 }),
+      link.evaluate((a) => a.click()),
+    ]);
+    const file = join(SHOTS, "g-equivocation-evidence.json");
+    await download.saveAs(file);
+    const saved = JSON.parse(readFileSync(file, "utf8"));
+    assert.equal(saved.kind, "trustchain/equivocation-evidence");
+    assert.equal(saved.height, ev.height);
+    assert.match(saved.bytes, /^[0-9a-f]+$/);
+    // ... and the relay's own verifier accepts it against the validator set both forks share.
+    const trust = join(SHOTS, "g-trust.json");
+    writeFileSync(trust, await (await fetch(`${F1.url}/v1/trust`)).text());
+    const out = execFileSync(RELAY_BIN, ["verify", "--evidence", file, "--trust", trust], { encoding: "utf8" });
+    assert.match(out, /EQUIVOCATION PROVEN/);
+    console.log(`# equivocation evidence at height ${ev.height}: shown, downloaded, verified natively`);
+    await page.close();
+  } finally {
+    await F1.stop();
+    await F2.stop();
+  }
 });

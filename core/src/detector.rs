@@ -122,6 +122,68 @@ impl LightClient {
             equivocation: !self.evidence().is_empty(),
         }
     }
+
+    /// Settles one [`Probe`]: `answer` is the block the leading relay served at the lagging
+    /// relay's height. A valid certified block that differs from the lagging relay's head is kept
+    /// as evidence, and the lagging relay is marked as equivocating (one of the two chains is a
+    /// fork signed by the same validators). Answers that do not verify change nothing: the leading
+    /// relay's head already verified, and a missing old block is not proof of anything.
+    pub fn settle_probe(&mut self, check: &mut CrossCheck, probe: &Probe, answer: &RelayAnswer) {
+        let Ok((header, cert)) = answer else {
+            return;
+        };
+        if header.height != probe.height {
+            return;
+        }
+        if let Err(
+            LightClientError::Equivocation { height, .. }
+            | LightClientError::ConflictsWithTrust { height, .. },
+        ) = self.verify_header(header, cert)
+        {
+            if let Some((_, status)) = check.relays.iter_mut().find(|(n, _)| *n == probe.lagging) {
+                *status = RelayStatus::Equivocates { height };
+            }
+            check.equivocation = true;
+        }
+    }
+}
+
+/// A question that tells a lagging relay from a forked one: "leading relay, which block do you
+/// have at the lagging relay's head height?" (see [`CrossCheck::probes`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Probe {
+    /// The relay to ask (one whose head is the highest).
+    pub ask: String,
+    /// The height to ask for.
+    pub height: u64,
+    /// The lagging relay whose head is at that height.
+    pub lagging: String,
+}
+
+impl CrossCheck {
+    /// The blocks to fetch so that a fork is not mistaken for lag: for every lagging relay, its
+    /// head height, asked of a relay serving the highest head. Two certified blocks at one height
+    /// are evidence whichever heads they came from.
+    pub fn probes(&self) -> Vec<Probe> {
+        let Some(leader) = self
+            .relays
+            .iter()
+            .find(|(_, s)| matches!(s, RelayStatus::Agrees { .. }))
+        else {
+            return Vec::new();
+        };
+        self.relays
+            .iter()
+            .filter_map(|(name, s)| match s {
+                RelayStatus::Lags { height, .. } => Some(Probe {
+                    ask: leader.0.clone(),
+                    height: *height,
+                    lagging: name.clone(),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -206,6 +268,55 @@ mod tests {
         ];
         let r = lc.cross_check(&answers);
         assert_eq!(r.relays[1].1, RelayStatus::Equivocates { height: 10 });
+        assert!(r.equivocation);
+        assert_eq!(lc.evidence().len(), 1);
+        lc.evidence()[0].verify(&set).unwrap();
+    }
+
+    #[test]
+    fn a_fork_at_another_height_is_found_by_probing_the_leader() {
+        let (keys, set) = setup();
+        let mut lc = LightClient::new(TrustedCheckpoint {
+            chain_id: "t".into(),
+            height: 0,
+            block: Hash::ZERO,
+            validators: set.clone(),
+        });
+        // "b" is behind "a", on a fork (salt 7): heads alone look like lag.
+        let answers = vec![
+            ("a".to_string(), block(&set, &keys, 12, 0)),
+            ("b".to_string(), block(&set, &keys, 9, 7)),
+            ("c".to_string(), block(&set, &keys, 10, 0)),
+        ];
+        let mut r = lc.cross_check(&answers);
+        assert!(!r.equivocation);
+        let probes = r.probes();
+        assert_eq!(
+            probes,
+            vec![
+                Probe {
+                    ask: "a".into(),
+                    height: 9,
+                    lagging: "b".into()
+                },
+                Probe {
+                    ask: "a".into(),
+                    height: 10,
+                    lagging: "c".into()
+                }
+            ]
+        );
+        // The leader's block 9 differs from b's head: evidence. Its block 10 is c's head: lag.
+        lc.settle_probe(&mut r, &probes[0], &block(&set, &keys, 9, 0));
+        lc.settle_probe(&mut r, &probes[1], &block(&set, &keys, 10, 0));
+        // An answer for another height, or an error, proves nothing.
+        lc.settle_probe(&mut r, &probes[1], &block(&set, &keys, 11, 3));
+        lc.settle_probe(&mut r, &probes[1], &Err("gone".into()));
+        assert_eq!(r.relays[1].1, RelayStatus::Equivocates { height: 9 });
+        assert!(matches!(
+            r.relays[2].1,
+            RelayStatus::Lags { height: 10, .. }
+        ));
         assert!(r.equivocation);
         assert_eq!(lc.evidence().len(), 1);
         lc.evidence()[0].verify(&set).unwrap();

@@ -175,7 +175,9 @@ pub fn router_with_web(state: AppState, web_dir: Option<&std::path::Path>) -> Ro
         .route("/v1/heads", get(heads))
         .route("/metrics", get(metrics));
     let api = match web_dir {
-        Some(dir) => api.fallback_service(tower_http::services::ServeDir::new(dir)),
+        Some(dir) => api
+            .nest_service("/explorer", explorer_files(dir))
+            .fallback_service(tower_http::services::ServeDir::new(dir)),
         None => api,
     };
     api.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -184,6 +186,17 @@ pub fn router_with_web(state: AppState, web_dir: Option<&std::path::Path>) -> Ro
             count_requests,
         ))
         .with_state(state)
+}
+
+/// The explorer (`web_dir/explorer`, a single-page app): its files, and for every other path
+/// under `/explorer/` its `index.html`, so the app's own URLs (`/explorer/scenarios/demo%2Fbudget`)
+/// can be shared and reloaded.
+fn explorer_files(
+    dir: &std::path::Path,
+) -> tower_http::services::ServeDir<tower_http::services::ServeFile> {
+    let dir = dir.join("explorer");
+    tower_http::services::ServeDir::new(&dir)
+        .fallback(tower_http::services::ServeFile::new(dir.join("index.html")))
 }
 
 async fn count_requests(
@@ -219,14 +232,15 @@ fn head_info(s: &ChainSnapshot) -> HeadInfo {
     }
 }
 
-/// A landing page for people who open the relay's URL in a browser (the explorer replaces it).
+/// A landing page for people who open the relay's URL in a browser; it leads to the explorer.
 async fn index(State(s): State<AppState>) -> ApiResult<axum::response::Html<String>> {
     let snap = s.chain.borrow().clone();
     let mut rows = String::new();
     for (id, size) in s.store.read()?.scenarios()? {
         let e = id.as_str().replace('/', "%2F");
         rows.push_str(&format!(
-            "<li><code>{id}</code> — {size} records: <a href=\"/v1/scenarios/{e}/interface\">verification interface</a>, \
+            "<li><code>{id}</code> — {size} records: <a href=\"/explorer/scenarios/{e}\">in the explorer</a>, \
+             <a href=\"/v1/scenarios/{e}/interface\">verification interface</a>, \
              <a href=\"/v1/scenarios/{e}/records?limit=20\">records</a>, \
              <a href=\"/v1/scenarios/{e}/records/1\">record 1 with its proof</a>, \
              <a href=\"/v1/scenarios/{e}/records/1?format=receipt\">its receipt</a></li>"
@@ -234,8 +248,11 @@ async fn index(State(s): State<AppState>) -> ApiResult<axum::response::Html<Stri
     }
     Ok(axum::response::Html(format!(
         "<!doctype html><meta charset=utf-8><title>Trustchain relay</title>\
-         <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem}}code{{background:#f3f3f3;padding:0 .2em}}</style>\
+         <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem}}code{{background:#f3f3f3;padding:0 .2em}}\
+         .cta{{background:#eff4ff;border:1px solid #c7d7fe;border-radius:10px;padding:14px 18px}}.cta a{{font-size:1.2em}}</style>\
          <h1>Trustchain relay</h1><p>Chain <code>{chain}</code>, head block <b>{h}</b> (<code>{hash}</code>).</p>\
+         <p class=cta><a href=/explorer/><b>Open the explorer →</b></a><br>browse the network, search the scenarios' charters, \
+         see each record's proof as a picture, and verify receipts — every proof checked in your browser.</p>\
          <h2>Scenarios</h2><ul>{rows}</ul>\
          <h2>API</h2><ul><li><a href=/v1/status>/v1/status</a></li><li><a href=/v1/trust>/v1/trust</a> — a checkpoint to verify receipts against</li>\
          <li><a href=/v1/scenarios>/v1/scenarios</a></li><li><a href=/v1/main/head>/v1/main/head</a></li><li><a href=/v1/main/epochs>/v1/main/epochs</a></li>\
@@ -641,23 +658,66 @@ async fn consistency(
     })))
 }
 
-async fn head(State(s): State<AppState>) -> Json<serde_json::Value> {
+/// `?format=bytes`: the block with its certificate as the canonical bytes of
+/// `trustchain_core::wire::Response::Block` (what the libp2p protocol sends, without the frame),
+/// for light clients that verify rather than read JSON.
+#[derive(Deserialize)]
+struct BlockQuery {
+    format: Option<String>,
+}
+
+fn block_answer(
+    header: trustchain_core::chain::BlockHeader,
+    certificate: trustchain_core::chain::CommitCertificate,
+    format: Option<&str>,
+    json: impl FnOnce() -> serde_json::Value,
+) -> ApiResult<Response> {
+    match format {
+        None | Some("json") => Ok(Json(json()).into_response()),
+        Some("bytes") => Ok((
+            [(header::CONTENT_TYPE, "application/octet-stream")],
+            trustchain_core::wire::Response::Block {
+                header,
+                certificate,
+            }
+            .to_bytes(),
+        )
+            .into_response()),
+        Some(other) => Err(ApiError::bad_request(
+            "bad_format",
+            format!("unknown format {other:?}; use json or bytes"),
+        )),
+    }
+}
+
+async fn head(State(s): State<AppState>, Query(q): Query<BlockQuery>) -> ApiResult<Response> {
     let snap = s.chain.borrow().clone();
-    Json(serde_json::json!({ "hash": snap.head_hash, "block": snap.head }))
+    let b = &snap.head;
+    block_answer(
+        b.header.clone(),
+        b.certificate.clone(),
+        q.format.as_deref(),
+        || serde_json::json!({ "hash": snap.head_hash, "block": snap.head }),
+    )
 }
 
 async fn block(
     State(s): State<AppState>,
     Path(height): Path<u64>,
-) -> ApiResult<Json<serde_json::Value>> {
+    Query(q): Query<BlockQuery>,
+) -> ApiResult<Response> {
     let b = s
         .store
         .read()?
         .block(height)?
         .ok_or_else(|| ApiError::not_found(format!("no block at height {height} yet")))?;
-    Ok(Json(
-        serde_json::json!({ "hash": b.header.hash(), "block": b }),
-    ))
+    let (h, c) = (b.header.clone(), b.certificate.clone());
+    block_answer(
+        h,
+        c,
+        q.format.as_deref(),
+        || serde_json::json!({ "hash": b.header.hash(), "block": b }),
+    )
 }
 
 async fn epochs(State(s): State<AppState>) -> ApiResult<Json<serde_json::Value>> {

@@ -100,10 +100,22 @@ enum Command {
         input: String,
     },
     /// Verify a receipt offline against a trusted checkpoint. Exits 0 only when verified.
+    ///
+    /// With --evidence instead of --receipt: check equivocation evidence (two blocks at one
+    /// height, each certified by the trusted validator set), as the browser widget downloads it.
     Verify {
         /// The receipt (base64url text, as `?format=receipt` returns), a file or - for stdin.
+        #[arg(
+            long,
+            required_unless_present = "evidence",
+            conflicts_with = "evidence"
+        )]
+        receipt: Option<String>,
+        /// Equivocation evidence: the widget's downloaded JSON (its `bytes` field) or the hex
+        /// of its canonical encoding; a file or - for stdin. Exits 0 only when it proves that
+        /// the trusted validators certified two different blocks at one height.
         #[arg(long)]
-        receipt: String,
+        evidence: Option<String>,
         /// The trusted checkpoint JSON (as `GET /v1/trust` returns), kept from a source you trust.
         #[arg(long)]
         trust: PathBuf,
@@ -201,10 +213,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => submit(&relay, &key, &scenario, &kind, nonce, &input),
         Command::Verify {
             receipt,
+            evidence,
             trust,
             charter,
             json,
-        } => verify(&receipt, &trust, charter.as_deref(), json),
+        } => match (receipt, evidence) {
+            (_, Some(evidence)) => verify_evidence(&evidence, &trust),
+            (Some(receipt), None) => verify(&receipt, &trust, charter.as_deref(), json),
+            (None, None) => unreachable!("clap requires --receipt or --evidence"),
+        },
     }
 }
 
@@ -326,20 +343,83 @@ fn submit(
     }
 }
 
+fn read_trust(trust: &std::path::Path) -> anyhow::Result<TrustedCheckpoint> {
+    let trust_text =
+        std::fs::read(trust).with_context(|| format!("cannot read {}", trust.display()))?;
+    serde_json::from_slice(&trust_text).with_context(|| {
+        format!(
+            "{} is not a trusted checkpoint (save `GET /v1/trust` from a relay you trust)",
+            trust.display()
+        )
+    })
+}
+
+/// Checks equivocation evidence against the trusted validator set.
+fn verify_evidence(arg: &str, trust: &std::path::Path) -> anyhow::Result<ExitCode> {
+    use trustchain_core::encoding::Decode as _;
+    use trustchain_core::light_client::EquivocationEvidence;
+    let trust = read_trust(trust)?;
+    let raw = read_input(arg)?;
+    let text = String::from_utf8(raw).context("the evidence is not text (JSON or hex)")?;
+    let hex = match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(v) => v
+            .get("bytes")
+            .and_then(|b| b.as_str())
+            .context("the evidence JSON has no \"bytes\" field (hex of the canonical encoding)")?
+            .to_string(),
+        Err(_) => text.trim().to_string(),
+    };
+    let bytes = trustchain_core::hex::decode(&hex, "evidence").context("the evidence bytes")?;
+    let ev = EquivocationEvidence::from_bytes(&bytes)
+        .context("the evidence does not decode as canonical EquivocationEvidence")?;
+    let set = &trust.validators;
+    if ev.first.chain_id != trust.chain_id {
+        println!(
+            "NOT PROVEN: the evidence is for chain {:?}, the trusted checkpoint for {:?}",
+            ev.first.chain_id, trust.chain_id
+        );
+        return Ok(ExitCode::from(1));
+    }
+    if ev.first.epoch != set.epoch || ev.second.epoch != set.epoch {
+        println!(
+            "NOT PROVEN: the blocks are in epoch {} and {}, the trusted validator set is epoch {}'s; use a checkpoint of that epoch",
+            ev.first.epoch, ev.second.epoch, set.epoch
+        );
+        return Ok(ExitCode::from(1));
+    }
+    match ev.verify(set) {
+        Ok(()) => {
+            println!(
+                "EQUIVOCATION PROVEN: two different blocks at height {} of {}, each certified by validators of epoch {}:",
+                ev.first.height, trust.chain_id, set.epoch
+            );
+            for (h, c) in [
+                (&ev.first, &ev.first_certificate),
+                (&ev.second, &ev.second_certificate),
+            ] {
+                println!(
+                    "  block {}  {} of {} validator signature(s)",
+                    h.hash(),
+                    c.signatures.len(),
+                    set.validators.len()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            println!("NOT PROVEN: {e}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
 fn verify(
     receipt_arg: &str,
     trust: &std::path::Path,
     charter: Option<&std::path::Path>,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let trust_text =
-        std::fs::read(trust).with_context(|| format!("cannot read {}", trust.display()))?;
-    let trust: TrustedCheckpoint = serde_json::from_slice(&trust_text).with_context(|| {
-        format!(
-            "{} is not a trusted checkpoint (save `GET /v1/trust` from a relay you trust)",
-            trust.display()
-        )
-    })?;
+    let trust = read_trust(trust)?;
     let charter: Option<Charter> = match charter {
         Some(p) => {
             let v: serde_json::Value = serde_json::from_slice(

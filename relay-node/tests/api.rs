@@ -154,6 +154,7 @@ fn demo_relay_serves_records_proofs_and_receipts_that_verify_offline() {
     assert_eq!(b0["block"]["header"]["height"], 0);
     let (status, _) = get_json(&format!("{url}/v1/main/blocks/999999999"));
     assert_eq!(status, 404);
+    blocks_as_bytes_and_equivocation_evidence(url, dir.path(), &trust_path);
     let (_, epochs) = get_json(&format!("{url}/v1/main/epochs"));
     assert_eq!(
         epochs["epochs"][0]["validators"].as_array().unwrap().len(),
@@ -187,6 +188,105 @@ fn demo_relay_serves_records_proofs_and_receipts_that_verify_offline() {
         got.push_str(&String::from_utf8_lossy(&buf[..n]));
     }
     assert!(got.contains("\"height\""), "{got}");
+}
+
+fn get_bytes(url: &str) -> (u16, Vec<u8>) {
+    let mut res = agent().get(url).call().expect("GET");
+    let status = res.status().as_u16();
+    (status, res.body_mut().read_to_vec().unwrap_or_default())
+}
+
+/// `?format=bytes` on the head and on a block: the wire encoding, whose certificate verifies
+/// under the trusted set. Then equivocation evidence built with the dev validator's own key (two
+/// certified blocks at one height) is proven by `verify --evidence`; evidence of one block twice,
+/// or under another validator set, is not.
+fn blocks_as_bytes_and_equivocation_evidence(
+    url: &str,
+    data_dir: &std::path::Path,
+    trust_path: &std::path::Path,
+) {
+    use trustchain_core::chain::CommitCertificate;
+    use trustchain_core::encoding::{Decode as _, Encode as _};
+    use trustchain_core::light_client::{EquivocationEvidence, LightClient, TrustedCheckpoint};
+    use trustchain_core::wire::{FRAME_LIMITS, Response};
+
+    let trust: TrustedCheckpoint =
+        serde_json::from_slice(&std::fs::read(trust_path).unwrap()).unwrap();
+    let mut lc = LightClient::new(trust.clone());
+    let mut blocks = Vec::new();
+    for path in ["main/head", "main/blocks/1"] {
+        let (status, bytes) = get_bytes(&format!("{url}/v1/{path}?format=bytes"));
+        assert_eq!(status, 200, "{path}");
+        let Ok(Response::Block {
+            header,
+            certificate,
+        }) = Response::from_bytes_with(&bytes, FRAME_LIMITS)
+        else {
+            panic!("{path}?format=bytes is not a wire block");
+        };
+        lc.verify_header(&header, &certificate).unwrap();
+        blocks.push((header, certificate));
+    }
+    assert_eq!(blocks[1].0.height, 1);
+    let (status, body) = get_json(&format!("{url}/v1/main/head?format=xml"));
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "bad_format");
+
+    // The validator's key signs a second block at height 1: a fork.
+    let key_hex = std::fs::read_to_string(data_dir.join("node.key")).unwrap();
+    let key = ed25519_dalek::SigningKey::from_bytes(
+        &trustchain_core::hex::decode_array::<32>(key_hex.trim(), "key").unwrap(),
+    );
+    let (first, first_certificate) = blocks[1].clone();
+    let mut second = first.clone();
+    second.time_ms += 1;
+    let second_certificate = CommitCertificate::sign(&second, 0, &trust.validators, &[&key]);
+    let check = |ev: &EquivocationEvidence, name: &str| {
+        let file = data_dir.join(name);
+        let json = serde_json::json!({ "kind": "trustchain/equivocation-evidence",
+            "bytes": trustchain_core::hex::encode(&ev.to_bytes()) });
+        std::fs::write(&file, json.to_string()).unwrap();
+        let out = relay_bin()
+            .args(["verify", "--evidence"])
+            .arg(&file)
+            .arg("--trust")
+            .arg(trust_path)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let fork = EquivocationEvidence {
+        first: first.clone(),
+        first_certificate: first_certificate.clone(),
+        second,
+        second_certificate,
+    };
+    let (code, out) = check(&fork, "fork.json");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("EQUIVOCATION PROVEN"), "{out}");
+    let same = EquivocationEvidence {
+        first: first.clone(),
+        first_certificate: first_certificate.clone(),
+        second: first,
+        second_certificate: first_certificate,
+    };
+    let (code, out) = check(&same, "same.json");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("NOT PROVEN"), "{out}");
+    // A forged vote (another key) does not prove anything either.
+    let mut forged = fork.clone();
+    forged.second_certificate =
+        CommitCertificate::sign(&forged.second, 0, &trust.validators, &[&key_of(9)]);
+    let (code, out) = check(&forged, "forged.json");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("NOT PROVEN"), "{out}");
+}
+
+fn key_of(seed: u8) -> ed25519_dalek::SigningKey {
+    ed25519_dalek::SigningKey::from_bytes(&[seed; 32])
 }
 
 fn base64url(b: &[u8]) -> String {

@@ -5,15 +5,20 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use serde::Serialize;
 use trustchain_core::charter::Charter;
 use trustchain_core::contract::Entry;
+use trustchain_core::detector::{CrossCheck, RelayAnswer, RelayStatus};
+use trustchain_core::encoding::Encode as _;
+use trustchain_core::hash::Hash;
+use trustchain_core::light_client::EquivocationEvidence;
 use trustchain_core::light_client::{LightClient as CoreClient, TrustedCheckpoint};
 use trustchain_core::proof::Verdict;
 use trustchain_core::value::ScenarioId;
 use wasm_bindgen::prelude::*;
 
 use crate::p2p::{Mode, P2pTransport};
-use crate::transport::{HttpTransport, Transport, TransportError};
+use crate::transport::{CertifiedBlock, HttpTransport, Transport, TransportError};
 use crate::{Context, TrustInfo, parse_trust, to_js, verdict_to_js};
 
 /// A relay reached over one of the transports.
@@ -61,6 +66,12 @@ impl Transport for Relay {
         match self {
             Relay::Http(t) => t.record_proof(scenario, index).await,
             Relay::P2p(t) => t.record_proof(scenario, index).await,
+        }
+    }
+    async fn block(&self, height: Option<u64>) -> Result<CertifiedBlock, TransportError> {
+        match self {
+            Relay::Http(t) => t.block(height).await,
+            Relay::P2p(t) => t.block(height).await,
         }
     }
 }
@@ -155,6 +166,63 @@ impl LightClient {
     #[wasm_bindgen(getter, js_name = evidenceCount)]
     pub fn evidence_count(&self) -> u32 {
         self.inner.borrow().client.evidence().len() as u32
+    }
+
+    /// Equivocation evidence gathered so far: for each, the height, both block hashes, how many
+    /// validators signed each, and the canonical bytes (hex) anyone can check against the epoch's
+    /// validator set (`EquivocationEvidence::verify` in core).
+    #[wasm_bindgen(getter, unchecked_return_type = "EvidenceInfo[]")]
+    pub fn evidence(&self) -> Result<JsValue, JsError> {
+        let st = self.inner.borrow();
+        let list: Vec<EvidenceInfo> = st
+            .client
+            .evidence()
+            .iter()
+            .map(|e| evidence_info(st.client.chain_id(), e))
+            .collect();
+        to_js(&list)
+    }
+
+    /// Asks every relay for its head (in parallel), verifies each against the trusted validator
+    /// set, and compares them: which agree on the highest head, which lag, which serve something
+    /// invalid or are unreachable. A lagging relay's head is compared with the leading relay's
+    /// block at the same height, so a fork is not mistaken for lag. Two valid certificates for
+    /// different blocks at one height are kept as evidence ([`Self::evidence`]).
+    ///
+    /// `relays`: base URLs or multiaddrs, as for [`Self::fetch_and_verify`]; `transport` likewise.
+    #[wasm_bindgen(js_name = crossCheck, unchecked_return_type = "Promise<CrossCheckReport>")]
+    pub fn cross_check(&self, relays: Vec<String>, transport: Option<String>) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let mut ts = Vec::with_capacity(relays.len());
+            for r in &relays {
+                let t = Relay::new(r, transport.as_deref()).map_err(|e| transport_error(&e))?;
+                ts.push((r.clone(), t));
+            }
+            let heads = futures::future::join_all(ts.iter().map(|(name, t)| async move {
+                let answer: RelayAnswer = t.block(None).await.map_err(|e| e.to_string());
+                (name.clone(), answer)
+            }))
+            .await;
+            let mut check = inner.borrow_mut().client.cross_check(&heads);
+            let probes = check.probes();
+            let answers = futures::future::join_all(probes.iter().map(|p| {
+                let t = ts.iter().find(|(name, _)| *name == p.ask).map(|(_, t)| t);
+                async move {
+                    match t {
+                        Some(t) => t.block(Some(p.height)).await.map_err(|e| e.to_string()),
+                        None => Err(String::new()),
+                    }
+                }
+            }))
+            .await;
+            let mut st = inner.borrow_mut();
+            for (p, a) in probes.iter().zip(&answers) {
+                st.client.settle_probe(&mut check, p, a);
+            }
+            let report = CrossCheckReport::new(&check, &st.client);
+            to_js(&report).map_err(JsValue::from)
+        })
     }
 
     /// The URL of record `index` of `scenario` in the relay's API.
@@ -322,5 +390,76 @@ async fn load_charter<T: Transport>(
         }
         (Ok(_), _) => Err("record 0 is not this scenario's charter".into()),
         (Err(f), _) => Err(format!("charter not verified: {f}")),
+    }
+}
+
+/// What [`LightClient::cross_check`] resolves to.
+#[derive(Serialize)]
+struct CrossCheckReport<'a> {
+    /// The highest verified head.
+    height: Option<u64>,
+    block: Option<Hash>,
+    /// How many relays serve exactly that head.
+    agreeing: usize,
+    /// How many relays were asked.
+    asked: usize,
+    relays: Vec<RelayInfo<'a>>,
+    equivocation: bool,
+    evidence: Vec<EvidenceInfo>,
+}
+
+#[derive(Serialize)]
+struct RelayInfo<'a> {
+    relay: &'a str,
+    #[serde(flatten)]
+    status: &'a RelayStatus,
+}
+
+impl<'a> CrossCheckReport<'a> {
+    fn new(check: &'a CrossCheck, client: &CoreClient) -> Self {
+        CrossCheckReport {
+            height: check.height,
+            block: check.block,
+            agreeing: check.agreeing,
+            asked: check.relays.len(),
+            relays: check
+                .relays
+                .iter()
+                .map(|(relay, status)| RelayInfo { relay, status })
+                .collect(),
+            equivocation: check.equivocation,
+            evidence: client
+                .evidence()
+                .iter()
+                .map(|e| evidence_info(client.chain_id(), e))
+                .collect(),
+        }
+    }
+}
+
+/// Equivocation evidence for people and for download.
+#[derive(Serialize)]
+struct EvidenceInfo {
+    chain_id: String,
+    height: u64,
+    epoch: u64,
+    first: Hash,
+    first_signers: usize,
+    second: Hash,
+    second_signers: usize,
+    /// The canonical encoding of `EquivocationEvidence` (hex).
+    bytes: String,
+}
+
+fn evidence_info(chain_id: &str, e: &EquivocationEvidence) -> EvidenceInfo {
+    EvidenceInfo {
+        chain_id: chain_id.to_string(),
+        height: e.first.height,
+        epoch: e.first.epoch,
+        first: e.first.hash(),
+        first_signers: e.first_certificate.signatures.len(),
+        second: e.second.hash(),
+        second_signers: e.second_certificate.signatures.len(),
+        bytes: trustchain_core::hex::encode(&e.to_bytes()),
     }
 }

@@ -117,6 +117,38 @@ export type DisplayCheck =
   | { result: "match"; on_chain: string }
   | { result: "mismatch"; on_chain: string; shown: string }
   | { result: "unreadable"; on_chain: string; why: string };
+/** How one relay fared in a cross-check. */
+export type RelayCheck = { relay: string } & (
+  | { status: "agrees"; height: number }
+  | { status: "lags"; height: number; behind: number }
+  | { status: "invalid"; reason: string }
+  | { status: "equivocates"; height: number }
+  | { status: "unreachable"; reason: string });
+/** Two certified blocks at one height: validators holding more than 1/3 of the weight signed both. */
+export interface EvidenceInfo {
+  chain_id: string;
+  height: number;
+  epoch: number;
+  first: string;
+  first_signers: number;
+  second: string;
+  second_signers: number;
+  /** The canonical encoding of core's `EquivocationEvidence`, hex: checkable by anyone. */
+  bytes: string;
+}
+/** The heads of several relays, verified and compared (widget build: `client.crossCheck`). */
+export interface CrossCheckReport {
+  /** The highest verified head. */
+  height?: number;
+  block?: string;
+  /** How many relays serve exactly that head, of `asked`. */
+  agreeing: number;
+  asked: number;
+  relays: RelayCheck[];
+  /** True when any equivocation evidence is held. */
+  equivocation: boolean;
+  evidence: EvidenceInfo[];
+}
 "#;
 
 // ---------------------------------------------------------------------------------------------

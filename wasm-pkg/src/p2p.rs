@@ -33,7 +33,9 @@ use trustchain_core::value::ScenarioId;
 use trustchain_core::wire::{self, FRAME_LIMITS, Request, Response};
 use wasm_bindgen::JsValue;
 
-use crate::transport::{HttpTransport, Transport, TransportError, js_text};
+use crate::transport::{
+    CertifiedBlock, HttpTransport, Transport, TransportError, block_answer, js_text,
+};
 
 /// How long dialling one address may take.
 const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -668,5 +670,15 @@ impl Transport for P2pTransport {
             Ok(_) => Err(unexpected("a record proof")),
             Err(e) => Ok(Err(e)),
         }
+    }
+
+    async fn block(&self, height: Option<u64>) -> Result<CertifiedBlock, TransportError> {
+        // `after: 0`: answered at once (the head is above the genesis block).
+        let req = match height {
+            None => Request::Head { after: 0 },
+            Some(height) => Request::Block { height },
+        };
+        let bytes = self.ask(req).await?;
+        block_answer(&bytes, refused)
     }
 }

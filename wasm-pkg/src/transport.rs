@@ -7,11 +7,13 @@
 //! light client only sees decoded, size-limited values.
 
 use js_sys::{Promise, Uint8Array};
-use trustchain_core::encoding::DecodeError;
+use trustchain_core::chain::{BlockHeader, CommitCertificate};
+use trustchain_core::encoding::{Decode as _, DecodeError};
 use trustchain_core::light_client::TrustedCheckpoint;
 use trustchain_core::proof::RecordProof;
 use trustchain_core::receipt::{self, MAX_RECEIPT_BYTES};
 use trustchain_core::value::ScenarioId;
+use trustchain_core::wire;
 use wasm_bindgen::prelude::*;
 
 pub(crate) use crate::js_text;
@@ -86,6 +88,30 @@ pub trait Transport {
         scenario: &ScenarioId,
         index: u64,
     ) -> Result<Result<RecordProof, DecodeError>, TransportError>;
+    /// The relay's head block (`None`) or its block at a height, with the certificate — not yet
+    /// verified: the light client checks it.
+    async fn block(&self, height: Option<u64>) -> Result<CertifiedBlock, TransportError>;
+}
+
+/// A block header with its commit certificate, as a relay served it.
+pub type CertifiedBlock = (BlockHeader, CommitCertificate);
+
+/// Reads a `wire::Response::Block` (both transports send one), or the relay's error.
+pub(crate) fn block_answer(
+    bytes: &[u8],
+    refused: impl FnOnce(String, String) -> TransportError,
+) -> Result<CertifiedBlock, TransportError> {
+    match wire::Response::from_bytes_with(bytes, wire::FRAME_LIMITS) {
+        Ok(wire::Response::Block {
+            header,
+            certificate,
+        }) => Ok((header, certificate)),
+        Ok(wire::Response::Error { code, message }) => Err(refused(code, message)),
+        Ok(_) => Err(TransportError::BadAnswer(
+            "the relay answered something else than a block".into(),
+        )),
+        Err(e) => Err(TransportError::BadAnswer(format!("block: {e}"))),
+    }
 }
 
 #[wasm_bindgen]
@@ -234,5 +260,18 @@ impl Transport for HttpTransport {
         let url = format!("{}?format=bytes", self.record_url(scenario, index));
         let bytes = self.get(&url, MAX_RECEIPT_BYTES).await?;
         Ok(receipt::from_bytes(&bytes))
+    }
+
+    async fn block(&self, height: Option<u64>) -> Result<CertifiedBlock, TransportError> {
+        let url = match height {
+            None => format!("{}/v1/main/head?format=bytes", self.base),
+            Some(h) => format!("{}/v1/main/blocks/{h}?format=bytes", self.base),
+        };
+        let bytes = self.get(&url, wire::MAX_FRAME).await?;
+        block_answer(&bytes, |code, message| TransportError::Refused {
+            status: 500,
+            code,
+            message,
+        })
     }
 }

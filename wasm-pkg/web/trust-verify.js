@@ -127,6 +127,47 @@ function verify(trustUrl, relay, transport, scenario, record, fresh) {
   return promise;
 }
 
+/**
+ * With two or more relays: their heads, verified and compared by the light client (which keeps
+ * equivocation evidence). Shared by every badge of the page for a short while.
+ */
+const crossChecks = new Map(); // trust key|transport|relays -> { at, promise }
+function crossCheck(trustUrl, relays, transport, fresh) {
+  const key = `${trustUrl || "first-use"}|${transport}|${relays.join(",")}`;
+  const hit = crossChecks.get(key);
+  if (!fresh && hit && performance.now() - hit.at < VERDICT_TTL_MS) return hit.promise;
+  const promise = (async () => {
+    // Trust comes from the first relay that gives it (the same client as the verdicts).
+    let client = null, failure = null;
+    for (const relay of relays) {
+      try {
+        client = await clientFor(trustUrl, relay, transport);
+        break;
+      } catch (e) {
+        failure = e;
+      }
+    }
+    if (!client) throw failure;
+    return client.crossCheck(relays, transport);
+  })();
+  const entry = { at: performance.now(), promise };
+  crossChecks.set(key, entry);
+  promise.catch(() => crossChecks.get(key) === entry && crossChecks.delete(key));
+  return promise;
+}
+
+/** A download link for equivocation evidence (JSON; `bytes` is core's canonical encoding, hex). */
+function evidenceLink(ev) {
+  const doc = {
+    kind: "trustchain/equivocation-evidence",
+    note: "Two blocks at one height, each with a valid commit certificate from the same validator set. Check with trustchain-core's EquivocationEvidence::verify (bytes: canonical encoding, hex).",
+    ...ev,
+  };
+  const url = URL.createObjectURL(new Blob([JSON.stringify(doc, null, 2)], { type: "application/json" }));
+  return el("a", { class: "evidence-link", href: url, download: `equivocation-${ev.chain_id}-h${ev.height}.json` },
+    "download evidence");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Presentation helpers
 // ---------------------------------------------------------------------------------------------
@@ -204,6 +245,8 @@ const STYLE = `
 .mismatch .icon { background: #fff; color: #d92d20; }
 .unverified .badge { color: #93370d; background: #fffaeb; border-color: #fedf89; }
 .unverified .icon { background: #f79009; }
+.alarm .badge { color: #fff; background: #b42318; border-color: #912018; font-weight: 700; }
+.alarm .icon { background: #fff; color: #b42318; }
 .checking .badge { color: #475467; background: #f2f4f7; border-color: #e4e7ec; }
 .checking .icon { border: 2px solid #98a2b3; border-top-color: transparent; width: .8em; height: .8em;
   animation: spin .8s linear infinite; }
@@ -216,10 +259,12 @@ const STYLE = `
   padding: .7rem .85rem; border-radius: 10px; background: #fff; color: #101828;
   border: 1px solid #eaecf0; box-shadow: 0 12px 24px -6px rgba(16, 24, 40, .18), 0 4px 8px -4px rgba(16, 24, 40, .08);
   font: 400 .78rem/1.45 ui-sans-serif, system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
-  overflow-wrap: anywhere; opacity: 0; visibility: hidden; transform: translateY(-3px); transition: opacity .12s, transform .12s, visibility .12s;
+  overflow-wrap: anywhere; opacity: 0; visibility: hidden; transform: translateY(-3px);
+  /* Hidden only after a moment, so a pointer can cross the gap to a link in the card. */
+  transition: opacity .12s .25s, transform .12s .25s, visibility 0s .37s;
 }
 :host(:hover) .card, .badge:focus-visible + .card, :host([open]) .card {
-  opacity: 1; visibility: visible; transform: none;
+  opacity: 1; visibility: visible; transform: none; transition-delay: 0s;
 }
 .card h3 { margin: 0 0 .35rem; font-size: .85rem; font-weight: 650; }
 .verified .card h3 { color: #05603a; } .mismatch .card h3 { color: #b42318; } .unverified .card h3 { color: #93370d; }
@@ -233,6 +278,9 @@ const STYLE = `
 .card .trust { margin-top: .4rem; padding: .35rem .5rem; border-radius: 6px; background: #f9fafb; color: #475467; }
 .card .trust.first-use { background: #fffaeb; color: #93370d; }
 .card .foot { margin-top: .4rem; color: #667085; font-size: .72rem; }
+.card .evidence { margin: .35rem 0; padding: .4rem .5rem; border-radius: 6px; background: #fef3f2; color: #b42318;
+  border: 1px solid #fecdca; }
+.card .evidence a { color: #b42318; font-weight: 650; }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 `;
 
@@ -376,8 +424,9 @@ export class TrustVerify extends HTMLElement {
     if (target === null) {
       return this.#show({ state: "unverified", reason: "nothing to check", detail: `No element with id "${this.getAttribute("for")}" on the page.` });
     }
+    // Clicking the badge opens the record and its proof in the relay's explorer.
     const web = relays.find((r) => /^https?:\/\//.test(r));
-    if (web) this.#badge.href = web.replace(/\/+$/, "") + `/v1/scenarios/${encodeURIComponent(scenario)}/records/${index}`;
+    if (web) this.#badge.href = web.replace(/\/+$/, "") + `/explorer/scenarios/${encodeURIComponent(scenario)}/records/${index}`;
     else this.#badge.removeAttribute("href");
     if (this.result?.state !== "checking") this.#show({ state: "checking" });
 
@@ -396,9 +445,13 @@ export class TrustVerify extends HTMLElement {
         }
         const check = compareDisplay(shown, fields[field]);
         const chain = chainText(check, fields[field]);
-        if (check.result === "match") return this.#show({ state: "verified", verdict, check, chain, relay });
-        if (check.result === "mismatch") return this.#show({ state: "mismatch", verdict, check, chain, relay, shown: shown.trim() });
-        return this.#show({ state: "unverified", verdict, check, chain, relay, reason: "unreadable value", detail: `The page shows “${shown.trim()}”, which cannot be compared exactly: ${check.why}.` });
+        let r;
+        if (check.result === "match") r = { state: "verified", verdict, check, chain, relay };
+        else if (check.result === "mismatch") r = { state: "mismatch", verdict, check, chain, relay, shown: shown.trim() };
+        else r = { state: "unverified", verdict, check, chain, relay, reason: "unreadable value", detail: `The page shows “${shown.trim()}”, which cannot be compared exactly: ${check.why}.` };
+        this.#show(r);
+        if (relays.length > 1) this.#crossCheck(gen, r, trust, relays, transport, fresh);
+        return;
       } catch (e) {
         if (gen !== this.#gen) return;
         failure = e instanceof Unverified ? e : new Unverified("verifier error", String(e?.message ?? e));
@@ -413,11 +466,29 @@ export class TrustVerify extends HTMLElement {
     }
   }
 
+  /** Compares the relays' heads; the badge shows how many agree, or the evidence of a fork. */
+  async #crossCheck(gen, r, trust, relays, transport, fresh) {
+    let cross;
+    try {
+      cross = await crossCheck(trust, relays, transport, fresh);
+    } catch (e) {
+      cross = { error: String(e?.detail || e?.message || e) };
+    }
+    if (gen !== this.#gen) return;
+    if (cross.equivocation && r.state === "verified") {
+      const h = cross.evidence.map((e) => e.height).join(", ");
+      return this.#show({ ...r, cross, state: "unverified", reason: "conflicting chains",
+        detail: `Relays present two different certified blocks at height ${h}: the validators signed both. Nothing on this chain can be trusted until that is resolved; the evidence is below.` });
+    }
+    this.#show({ ...r, cross });
+  }
+
   #show(r) {
     this.result = r;
     if (r.state !== "checking") this.#retry = r.state === "unverified" ? this.#retry : 0;
     this.setAttribute("state", r.state);
-    this.#wrap.className = r.state;
+    // A fork is an alarm, not a shrug: the badge turns red like a mismatch.
+    this.#wrap.className = r.cross?.equivocation ? `${r.state} alarm` : r.state;
     const v = r.verdict;
     let icon = "", label = "", aria = "", live = "";
     switch (r.state) {
@@ -482,11 +553,30 @@ export class TrustVerify extends HTMLElement {
       if (r.state === "verified") rows.push(["Value", r.chain]);
     }
     if (r.relay) rows.push(["Relay", r.relay]);
+    const c = r.cross;
+    if (c && !c.error) {
+      rows.push(["Relays", c.height === undefined ? `none of ${c.asked} served a valid head`
+        : `${c.agreeing} of ${c.asked} agree on head ${c.height}`]);
+      for (const x of c.relays) {
+        const why = { lags: `${x.behind} block${x.behind === 1 ? "" : "s"} behind (at ${x.height})`,
+          invalid: `invalid head: ${x.reason}`, equivocates: `conflicting block at ${x.height}`,
+          unreachable: `unreachable: ${x.reason}` }[x.status];
+        if (why) rows.push(["", `${x.relay}: ${why}`]);
+      }
+    } else if (c?.error) {
+      rows.push(["Relays", `not compared: ${c.error}`]);
+    }
     if (v?.transport) rows.push(["Via", `${TRANSPORT_WORDS[v.transport] ?? v.transport} · ${shortAddr(v.address)}`]);
     if (rows.length) {
       const dl = el("dl");
       for (const [k, val] of rows) dl.append(el("dt", {}, k), el("dd", {}, val));
       out.push(dl);
+    }
+    for (const ev of r.cross?.evidence ?? []) {
+      out.push(el("div", { class: "evidence" },
+        el("strong", {}, `Equivocation at height ${ev.height}`),
+        ` — block ${short(ev.first)} (${ev.first_signers} signatures) and block ${short(ev.second)} (${ev.second_signers} signatures). `,
+        evidenceLink(ev)));
     }
     if (v?.steps) {
       const ol = el("ol", { "aria-label": "Verification steps" });
@@ -503,7 +593,7 @@ export class TrustVerify extends HTMLElement {
     } else if (!this.getAttribute("trust") && r.state !== "checking") {
       out.push(el("div", { class: "trust first-use" }, "Trust on first use: the validator set is taken from the relay itself (no trust attribute)."));
     }
-    if (r.state !== "checking") out.push(el("div", { class: "foot" }, "Click the badge to open the record and its proof."));
+    if (r.state !== "checking") out.push(el("div", { class: "foot" }, "Click the badge to open the record and its proof in the explorer."));
     return out;
   }
 }
