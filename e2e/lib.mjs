@@ -172,3 +172,10 @@ export function badges(page) {
 export function findBytes(hay, needle) {
   return hay.indexOf(needle);
 }
+
+/** The explorer's build (web-app/, by Trunk) in the relay's web directory, or a clear error. */
+export function requireExplorer(webDir = SITE) {
+  if (!existsSync(join(webDir, "explorer", "index.html"))) {
+    throw new Error(`${webDir}/explorer is missing: build it with e2e/setup.sh (trunk build --release)`);
+  }
+}

@@ -58,6 +58,12 @@ test("(a) the demo page with correct values: every badge verified", async () => 
   await page.keyboard.press("Tab");
   const href = await page.locator('tbody#lines trust-verify[record="1"] .badge').getAttribute("href");
   assert.equal(href, `${A.url}/explorer/scenarios/demo%2Fbudget/records/1`);
+  // Following it opens the explorer on that record, verified there too.
+  await page.goto(href);
+  const v = page.locator("#verdict");
+  await v.waitFor({ timeout: 30_000 });
+  assert.equal(await v.getAttribute("data-verified"), "true", await v.innerText());
+  assert.match(await v.innerText(), /Record 1 of demo\/budget/);
   await page.close();
 });
 

@@ -1,0 +1,170 @@
+//! `/explorer/scenarios/{id}/records/{i}`: a record, its fields, and its proof as a picture,
+//! verified by the light client from the trusted checkpoint.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use trustchain_core::receipt;
+
+use super::net;
+use super::proof::{ProofPicture, Provenance, ProvenanceBox, RecordFields, VerdictBanner};
+use super::scenario::verified_charter;
+use super::state::{Ctx, TrustSource, TrustState, ctx};
+use super::ui::{ErrorBox, Loading, record_href, scenario_href};
+use crate::check::{self, CharterUse, Checked};
+use crate::fmt;
+
+/// The route's view.
+#[component]
+pub fn RecordPage() -> impl IntoView {
+    let params = use_params_map();
+    move || {
+        let p = params.read();
+        let id = fmt::decode_component(&p.get("id").unwrap_or_default());
+        match p.get("index").and_then(|i| i.parse::<u64>().ok()) {
+            Some(index) => view! { <Record id=id index=index/> }.into_any(),
+            None => view! { <ErrorBox message="a record number is a whole number"/> }.into_any(),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Loaded {
+    checked: Checked,
+    provenance: Provenance,
+    receipt: Option<String>,
+}
+
+async fn load(c: Ctx, id: &str, index: u64) -> Result<Loaded, String> {
+    let TrustState::Ready(trust) = c.trust.get_untracked() else {
+        return Err("no trusted checkpoint".into());
+    };
+    let api = c.api();
+    let bytes = net::bytes(&api.record(id, index, "bytes")).await?;
+    // The rules are checked against the charter only once the charter is itself verified.
+    let charter = if index == 0 {
+        None
+    } else {
+        Some(verified_charter(c, id).await)
+    };
+    let checked = c
+        .with_client(|lc| match &charter {
+            Some(Ok((ch, block))) => check::check_bytes(
+                lc,
+                &bytes,
+                Some((ch, CharterUse::Verified { block: *block })),
+            ),
+            Some(Err(e)) => {
+                let mut r = check::check_bytes(lc, &bytes, None);
+                r.charter = CharterUse::Unverified(e.clone());
+                r
+            }
+            None => check::check_bytes(lc, &bytes, None),
+        })
+        .ok_or("no trusted checkpoint")?;
+    let receipt = checked.proof.as_ref().map(receipt::to_base64url);
+    let (trust_text, first_use) = match &trust.source {
+        TrustSource::Pinned => (
+            format!(
+                "the checkpoint you pinned (chain {}, block {})",
+                trust.checkpoint.chain_id,
+                fmt::thousands(trust.checkpoint.height)
+            ),
+            false,
+        ),
+        TrustSource::FirstUse { relay } => (
+            format!(
+                "{relay}/v1/trust (block {}), taken on first use",
+                fmt::thousands(trust.checkpoint.height)
+            ),
+            true,
+        ),
+    };
+    Ok(Loaded {
+        checked,
+        provenance: Provenance {
+            source: api.record(id, index, "bytes"),
+            trust: trust_text,
+            first_use,
+            at_ms: net::now_ms(),
+        },
+        receipt,
+    })
+}
+
+/// A record with its verified proof.
+#[component]
+pub fn Record(id: String, index: u64) -> impl IntoView {
+    let c = ctx();
+    super::ui::set_title(&format!("Record {index} of {id}"));
+    let id = StoredValue::new(id);
+    let data = LocalResource::new(move || {
+        c.relay.track();
+        let ready = matches!(c.trust.get(), TrustState::Ready(_));
+        let failed = match c.trust.get() {
+            TrustState::Failed(e) => Some(e),
+            _ => None,
+        };
+        async move {
+            if let Some(e) = failed {
+                return Some(Err(format!("no trusted checkpoint: {e}")));
+            }
+            if !ready {
+                return None;
+            }
+            Some(load(c, &id.get_value(), index).await)
+        }
+    });
+    let sid = id.get_value();
+    view! {
+        <nav class="crumbs">
+            <a href=c.link("/explorer/scenarios")>"Scenarios"</a>
+            <span>"/"</span>
+            <a href=scenario_href(&sid)>{sid.clone()}</a>
+            <span>"/"</span>
+            <span>"record " {index}</span>
+        </nav>
+        <section class="hero slim">
+            <p class="eyebrow">"Record " <code>{format!("#{index}")}</code> " of " <code>{sid.clone()}</code></p>
+            <h1>"Record " {index}</h1>
+            <p class="jump">
+                {(index > 0).then(|| view! { <a href=record_href(&sid, index - 1)>"‹ record " {index - 1}</a> })}
+                <a href=record_href(&sid, index + 1)>"record " {index + 1} " ›"</a>
+                <a href=scenario_href(&sid)>"all records"</a>
+            </p>
+        </section>
+        {move || match data.get() {
+            None | Some(None) => view! { <Loading what="Fetching the proof and verifying it…"/> }.into_any(),
+            Some(Some(Err(e))) => view! { <ErrorBox message=e/> }.into_any(),
+            Some(Some(Ok(l))) => {
+                let name = format!("{}-record-{index}.receipt.txt", id.get_value().replace('/', "-"));
+                let receipt_url = c.api().record(&id.get_value(), index, "receipt");
+                let verify_href = c.link(&format!("/explorer/verify?receipt={}", fmt::encode_component(&receipt_url)));
+                view! {
+                    <VerdictBanner checked=l.checked.clone()/>
+                    <div class="grid2 top">
+                        <section class="card">
+                            <div class="card-h"><h2>"The record"</h2></div>
+                            {l.checked.proof.as_ref().map(|p| view! { <RecordFields entry=p.entry.clone() verified=l.checked.verdict.is_verified()/> })}
+                        </section>
+                        <section class="card">
+                            <div class="card-h"><h2>"Provenance"</h2></div>
+                            <ProvenanceBox p=l.provenance.clone()/>
+                            <div class="actions">
+                                {l.receipt.as_ref().map(|r| view! {
+                                    <a class="btn" id="download-receipt" download=name.clone()
+                                        href=net::data_url("text/plain", r)>"Download the receipt"</a>
+                                })}
+                                <a class="btn ghost" href=verify_href>"Verify it offline"</a>
+                            </div>
+                        </section>
+                    </div>
+                    <section class="card">
+                        <div class="card-h"><h2>"The proof"</h2>
+                            <span class="muted">"record → log root → checkpoint → anchor root → block → validators"</span></div>
+                        <ProofPicture checked=l.checked/>
+                    </section>
+                }.into_any()
+            }
+        }}
+    }
+}

@@ -1,0 +1,243 @@
+//! The app's shared state: which relay it reads, which checkpoint it trusts (and where that came
+//! from), and the light client every view verifies with.
+
+use leptos::prelude::*;
+use trustchain_core::light_client::{LightClient, TrustedCheckpoint};
+
+use super::net;
+use crate::api::Relay;
+use crate::check;
+use crate::fmt::encode_component;
+
+const PINNED_KEY: &str = "trustchain.explorer.pinned-checkpoint";
+const RELAY_KEY: &str = "trustchain.explorer.relay";
+const EXTRA_KEY: &str = "trustchain.explorer.other-relays";
+
+/// Where the trusted checkpoint came from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TrustSource {
+    /// Pinned by the person (kept in this browser).
+    Pinned,
+    /// Taken from the relay being read, on first use: it vouches for itself.
+    FirstUse {
+        /// The relay.
+        relay: String,
+    },
+}
+
+/// The checkpoint in use.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Trust {
+    /// The checkpoint.
+    pub checkpoint: TrustedCheckpoint,
+    /// Its source.
+    pub source: TrustSource,
+}
+
+/// Loading the trusted checkpoint.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TrustState {
+    /// Not yet known.
+    Loading,
+    /// In use.
+    Ready(Trust),
+    /// It could not be had.
+    Failed(String),
+}
+
+/// Shared state, provided as context.
+#[derive(Clone, Copy)]
+pub struct Ctx {
+    /// The relay's base URL (by default the page's own origin).
+    pub relay: RwSignal<String>,
+    /// Whether the relay came from the URL's `?relay=` (then links carry it, so they stay
+    /// shareable).
+    pub relay_in_url: RwSignal<bool>,
+    /// Other relays whose heads are compared with the first one's.
+    pub others: RwSignal<Vec<String>>,
+    /// The trusted checkpoint.
+    pub trust: RwSignal<TrustState>,
+    /// The light client (re-created whenever the trust changes).
+    pub client: StoredValue<Option<LightClient>>,
+    /// Bumped whenever the light client learns something (evidence, headers).
+    pub client_version: RwSignal<u64>,
+    /// A clock ticking every second, for "… ago".
+    pub now: RwSignal<u64>,
+}
+
+fn origin() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default()
+}
+
+/// A query parameter of the page's URL, decoded once (the router's query map decodes twice,
+/// which breaks values holding percent-encoded URLs).
+pub fn query_param(name: &str) -> Option<String> {
+    param_in(&web_sys::window()?.location().search().ok()?, name)
+}
+
+/// A parameter of a query string (with or without its `?`), decoded once.
+pub fn param_in(search: &str, name: &str) -> Option<String> {
+    let params = web_sys::UrlSearchParams::new_with_str(search).ok()?;
+    params.get(name).filter(|v| !v.trim().is_empty())
+}
+
+impl Ctx {
+    /// Reads the relay from `?relay=`, else the saved setting, else the page's origin.
+    pub fn new() -> Ctx {
+        let from_url = query_param("relay").filter(|r| Relay::acceptable(r));
+        let relay_in_url = from_url.is_some();
+        let relay = from_url
+            .or_else(|| net::load(RELAY_KEY).filter(|s| Relay::acceptable(s)))
+            .unwrap_or_else(origin);
+        let others = net::load(EXTRA_KEY)
+            .map(|s| split_relays(&s))
+            .unwrap_or_default();
+        Ctx {
+            relay: RwSignal::new(Relay::new(&relay).0),
+            relay_in_url: RwSignal::new(relay_in_url),
+            others: RwSignal::new(others),
+            trust: RwSignal::new(TrustState::Loading),
+            client: StoredValue::new(None),
+            client_version: RwSignal::new(0),
+            now: RwSignal::new(net::now_ms()),
+        }
+    }
+
+    /// Starts the clock and the trust loading (again whenever the relay changes).
+    pub fn start(self) {
+        if let Ok(h) = set_interval_with_handle(
+            move || self.now.set(net::now_ms()),
+            std::time::Duration::from_secs(1),
+        ) {
+            on_cleanup(move || h.clear());
+        }
+        Effect::new(move |_| {
+            let relay = self.relay.get();
+            self.load_trust(relay);
+        });
+    }
+
+    /// The relay's API.
+    pub fn api(&self) -> Relay {
+        Relay::new(&self.relay.get_untracked())
+    }
+
+    /// The relay's API, tracked (views re-run when it changes).
+    pub fn api_tracked(&self) -> Relay {
+        Relay::new(&self.relay.get())
+    }
+
+    /// An explorer link that keeps `?relay=` when the relay came from the URL.
+    pub fn link(&self, path: &str) -> String {
+        if !self.relay_in_url.get_untracked() {
+            return path.to_string();
+        }
+        let sep = if path.contains('?') { '&' } else { '?' };
+        format!(
+            "{path}{sep}relay={}",
+            encode_component(&self.relay.get_untracked())
+        )
+    }
+
+    fn load_trust(self, relay: String) {
+        if let Some(cp) = net::load(PINNED_KEY).and_then(|s| check::parse_trust(&s).ok()) {
+            self.set_trust(Trust {
+                checkpoint: cp,
+                source: TrustSource::Pinned,
+            });
+            return;
+        }
+        self.trust.set(TrustState::Loading);
+        leptos::task::spawn_local(async move {
+            let api = Relay::new(&relay);
+            match net::json::<TrustedCheckpoint>(&api.url("/v1/trust")).await {
+                Ok(cp) => self.set_trust(Trust {
+                    checkpoint: cp,
+                    source: TrustSource::FirstUse { relay },
+                }),
+                Err(e) => self.trust.set(TrustState::Failed(e)),
+            }
+        });
+    }
+
+    fn set_trust(self, t: Trust) {
+        self.client
+            .set_value(Some(LightClient::new(t.checkpoint.clone())));
+        self.client_version.update(|v| *v += 1);
+        self.trust.set(TrustState::Ready(t));
+        // Follow the epoch changes the relay serves from the trusted epoch on: each is checked by
+        // the light client (certified by the outgoing set, naming the next), so a relay cannot
+        // hand over to a set of its choosing.
+        let relay = Relay::new(&self.relay.get_untracked());
+        leptos::task::spawn_local(async move {
+            if let Ok(e) = net::json::<crate::api::Epochs>(&relay.url("/v1/main/epochs")).await {
+                for change in &e.changes {
+                    let _ = self.with_client(|lc| {
+                        if change.header.epoch >= lc.epoch() {
+                            lc.apply_epoch_change(change).map_err(|e| e.to_string())
+                        } else {
+                            Ok(())
+                        }
+                    });
+                }
+            }
+        });
+    }
+
+    /// Pins a checkpoint (kept in this browser) and uses it from now on.
+    pub fn pin(self, cp: &TrustedCheckpoint) {
+        if let Ok(s) = serde_json::to_string(cp) {
+            net::store(PINNED_KEY, Some(&s));
+        }
+        self.set_trust(Trust {
+            checkpoint: cp.clone(),
+            source: TrustSource::Pinned,
+        });
+    }
+
+    /// Forgets the pinned checkpoint: back to trust on first use of the relay.
+    pub fn unpin(self) {
+        net::store(PINNED_KEY, None);
+        self.load_trust(self.relay.get_untracked());
+    }
+
+    /// Sets the relays (saved in this browser).
+    pub fn set_relays(self, relay: &str, others: &str) {
+        let relay = Relay::new(relay).0;
+        let relay = if Relay::acceptable(&relay) {
+            relay
+        } else {
+            origin()
+        };
+        net::store(RELAY_KEY, Some(&relay));
+        net::store(EXTRA_KEY, Some(others));
+        self.relay_in_url.set(false);
+        self.others.set(split_relays(others));
+        self.relay.set(relay);
+    }
+
+    /// Runs `f` on the light client, if there is one.
+    pub fn with_client<R>(&self, f: impl FnOnce(&mut LightClient) -> R) -> Option<R> {
+        let r = self
+            .client
+            .try_update_value(|c| c.as_mut().map(f))
+            .flatten();
+        self.client_version.update(|v| *v += 1);
+        r
+    }
+}
+
+/// Relay URLs separated by whitespace or commas.
+pub fn split_relays(s: &str) -> Vec<String> {
+    s.split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|r| Relay::acceptable(r))
+        .map(|r| Relay::new(r).0)
+        .collect()
+}
+
+/// The context.
+pub fn ctx() -> Ctx {
+    expect_context::<Ctx>()
+}

@@ -1,0 +1,378 @@
+//! The explorer's verification glue. Every decision is `trustchain-core`'s — receipts are decoded
+//! by `core::receipt`, records verified by `core::light_client::LightClient` (which runs
+//! `RecordProof`'s steps and keeps equivocation evidence), checkpoints' signatures by
+//! `SignedCheckpoint::verify_signatures`, consistency by `ConsistencyProof::verify`. This module
+//! only decides what to call with what, and keeps the results together for the views.
+
+use serde::Deserialize;
+use trustchain_core::chain::ValidatorSet;
+use trustchain_core::charter::Charter;
+use trustchain_core::checkpoint::SignedCheckpoint;
+use trustchain_core::contract::Entry;
+use trustchain_core::light_client::{LightClient, TrustedCheckpoint};
+use trustchain_core::log::ConsistencyProof;
+use trustchain_core::proof::{RecordProof, Step, StepReport, StepStatus, Verdict};
+use trustchain_core::receipt;
+use trustchain_core::value::ScenarioId;
+
+/// A proof and what core concluded about it.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    /// The decoded proof (`None`: the bytes did not decode).
+    pub proof: Option<RecordProof>,
+    /// Core's verdict: every step, and the record or the first failure.
+    pub verdict: Verdict,
+    /// The trusted validator set of the proof's block epoch, when the client knows it (for the
+    /// picture of signers vs validators).
+    pub validators: Option<ValidatorSet>,
+    /// What happened to the charter the rules were checked against.
+    pub charter: CharterUse,
+}
+
+/// The charter used for the rules step.
+#[derive(Clone, Debug)]
+pub enum CharterUse {
+    /// None was given.
+    NotSupplied,
+    /// The scenario's record 0, itself verified by the light client (block height).
+    Verified {
+        /// The block its proof was anchored in.
+        block: u64,
+    },
+    /// Pasted by the person; its signature is checked by the rules step, its being the scenario's
+    /// genesis record is their claim.
+    Pasted,
+    /// It could not be verified as the scenario's record 0, so it was not used.
+    Unverified(String),
+}
+
+/// Verifies proof bytes (a receipt's bytes, or `/records/{i}?format=bytes`).
+pub fn check_bytes(
+    client: &mut LightClient,
+    bytes: &[u8],
+    charter: Option<(&Charter, CharterUse)>,
+) -> Checked {
+    match receipt::from_bytes(bytes) {
+        Ok(p) => check_proof(client, p, charter),
+        Err(e) => undecodable(&e),
+    }
+}
+
+/// Verifies a base64url receipt (surrounding whitespace is ignored).
+pub fn check_receipt(
+    client: &mut LightClient,
+    text: &str,
+    charter: Option<(&Charter, CharterUse)>,
+) -> Checked {
+    match receipt::from_base64url(text) {
+        Ok(p) => check_proof(client, p, charter),
+        Err(e) => undecodable(&e),
+    }
+}
+
+fn undecodable(e: &trustchain_core::encoding::DecodeError) -> Checked {
+    Checked {
+        proof: None,
+        verdict: Verdict::undecodable(e),
+        validators: None,
+        charter: CharterUse::NotSupplied,
+    }
+}
+
+/// Verifies a decoded proof with the light client.
+pub fn check_proof(
+    client: &mut LightClient,
+    proof: RecordProof,
+    charter: Option<(&Charter, CharterUse)>,
+) -> Checked {
+    let (charter, used) = match charter {
+        Some((c, u)) => (Some(c), u),
+        None => (None, CharterUse::NotSupplied),
+    };
+    let verdict = client.verify_record(&proof, charter);
+    let validators = client.validators(proof.header.epoch).cloned();
+    Checked {
+        proof: Some(proof),
+        verdict,
+        validators,
+        charter: used,
+    }
+}
+
+/// Verifies a scenario's record 0 and, when it verifies and is a charter of that scenario,
+/// returns it for checking the other records' rules.
+pub fn verified_charter(
+    client: &mut LightClient,
+    scenario: &str,
+    bytes: &[u8],
+) -> Result<(Charter, u64), String> {
+    let checked = check_bytes(client, bytes, None);
+    match (&checked.verdict.outcome, checked.proof) {
+        (Ok(rec), Some(p)) => match p.entry {
+            Entry::Charter(c) if rec.index() == 0 && c.content.scenario.as_str() == scenario => {
+                Ok((c, rec.block_height()))
+            }
+            _ => Err("record 0 is not this scenario's charter".into()),
+        },
+        (Err(f), _) => Err(format!("record 0 does not verify: {f}")),
+        (Ok(_), None) => Err("record 0 did not decode".into()),
+    }
+}
+
+/// Reads a charter pasted as JSON: the charter itself, or `/v1/scenarios/{id}`'s answer (which
+/// holds it under `charter`).
+pub fn parse_charter(text: &str) -> Result<Charter, String> {
+    #[derive(Deserialize)]
+    struct Wrapped {
+        charter: Charter,
+    }
+    let text = text.trim();
+    serde_json::from_str::<Charter>(text)
+        .or_else(|e| {
+            serde_json::from_str::<Wrapped>(text)
+                .map(|w| w.charter)
+                .map_err(|_| e)
+        })
+        .map_err(|e| format!("not a charter: {e}"))
+}
+
+/// Reads a trusted checkpoint pasted as JSON (what `GET /v1/trust` answers).
+pub fn parse_trust(text: &str) -> Result<TrustedCheckpoint, String> {
+    serde_json::from_str::<TrustedCheckpoint>(text.trim())
+        .map_err(|e| format!("not a trusted checkpoint (the JSON of GET /v1/trust): {e}"))
+}
+
+/// The report of one step of a verdict (core reports every step).
+pub fn step(v: &Verdict, s: Step) -> Option<&StepReport> {
+    v.steps.iter().find(|r| r.step == s)
+}
+
+/// A step's status, `Skipped` when the verdict does not name it.
+pub fn status(v: &Verdict, s: Step) -> StepStatus {
+    step(v, s).map_or(StepStatus::Skipped, |r| r.status)
+}
+
+/// One line of a consistency check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Line {
+    /// What was checked.
+    pub what: &'static str,
+    /// How it ended.
+    pub status: StepStatus,
+    /// Details.
+    pub detail: String,
+}
+
+/// The outcome of checking that a scenario only appended between two checkpoints.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsistencyReport {
+    /// The checks, in order; checking stops at the first failure (the rest are skipped).
+    pub lines: Vec<Line>,
+}
+
+impl ConsistencyReport {
+    /// Whether every line passed.
+    pub fn ok(&self) -> bool {
+        self.lines.iter().all(|l| l.status == StepStatus::Passed)
+    }
+    /// The first failing line.
+    pub fn failure(&self) -> Option<&Line> {
+        self.lines.iter().find(|l| l.status == StepStatus::Failed)
+    }
+}
+
+/// Checks a consistency answer (`/consistency?from&to`): both checkpoints are the scenario's and
+/// carry valid replica signatures, the proof is for their sizes, and core's RFC 9162 consistency
+/// check passes from the earlier root to the later one. `anchored`: the checkpoint of a record
+/// proof the light client verified just before, so the later checkpoint can be tied to a
+/// certified block when it is that one.
+pub fn check_consistency(
+    scenario: &ScenarioId,
+    from: &SignedCheckpoint,
+    to: &SignedCheckpoint,
+    proof: &ConsistencyProof,
+    anchored: Option<(&SignedCheckpoint, u64)>,
+) -> ConsistencyReport {
+    let mut lines = Vec::new();
+    let mut failed = false;
+    let mut push = |what: &'static str, result: Result<String, String>| {
+        let (status, detail) = match (failed, result) {
+            (true, _) => (StepStatus::Skipped, "not reached".to_string()),
+            (false, Ok(d)) => (StepStatus::Passed, d),
+            (false, Err(e)) => {
+                failed = true;
+                (StepStatus::Failed, e)
+            }
+        };
+        lines.push(Line {
+            what,
+            status,
+            detail,
+        });
+    };
+    let (f, t) = (&from.checkpoint, &to.checkpoint);
+    push(
+        "scenario",
+        if &f.scenario == scenario && &t.scenario == scenario {
+            Ok(format!("both checkpoints are of {scenario}"))
+        } else {
+            Err(format!(
+                "checkpoints are of {} and {}, not {scenario}",
+                f.scenario, t.scenario
+            ))
+        },
+    );
+    push(
+        "signatures",
+        from.verify_signatures()
+            .map_err(|e| format!("checkpoint of size {}: {e}", f.size))
+            .and_then(|_| {
+                to.verify_signatures()
+                    .map_err(|e| format!("checkpoint of size {}: {e}", t.size))
+            })
+            .map(|_| {
+                format!(
+                    "{} + {} replica signature(s) verify",
+                    from.signatures.len(),
+                    to.signatures.len()
+                )
+            }),
+    );
+    push(
+        "sizes",
+        if proof.from == f.size && proof.to == t.size {
+            Ok(format!("proof is from size {} to size {}", f.size, t.size))
+        } else {
+            Err(format!(
+                "proof is from size {} to {}, checkpoints have sizes {} and {}",
+                proof.from, proof.to, f.size, t.size
+            ))
+        },
+    );
+    push(
+        "consistency",
+        proof
+            .verify(&f.root, &t.root)
+            .map(|_| {
+                format!(
+                    "the log of size {} is a prefix of the log of size {} ({} hashes)",
+                    f.size,
+                    t.size,
+                    proof.path.len()
+                )
+            })
+            .map_err(|e| e.to_string()),
+    );
+    let (status, detail) = match (failed, anchored) {
+        (true, _) => (StepStatus::Skipped, "not reached".to_string()),
+        (false, Some((cp, block))) if cp == to => (
+            StepStatus::Passed,
+            format!("the later checkpoint is the one anchored in certified block {block}"),
+        ),
+        (false, Some((cp, block))) => (
+            StepStatus::Skipped,
+            format!(
+                "the later checkpoint (size {}) is not the one the light client verified in block {block} (size {}): the chain moved on; check again",
+                t.size, cp.checkpoint.size
+            ),
+        ),
+        (false, None) => (
+            StepStatus::Skipped,
+            "no verified record proof ties the later checkpoint to a certified block".to_string(),
+        ),
+    };
+    lines.push(Line {
+        what: "anchored",
+        status,
+        detail,
+    });
+    ConsistencyReport { lines }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trustchain_core::checkpoint::Checkpoint;
+    use trustchain_core::hash::Hash;
+    use trustchain_core::log::{MemoryLog, leaf_hash};
+
+    fn key(b: u8) -> ed25519_dalek::SigningKey {
+        ed25519_dalek::SigningKey::from_bytes(&[b; 32])
+    }
+
+    fn cps(log: &MemoryLog, a: u64, b: u64) -> (SignedCheckpoint, SignedCheckpoint) {
+        let id = ScenarioId::new("demo/budget").unwrap();
+        let k = key(7);
+        let mk = |size| {
+            Checkpoint {
+                scenario: id.clone(),
+                size,
+                root: log.root_at(size),
+                main_ref: Hash::ZERO,
+                time_ms: 1,
+            }
+            .sign(&[&k])
+        };
+        (mk(a), mk(b))
+    }
+
+    #[test]
+    fn consistency_passes_and_fails_where_it_should() {
+        let mut log = MemoryLog::new();
+        for i in 0..20u8 {
+            log.append(leaf_hash(&[i]));
+        }
+        let id = ScenarioId::new("demo/budget").unwrap();
+        let (a, b) = cps(&log, 7, 20);
+        let p = log.prove_consistency(7, 20).unwrap();
+        let r = check_consistency(&id, &a, &b, &p, Some((&b, 12)));
+        assert!(r.ok(), "{r:?}");
+        assert!(r.lines.last().unwrap().detail.contains("block 12"));
+
+        let r = check_consistency(&id, &a, &b, &p, None);
+        assert!(!r.ok() && r.failure().is_none());
+
+        let mut bad = p.clone();
+        bad.path[0] = Hash([1; 32]);
+        let r = check_consistency(&id, &a, &b, &bad, None);
+        assert_eq!(r.failure().unwrap().what, "consistency");
+        assert_eq!(r.lines.last().unwrap().detail, "not reached");
+
+        let mut forged = b.clone();
+        forged.checkpoint.time_ms = 2;
+        let r = check_consistency(&id, &a, &forged, &p, None);
+        assert_eq!(r.failure().unwrap().what, "signatures");
+    }
+
+    #[test]
+    fn pasted_inputs() {
+        assert!(parse_trust("{}").unwrap_err().contains("GET /v1/trust"));
+        assert!(
+            parse_charter("[1]")
+                .unwrap_err()
+                .starts_with("not a charter")
+        );
+        let undecodable = check_receipt(
+            &mut LightClient::new(TrustedCheckpoint {
+                chain_id: "x".into(),
+                height: 0,
+                block: Hash::ZERO,
+                validators: ValidatorSet::new(
+                    0,
+                    vec![trustchain_core::chain::Validator {
+                        key: trustchain_core::crypto::PublicKey::of(&key(1)),
+                        weight: 1,
+                    }],
+                )
+                .unwrap(),
+            }),
+            "not a receipt!",
+            None,
+        );
+        assert_eq!(undecodable.verdict.failed_step(), Some(Step::Decode));
+        assert_eq!(
+            status(&undecodable.verdict, Step::Certificate),
+            StepStatus::Skipped
+        );
+    }
+}
