@@ -212,6 +212,34 @@ test("(c) a tampered proof or a forged certificate: rejected, naming the failing
   await page.close();
 });
 
+test("(c) a lying relay over libp2p (WebRTC-direct and WebSocket): tampered records and forged certificates rejected", async () => {
+  // Real relays that lie in every proof they serve (`dev --misbehave`), reached over the real
+  // transports: nothing between the browser and the relay is intercepted.
+  for (const [misbehave, transport, step, words] of [
+    ["tamper-record", "webrtc", "signature", /bad record signature/],
+    ["forge-certificate", "websocket", "certificate", /bad certificate/],
+  ]) {
+    const liar = await startRelay({ args: ["--misbehave", misbehave, "--demo-every-ms", "0"] });
+    try {
+      const page = await browser.context.newPage();
+      await page.goto(`${liar.url}/demo/?transport=${transport}`);
+      const all = await settledBadges(page, { min: 20 });
+      for (const b of all) {
+        assert.equal(b.state, "unverified", `${misbehave}: record ${b.record} ${b.field}: ${b.details}`);
+        assert.equal(b.failedStep, step, `${misbehave}: record ${b.record}`);
+        assert.match(b.label, words);
+        assert.equal(b.transport, transport === "webrtc" ? "webrtc-direct" : "websocket");
+      }
+      await page.locator('tbody#lines trust-verify[record="2"] .badge').hover();
+      await page.waitForTimeout(250);
+      await shot(page, `c-liar-${misbehave}`);
+      await page.close();
+    } finally {
+      await liar.stop();
+    }
+  }
+});
+
 test("(c) a relay of another network, checked against a pinned checkpoint: bad certificate", async () => {
   const B = await startRelay();
   try {

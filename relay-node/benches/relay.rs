@@ -388,6 +388,7 @@ fn ingest_http(c: &mut Criterion) {
         started: Instant::now(),
         block_interval,
         p2p: None,
+        misbehave: None,
     };
     let server = rt.spawn(async move {
         axum::serve(listener, router(state)).await.expect("serve");

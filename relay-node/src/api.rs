@@ -54,6 +54,8 @@ pub struct AppState {
     pub block_interval: Duration,
     /// The libp2p side (browser transports), when running.
     pub p2p: Option<crate::p2p::P2pInfo>,
+    /// Lie in every record proof served (tests of the verifiers only; `dev --misbehave`).
+    pub misbehave: Option<crate::misbehave::Misbehave>,
 }
 
 /// An API error: a status, a stable code and a message that says what to do.
@@ -558,7 +560,10 @@ async fn record(
 ) -> ApiResult<Response> {
     let id = scenario_id(&id)?;
     let snap = s.chain.borrow().clone();
-    let proof = record_proof(&s.store, &snap, &id, index)?;
+    let mut proof = record_proof(&s.store, &snap, &id, index)?;
+    if let Some(m) = s.misbehave {
+        m.apply(&mut proof);
+    }
     match q.format.as_deref() {
         Some("receipt") => Ok((
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],

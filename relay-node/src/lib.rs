@@ -8,6 +8,7 @@ pub mod fields;
 pub mod ingest;
 pub mod keys;
 pub mod metrics;
+pub mod misbehave;
 pub mod node;
 pub mod p2p;
 pub mod producer;

@@ -65,6 +65,10 @@ enum Command {
         /// TCP port for browsers over libp2p WebSocket (on the --listen address; 0: any).
         #[arg(long, env = "TRUSTCHAIN_WS_PORT", default_value_t = 8082)]
         ws_port: u16,
+        /// Testing verifiers only: serve false record proofs (tamper-record: contract data changed
+        /// after signing; forge-certificate: votes the validators never made).
+        #[arg(long, value_enum, hide = true)]
+        misbehave: Option<trustchain_relay::misbehave::Misbehave>,
     },
     /// Manage signing keys.
     Key {
@@ -173,6 +177,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             web_dir,
             webrtc_port,
             ws_port,
+            misbehave,
         } => {
             let cfg = node::DevConfig {
                 data_dir,
@@ -184,6 +189,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 web_dir: web_dir.or_else(node::default_web_dir),
                 webrtc_port,
                 ws_port,
+                misbehave,
             };
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

@@ -40,6 +40,8 @@ pub struct DevConfig {
     pub webrtc_port: u16,
     /// TCP port for libp2p WebSocket (0: any free port).
     pub ws_port: u16,
+    /// Lie in every record proof served, to test verifiers (never in production).
+    pub misbehave: Option<crate::misbehave::Misbehave>,
 }
 
 /// The web directory served when `--web-dir` is not given: `wasm-pkg/site` of the current
@@ -89,6 +91,7 @@ pub async fn run_dev(
             ip: cfg.listen.ip(),
             webrtc_port: cfg.webrtc_port,
             ws_port: cfg.ws_port,
+            misbehave: cfg.misbehave,
         },
         &node_key,
         &cfg.data_dir,
@@ -154,7 +157,13 @@ pub async fn run_dev(
         started: Instant::now(),
         block_interval: cfg.block_interval,
         p2p: Some(p2p.clone()),
+        misbehave: cfg.misbehave,
     };
+    if let Some(m) = cfg.misbehave {
+        eprintln!(
+            "WARNING: --misbehave {m:?}: this relay deliberately serves false proofs (for testing verifiers)"
+        );
+    }
     println!("Trustchain dev relay listening on http://{addr}");
     println!("  status:  curl http://{addr}/v1/status");
     println!("  records: curl http://{addr}/v1/scenarios/demo%2Fbudget/records/1");

@@ -39,6 +39,8 @@ pub struct P2pConfig {
     pub webrtc_port: u16,
     /// TCP port for WebSocket (0: any).
     pub ws_port: u16,
+    /// Lie in every record proof served (tests of the verifiers only; `dev --misbehave`).
+    pub misbehave: Option<crate::misbehave::Misbehave>,
 }
 
 /// What the rest of the relay knows of the libp2p side.
@@ -306,6 +308,7 @@ async fn answer(
     store: Arc<Store>,
     mut chain: watch::Receiver<Arc<ChainSnapshot>>,
     req: Request,
+    misbehave: Option<crate::misbehave::Misbehave>,
 ) -> Response {
     let err = |e: api::ApiError| Response::Error {
         code: e.code().to_string(),
@@ -341,7 +344,12 @@ async fn answer(
         Request::Record { scenario, index } => {
             let snap = chain.borrow().clone();
             match api::record_proof(&store, &snap, &scenario, index) {
-                Ok(p) => Response::Record(Box::new(p)),
+                Ok(mut p) => {
+                    if let Some(m) = misbehave {
+                        m.apply(&mut p);
+                    }
+                    Response::Record(Box::new(p))
+                }
                 Err(e) => err(e),
             }
         }
@@ -389,6 +397,7 @@ pub async fn start(
         mpsc::channel::<(request_response::ResponseChannel<Response>, Response)>(256);
     let addrs = info.addrs.clone();
     let peer_id = info.peer_id;
+    let misbehave = cfg.misbehave;
     let mut listening = 0;
     // Wait until both listeners have an address, so /v1/status can publish them at once.
     while listening < 2 {
@@ -411,7 +420,7 @@ pub async fn start(
                     })) => {
                         let (store, chain, done) = (store.clone(), chain.clone(), done_tx.clone());
                         tokio::spawn(async move {
-                            let res = answer(store, chain, request).await;
+                            let res = answer(store, chain, request, misbehave).await;
                             let _ = done.send((channel, res)).await;
                         });
                     }
