@@ -229,15 +229,19 @@ mod tests {
         Ok((header, cert))
     }
 
-    #[test]
-    fn agreement_lag_invalid_unreachable_and_equivocation() {
-        let (keys, set) = setup();
-        let mut lc = LightClient::new(TrustedCheckpoint {
+    fn client(set: &ValidatorSet) -> LightClient {
+        LightClient::new(TrustedCheckpoint {
             chain_id: "t".into(),
             height: 0,
             block: Hash::ZERO,
             validators: set.clone(),
-        });
+        })
+    }
+
+    #[test]
+    fn agreement_lag_invalid_unreachable_and_equivocation() {
+        let (keys, set) = setup();
+        let mut lc = client(&set);
         // One of four signers: not more than 2/3 of the weight.
         let forged = block(&set, &keys[..1], 10, 0);
         let answers = vec![
@@ -276,12 +280,7 @@ mod tests {
     #[test]
     fn a_fork_at_another_height_is_found_by_probing_the_leader() {
         let (keys, set) = setup();
-        let mut lc = LightClient::new(TrustedCheckpoint {
-            chain_id: "t".into(),
-            height: 0,
-            block: Hash::ZERO,
-            validators: set.clone(),
-        });
+        let mut lc = client(&set);
         // "b" is behind "a", on a fork (salt 7): heads alone look like lag.
         let answers = vec![
             ("a".to_string(), block(&set, &keys, 12, 0)),

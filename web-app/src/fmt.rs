@@ -37,29 +37,25 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-/// Milliseconds since the Unix epoch as `2026-11-25 16:08:36 UTC`.
-pub fn utc(ms: u64) -> String {
+/// Milliseconds since the Unix epoch as (year, month, day, hour, minute, second), UTC.
+fn civil(ms: u64) -> (i64, u32, u32, i64, i64, i64) {
     let secs = (ms / 1000) as i64;
     let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
     let t = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{mo:02}-{d:02} {:02}:{:02}:{:02} UTC",
-        t / 3600,
-        t % 3600 / 60,
-        t % 60
-    )
+    (y, mo, d, t / 3600, t % 3600 / 60, t % 60)
+}
+
+/// Milliseconds since the Unix epoch as `2026-11-25 16:08:36 UTC`.
+pub fn utc(ms: u64) -> String {
+    let (y, mo, d, h, mi, s) = civil(ms);
+    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02} UTC")
 }
 
 /// Milliseconds since the Unix epoch as RFC 3339 with milliseconds: `2026-11-25T16:08:36.706Z`.
 pub fn rfc3339(ms: u64) -> String {
-    let secs = (ms / 1000) as i64;
-    let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
-    let t = secs.rem_euclid(86_400);
+    let (y, mo, d, h, mi, s) = civil(ms);
     format!(
-        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t / 3600,
-        t % 3600 / 60,
-        t % 60,
+        "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:03}Z",
         ms % 1000
     )
 }
