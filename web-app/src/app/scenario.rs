@@ -392,7 +392,8 @@ fn CheckpointsList(all: Vec<SignedCheckpoint>, id: String) -> impl IntoView {
     let c = ctx();
     let sizes: Vec<u64> = all.iter().map(|c| c.checkpoint.size).collect();
     let from = RwSignal::new(sizes[0]);
-    let to = RwSignal::new(*sizes.last().unwrap_or(&0));
+    // 0: the checkpoint anchored at the moment of the check (the scenario may grow meanwhile).
+    let to = RwSignal::new(0u64);
     let report = RwSignal::new(None::<Result<ConsistencyReport, String>>);
     let running = RwSignal::new(false);
     let id2 = id.clone();
@@ -413,6 +414,15 @@ fn CheckpointsList(all: Vec<SignedCheckpoint>, id: String) -> impl IntoView {
             .iter()
             .map(|s| view! { <option value=s.to_string()>{format!("size {}", fmt::thousands(*s))}</option> })
             .collect_view()
+    };
+    let to_options = {
+        let options = options.clone();
+        move || {
+            view! {
+                <option value="0">"the latest anchored"</option>
+                {options()}
+            }
+        }
     };
     view! {
         <p class="muted">"A checkpoint is the scenario's log at a size — its Merkle root, signed by the scenario's replicas and anchored in a main block. "
@@ -438,7 +448,7 @@ fn CheckpointsList(all: Vec<SignedCheckpoint>, id: String) -> impl IntoView {
                 <label>"from " <select id="cons-from" on:change=move |ev| from.set(event_target_value(&ev).parse().unwrap_or(0))
                     prop:value=move || from.get().to_string()>{options.clone()}</select></label>
                 <label>"to " <select id="cons-to" on:change=move |ev| to.set(event_target_value(&ev).parse().unwrap_or(0))
-                    prop:value=move || to.get().to_string()>{options}</select></label>
+                    prop:value=move || to.get().to_string()>{to_options}</select></label>
                 <button class="btn" id="cons-check" on:click=run disabled=move || running.get()>"Check consistency"</button>
             </div>
             {move || match report.get() {
@@ -452,16 +462,13 @@ fn CheckpointsList(all: Vec<SignedCheckpoint>, id: String) -> impl IntoView {
     }
 }
 
+/// Fetches and checks the consistency proof from checkpoint size `from` to `to`; `to == 0`: the
+/// checkpoint the chain anchors now.
 async fn consistency(c: Ctx, id: &str, from: u64, to: u64) -> Result<ConsistencyReport, String> {
     let sid = ScenarioId::new(id).map_err(|e| e.to_string())?;
-    let (from, to) = (from.min(to), from.max(to));
-    let ans: Consistency = net::json(&format!(
-        "{}/consistency?from={from}&to={to}",
-        c.api().scenario(id)
-    ))
-    .await?;
     // Tie the later checkpoint to a certified block: the checkpoint of a record proof the light
-    // client verifies now (proofs are built on the latest anchored checkpoint).
+    // client verifies now (proofs are built on the latest anchored checkpoint). Fetched first, so
+    // "latest" means exactly that checkpoint even while the scenario keeps growing.
     let anchored = match net::bytes(&c.api().record(id, 0, "bytes")).await {
         Ok(b) => c
             .with_client(|lc| check::check_bytes(lc, &b, None))
@@ -471,6 +478,21 @@ async fn consistency(c: Ctx, id: &str, from: u64, to: u64) -> Result<Consistency
             }),
         Err(_) => None,
     };
+    let to = match (to, &anchored) {
+        (0, Some((cp, _))) => cp.checkpoint.size,
+        (0, None) => {
+            return Err(
+                "no verified record proof names the checkpoint anchored now; pick a size".into(),
+            );
+        }
+        (t, _) => t,
+    };
+    let (from, to) = (from.min(to), from.max(to));
+    let ans: Consistency = net::json(&format!(
+        "{}/consistency?from={from}&to={to}",
+        c.api().scenario(id)
+    ))
+    .await?;
     Ok(check::check_consistency(
         &sid,
         &ans.from,
