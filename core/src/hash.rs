@@ -96,11 +96,18 @@ pub enum Domain {
     BeaconCommit,
     /// An epoch's beacon value over the previous value and the sorted reveals.
     BeaconValue,
+    /// What a validator signs for a consensus vote that is not a commit: a prevote, or a nil
+    /// precommit. Never the [`Domain::Vote`] digest, so it can never count in a certificate.
+    ConsensusVote,
+    /// What a proposer signs to propose a block in a consensus round.
+    ConsensusProposal,
+    /// The draw that picks a round's proposer in proportion to weight.
+    Proposer,
 }
 
 impl Domain {
     /// Every domain, for the table in the docs and the test vectors.
-    pub const ALL: [Domain; 16] = [
+    pub const ALL: [Domain; 19] = [
         Domain::LogLeaf,
         Domain::LogNode,
         Domain::AnchorLeaf,
@@ -117,6 +124,9 @@ impl Domain {
         Domain::BeaconSecret,
         Domain::BeaconCommit,
         Domain::BeaconValue,
+        Domain::ConsensusVote,
+        Domain::ConsensusProposal,
+        Domain::Proposer,
     ];
 
     /// The blake3 `derive_key` context string of this domain.
@@ -138,6 +148,9 @@ impl Domain {
             Domain::BeaconSecret => "trustchain v1 beacon secret",
             Domain::BeaconCommit => "trustchain v1 beacon commit",
             Domain::BeaconValue => "trustchain v1 beacon value",
+            Domain::ConsensusVote => "trustchain v1 consensus vote",
+            Domain::ConsensusProposal => "trustchain v1 consensus proposal",
+            Domain::Proposer => "trustchain v1 proposer",
         }
     }
 
@@ -160,6 +173,9 @@ impl Domain {
             Domain::BeaconSecret => &KEYS[13],
             Domain::BeaconCommit => &KEYS[14],
             Domain::BeaconValue => &KEYS[15],
+            Domain::ConsensusVote => &KEYS[16],
+            Domain::ConsensusProposal => &KEYS[17],
+            Domain::Proposer => &KEYS[18],
         }
     }
 
@@ -186,7 +202,7 @@ impl Domain {
     }
 }
 
-const KEYS: [[u8; 32]; 16] = [
+const KEYS: [[u8; 32]; 19] = [
     // log leaf
     [
         0x89, 0x72, 0xd2, 0x5a, 0x5d, 0x46, 0xe4, 0x32, 0xf3, 0xb7, 0xf2, 0xcc, 0x4f, 0x35, 0xed,
@@ -282,6 +298,24 @@ const KEYS: [[u8; 32]; 16] = [
         0xd4, 0xa1, 0x97, 0x21, 0x03, 0xad, 0xf8, 0x68, 0x85, 0x9b, 0xae, 0xc2, 0x8c, 0xa4, 0x84,
         0x0c, 0x64, 0x7a, 0xd6, 0xd7, 0x25, 0x7b, 0x5f, 0xa7, 0x29, 0x36, 0x97, 0x6d, 0x04, 0x4d,
         0xba, 0x5b,
+    ],
+    // consensus vote
+    [
+        0x81, 0x06, 0x07, 0x28, 0x77, 0xf9, 0xb5, 0xde, 0xd2, 0x7a, 0x58, 0x34, 0x9f, 0x4f, 0x23,
+        0x4e, 0x42, 0x39, 0xe8, 0xdf, 0xa8, 0xb7, 0xc5, 0x49, 0x17, 0x5f, 0x8a, 0xd7, 0xaf, 0x13,
+        0x81, 0x82,
+    ],
+    // consensus proposal
+    [
+        0x15, 0x6f, 0x31, 0xfe, 0xca, 0x8e, 0xa3, 0xac, 0x2c, 0x8c, 0x47, 0xec, 0x91, 0x2d, 0x53,
+        0xef, 0x69, 0x15, 0x5a, 0xa2, 0xfb, 0x01, 0xf4, 0x63, 0x79, 0x5d, 0x1d, 0x4f, 0x6e, 0x32,
+        0x2b, 0x28,
+    ],
+    // proposer
+    [
+        0xd3, 0x9d, 0x1f, 0x8a, 0x34, 0x77, 0xa3, 0x6f, 0xc8, 0xaf, 0x05, 0x74, 0x34, 0x5c, 0x9e,
+        0xd0, 0x4e, 0xef, 0xe2, 0x8b, 0xe2, 0x8a, 0x7a, 0xbd, 0x8d, 0xe4, 0xd1, 0x41, 0x24, 0xa6,
+        0x0e, 0x90,
     ],
 ];
 

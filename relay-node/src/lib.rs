@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod consensus;
 pub mod demo;
 pub mod fields;
 pub mod ingest;

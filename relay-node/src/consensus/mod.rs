@@ -1,0 +1,27 @@
+//! BFT finality with malachite's Tendermint state machine (`informalsystems-malachitebft-core-consensus`
+//! 0.5), as designed in `docs/consensus.md`.
+//!
+//! This module is step 1 of that plan: the [`TrustchainContext`] that maps malachite's abstract
+//! types onto ours ([`ctx`]), the signing scheme that makes a non-nil precommit sign exactly the
+//! digest a `core` [`CommitCertificate`](trustchain_core::chain::CommitCertificate) checks
+//! ([`signing`]), and the conversion of a decided value's certificate into ours ([`cert`]). It is
+//! sans-IO and not wired into the running relay yet: the producer's `Finalizer` is unchanged.
+
+pub mod cert;
+pub mod ctx;
+pub mod signing;
+
+#[cfg(test)]
+mod tests;
+
+pub use cert::{ConvertError, to_core_certificate};
+pub use ctx::{
+    BlockId, BlockProposal, BlockValue, ConsVote, EpochSet, EpochSetError, Height, NoParts,
+    TrustchainContext, ValAddr, ValInfo,
+};
+pub use signing::{Ed25519Strict, Sig, TrustchainSigner};
+
+/// Malachite's consensus crate, re-exported so callers name one version.
+pub use informalsystems_malachitebft_core_consensus as malachite;
+/// Malachite's core types (the `Context` trait and the generic messages).
+pub use informalsystems_malachitebft_core_types as malachite_types;
