@@ -1,19 +1,26 @@
 //! BFT finality with malachite's Tendermint state machine (`informalsystems-malachitebft-core-consensus`
 //! 0.5), as designed in `docs/consensus.md`.
 //!
-//! This module is step 1 of that plan: the [`TrustchainContext`] that maps malachite's abstract
-//! types onto ours ([`ctx`]), the signing scheme that makes a non-nil precommit sign exactly the
-//! digest a `core` [`CommitCertificate`](trustchain_core::chain::CommitCertificate) checks
-//! ([`signing`]), and the conversion of a decided value's certificate into ours ([`cert`]). It is
-//! sans-IO and not wired into the running relay yet: the producer's `Finalizer` is unchanged.
+//! Steps 1–2 of that plan: the [`TrustchainContext`] that maps malachite's abstract types onto
+//! ours ([`ctx`]), the signing scheme that makes a non-nil precommit sign exactly the digest a
+//! `core` [`CommitCertificate`](trustchain_core::chain::CommitCertificate) checks ([`signing`]),
+//! the conversion of a decided value's certificate into ours ([`cert`]), one validator's state
+//! machine behind a sans-IO `step(input) -> Vec<Action>` ([`ConsensusCore`], in `core.rs`), and,
+//! for tests, a seeded discrete-event simulation of many of them with byzantine faults (`sim.rs`).
+//! Not wired into the running relay yet: the producer's `Finalizer` is unchanged.
 
 pub mod cert;
+pub mod core;
 pub mod ctx;
 pub mod signing;
+/// Deterministic simulation (docs/consensus.md §7); test-only for now.
+#[cfg(test)]
+pub mod sim;
 
 #[cfg(test)]
 mod tests;
 
+pub use self::core::{Action, ConsensusCore, Decision, Role, TimeoutConfig};
 pub use cert::{ConvertError, to_core_certificate};
 pub use ctx::{
     BlockId, BlockProposal, BlockValue, ConsVote, EpochSet, EpochSetError, Height, NoParts,

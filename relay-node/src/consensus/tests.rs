@@ -9,7 +9,7 @@ use mc::{
     CommitCertificate, Context as _, NilOrVal, Round, SigningProvider, SigningProviderExt,
     ThresholdParams, ValidatorSet as _, Value as _,
 };
-use mcc::{Effect, Input, LocallyProposedValue, Params, Resumable, SignedConsensusMsg, State};
+use mcc::{Input, LocallyProposedValue, SignedConsensusMsg};
 use trustchain_core::chain::{self, BlockHeader, CertificateError, Validator, ValidatorSet};
 use trustchain_core::crypto::PublicKey;
 use trustchain_core::hash::Hash;
@@ -332,99 +332,10 @@ fn epoch_set_refuses_weights_malachite_would_overflow() {
 
 // ------------------------------------------------------------ one height of core-consensus
 
-/// What a node's effect handler records; everything but the consensus state itself (which
-/// `process!` borrows mutably while the handler runs).
-struct Io {
-    ctx: TrustchainContext,
-    signer: TrustchainSigner,
-    set: EpochSet,
-    /// Messages to send to the others, in order.
-    outbox: Vec<SignedConsensusMsg<TrustchainContext>>,
-    /// `GetValue` requests: (height, round).
-    value_requests: Vec<(Height, Round)>,
-    decided: Option<CommitCertificate<TrustchainContext>>,
-    wal: usize,
-}
-
-type Res = mcc::Resume<TrustchainContext>;
-
-impl Io {
-    fn handle(&mut self, effect: Effect<TrustchainContext>) -> Result<Res, String> {
-        Ok(match effect {
-            // Timeouts are ignored: with every message delivered, round 0 decides without them.
-            Effect::ResetTimeouts(r)
-            | Effect::CancelAllTimeouts(r)
-            | Effect::CancelTimeout(_, r)
-            | Effect::ScheduleTimeout(_, r)
-            | Effect::StartRound(_, _, _, _, r)
-            | Effect::PublishLivenessMsg(_, r)
-            | Effect::RepublishVote(_, r)
-            | Effect::RepublishRoundCertificate(_, r)
-            | Effect::RestreamProposal(_, _, _, _, _, r)
-            | Effect::SyncValue(_, r) => r.resume_with(()),
-            Effect::GetValidatorSet(_, r) => r.resume_with(Some(self.set.clone())),
-            Effect::PublishConsensusMsg(msg, r) => {
-                self.outbox.push(msg);
-                r.resume_with(())
-            }
-            Effect::GetValue(h, round, _, r) => {
-                self.value_requests.push((h, round));
-                r.resume_with(())
-            }
-            Effect::Decide(cert, _, r) => {
-                assert!(self.decided.is_none(), "decided twice");
-                self.decided = Some(cert);
-                r.resume_with(())
-            }
-            Effect::SignVote(v, r) => r.resume_with(self.signer.sign_vote(v)),
-            Effect::SignProposal(p, r) => r.resume_with(self.signer.sign_proposal(p)),
-            Effect::VerifySignature(msg, pk, r) => {
-                let ok = match &msg.message {
-                    mcc::ConsensusMsg::Vote(v) => {
-                        self.signer.verify_signed_vote(v, &msg.signature, &pk)
-                    }
-                    mcc::ConsensusMsg::Proposal(p) => {
-                        self.signer.verify_signed_proposal(p, &msg.signature, &pk)
-                    }
-                };
-                r.resume_with(ok)
-            }
-            Effect::VerifyCommitCertificate(c, set, t, r) => r.resume_with(
-                self.signer
-                    .verify_commit_certificate(&self.ctx, &c, &set, t),
-            ),
-            Effect::VerifyPolkaCertificate(c, set, t, r) => {
-                r.resume_with(self.signer.verify_polka_certificate(&self.ctx, &c, &set, t))
-            }
-            Effect::VerifyRoundCertificate(c, set, t, r) => {
-                r.resume_with(self.signer.verify_round_certificate(&self.ctx, &c, &set, t))
-            }
-            Effect::WalAppend(_, r) => {
-                self.wal += 1;
-                r.resume_with(())
-            }
-            Effect::ExtendVote(_, _, _, r) => r.resume_with(None),
-            Effect::VerifyVoteExtension(_, _, _, _, _, r) => r.resume_with(Ok(())),
-        })
-    }
-}
-
-struct Node {
-    state: State<TrustchainContext>,
-    io: Io,
-}
-
-impl Node {
-    fn step(&mut self, input: Input<TrustchainContext>) {
-        let Node { state, io } = self;
-        let res: Result<(), mcc::Error<TrustchainContext>> = mcc::process!(input: input, state: state, metrics: &(), with: effect => io.handle(effect));
-        res.unwrap();
-    }
-}
-
-/// Runs height 1 with 4 validators of weights 40/30/20/10 to a decision at every node; returns
-/// each node's decided certificate (in `core` form) and the number of delivered inputs.
-fn run_one_height() -> (Vec<chain::CommitCertificate>, usize) {
+/// Runs height 1 with 4 validators of weights 40/30/20/10 to a decision at every node, each a
+/// [`ConsensusCore`], with FIFO delivery and timers ignored (round 0 decides without them);
+/// returns each node's decision and the number of delivered inputs.
+fn run_one_height() -> (Vec<Decision>, usize) {
     let ctx = TrustchainContext::new(CHAIN);
     let (set, keys) = setup(&[40, 30, 20, 10]);
     let epoch = EpochSet::new(set.clone(), Hash::ZERO).unwrap();
@@ -433,31 +344,20 @@ fn run_one_height() -> (Vec<chain::CommitCertificate>, usize) {
     // What the proposer builds (`ChainApp::build` later): a header for height 1.
     let block = header(&set, 1);
 
-    let mut nodes: Vec<Node> = keys
+    let mut nodes: Vec<ConsensusCore> = keys
         .iter()
         .map(|k| {
-            let address = ValAddr(PublicKey::of(k));
-            let params = Params {
-                initial_height: height,
-                initial_validator_set: epoch.clone(),
-                address,
-                threshold_params: ThresholdParams::default(),
-                value_payload: mc::ValuePayload::ProposalOnly,
-            };
-            Node {
-                state: State::new(ctx.clone(), params, 2),
-                io: Io {
-                    ctx: ctx.clone(),
-                    signer: ctx.signing_provider(k.clone()),
-                    set: epoch.clone(),
-                    outbox: Vec::new(),
-                    value_requests: Vec::new(),
-                    decided: None,
-                    wal: 0,
-                },
-            }
+            ConsensusCore::new(
+                ctx.clone(),
+                k.clone(),
+                epoch.clone(),
+                height,
+                TimeoutConfig::DEFAULT,
+            )
         })
         .collect();
+    let mut decided: Vec<Option<Decision>> = vec![None; 4];
+    let mut wal = [0; 4];
 
     // Deliveries in FIFO order: (to, input). No clock, no randomness.
     let mut queue: VecDeque<(usize, Input<TrustchainContext>)> = (0..nodes.len())
@@ -467,60 +367,61 @@ fn run_one_height() -> (Vec<chain::CommitCertificate>, usize) {
     while let Some((to, input)) = queue.pop_front() {
         steps += 1;
         assert!(steps < 10_000, "no decision");
-        nodes[to].step(input);
-        let io = &mut nodes[to].io;
-        for (h, r) in io.value_requests.drain(..) {
-            assert_eq!(
-                io.signer.public_key(),
-                proposer.0,
-                "only the proposer is asked"
-            );
-            queue.push_back((
-                to,
-                Input::Propose(LocallyProposedValue::new(
-                    h,
-                    r,
-                    BlockValue::new(block.clone()),
-                )),
-            ));
-        }
-        for msg in io.outbox.drain(..) {
-            for other in (0..4).filter(|&o| o != to) {
-                let input = match &msg {
-                    SignedConsensusMsg::Vote(v) => Input::Vote(v.clone()),
-                    SignedConsensusMsg::Proposal(p) => Input::Proposal(p.clone()),
-                };
-                queue.push_back((other, input));
+        for action in nodes[to].step(input) {
+            match action {
+                Action::NeedValue { height, round, .. } => {
+                    assert_eq!(nodes[to].address(), proposer, "only the proposer is asked");
+                    queue.push_back((
+                        to,
+                        Input::Propose(LocallyProposedValue::new(
+                            height,
+                            round,
+                            BlockValue::new(block.clone()),
+                        )),
+                    ));
+                }
+                Action::Publish(msg) => {
+                    for other in (0..4).filter(|&o| o != to) {
+                        let input = match &msg {
+                            SignedConsensusMsg::Vote(v) => Input::Vote(v.clone()),
+                            SignedConsensusMsg::Proposal(p) => Input::Proposal(p.clone()),
+                        };
+                        queue.push_back((other, input));
+                    }
+                }
+                Action::Decided(d) => {
+                    assert!(decided[to].replace(d).is_none(), "decided twice");
+                }
+                Action::WalAppend(_) => wal[to] += 1,
+                Action::Failed(e) => panic!("node {to}: {e}"),
+                _ => {}
             }
         }
     }
 
     let id = BlockValue::new(block.clone()).id();
-    let mut certs = Vec::new();
-    for node in &nodes {
-        let cert = node.io.decided.as_ref().expect("every node decides");
-        assert_eq!(cert.value_id, id);
-        assert_eq!(cert.height, height);
-        assert_eq!(cert.round, Round::new(0));
-        let (round, value) = node.state.decided_value().unwrap();
-        assert_eq!((round, value.header()), (Round::new(0), &block));
-        assert!(node.io.wal > 0, "votes and proposals go through the WAL");
+    let mut decisions = Vec::new();
+    for (node, decision) in decided.into_iter().enumerate() {
+        let d = decision.expect("every node decides");
+        assert_eq!(d.header, block);
+        assert_eq!((d.certificate.height, d.certificate.round), (1, 0));
+        assert_eq!(d.certificate.block, id.0);
+        assert!(wal[node] > 0, "votes and proposals go through the WAL");
         // The decided certificate is a core certificate.
-        let core_cert = to_core_certificate(cert, &set).unwrap();
-        core_cert.verify(&block, &set).unwrap();
+        d.certificate.verify(&block, &set).unwrap();
         // Malachite decides as soon as the precommits it holds pass 2/3 of the weight, so the
         // certificate may carry fewer signatures than validators (here at least 40 + 30).
-        assert!(core_cert.signatures.len() >= 2);
-        certs.push(core_cert);
+        assert!(d.certificate.signatures.len() >= 2);
+        decisions.push(d);
     }
     assert_eq!(epoch.count(), 4);
-    (certs, steps)
+    (decisions, steps)
 }
 
 #[test]
 fn four_weighted_validators_decide_one_height_in_process() {
-    let (certs, steps) = run_one_height();
-    assert_eq!(certs.len(), 4);
+    let (decisions, steps) = run_one_height();
+    assert_eq!(decisions.len(), 4);
     // Deterministic: the same inputs give byte-identical decisions (the simulation's premise).
-    assert_eq!(run_one_height(), (certs, steps));
+    assert_eq!(run_one_height(), (decisions, steps));
 }
