@@ -385,6 +385,21 @@ impl ConsensusCore {
         self.step(Input::TimeoutElapsed(timeout))
     }
 
+    /// Replays one entry of the current height's write-ahead log after a restart
+    /// (docs/consensus.md §2.2): call [`Self::start_height`] on a fresh core first, then this for
+    /// each durable entry of that height, in append order. The caller must not append the
+    /// [`Action::WalAppend`]s of a replay again nor send its [`Action::Publish`]es (they are
+    /// byte-identical re-signatures of what was sent before the crash), but arms its timers and
+    /// answers an [`Action::NeedValue`] only once the replay is over.
+    pub fn replay(&mut self, entry: WalEntry<TrustchainContext>) -> Vec<Action> {
+        self.step(match entry {
+            WalEntry::ConsensusMsg(SignedConsensusMsg::Vote(v)) => Input::Vote(v),
+            WalEntry::ConsensusMsg(SignedConsensusMsg::Proposal(p)) => Input::Proposal(p),
+            WalEntry::Timeout(t) => Input::TimeoutElapsed(t),
+            WalEntry::ProposedValue(v) => Input::ProposedValue(v, mc::ValueOrigin::Consensus),
+        })
+    }
+
     /// Runs one input to completion and returns what the caller must do, in order.
     pub fn step(&mut self, input: Input<TrustchainContext>) -> Vec<Action> {
         let ConsensusCore { state, io } = self;

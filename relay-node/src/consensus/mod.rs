@@ -6,7 +6,8 @@
 //! `core` [`CommitCertificate`](trustchain_core::chain::CommitCertificate) checks ([`signing`]),
 //! the conversion of a decided value's certificate into ours ([`cert`]), one validator's state
 //! machine behind a sans-IO `step(input) -> Vec<Action>` ([`ConsensusCore`], in `core.rs`), and,
-//! for tests, a seeded discrete-event simulation of many of them with byzantine faults (`sim.rs`).
+//! for tests, a seeded discrete-event simulation of many of them with byzantine faults and
+//! crash-restarts from a write-ahead log (`sim.rs`; step 3, part 1).
 //! Not wired into the running relay yet: the producer's `Finalizer` is unchanged.
 
 pub mod cert;

@@ -19,6 +19,15 @@
 //! - **Faults** ([`Fault`]): crashed from the start; equivocating (the node runs an honest core,
 //!   but each proposal and non-nil vote it sends is re-signed for a twin block towards half of
 //!   its peers); withholding its precommits.
+//! - **Crash and restart** ([`CrashRestart`], of an otherwise honest node): each node has a
+//!   durable write-ahead log. [`Action::WalAppend`] entries are buffered and become durable
+//!   (flushed) before the next publish, round start or decision of the node — the rule of
+//!   docs/consensus.md §2.2; a crash loses the buffer, every timer and all in-memory state but
+//!   the committed decisions. The node restarts as a fresh [`ConsensusCore`] at the height after
+//!   its last decision and replays that height's durable entries
+//!   ([`ConsensusCore::replay`]; switched off by [`SimConfig::wal_replay`] to show why it exists).
+//!   Every vote and proposal a node's cores sign, in any lifetime, is checked against the
+//!   others of the same (height, round, kind): two different ones are reported.
 //!
 //! Checks (agreement, certificates, liveness) are the tests' business; the simulation reports.
 
@@ -27,7 +36,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use ed25519_dalek::SigningKey;
 use informalsystems_malachitebft_core_consensus as mcc;
 use informalsystems_malachitebft_core_types as mc;
-use mc::{Context as _, NilOrVal, SigningProvider, TimeoutKind, VoteType};
+use mc::{Context as _, NilOrVal, Round, SigningProvider, TimeoutKind, VoteType};
 use mcc::{LivenessMsg, SignedConsensusMsg};
 use trustchain_core::chain::{BlockHeader, Validator, ValidatorSet};
 use trustchain_core::crypto::PublicKey;
@@ -82,6 +91,18 @@ pub enum Fault {
     WithholdPrecommits,
 }
 
+/// A crash of node `node` at `at_ms`, restarted (from its write-ahead log) `down_ms` later.
+/// The node is otherwise honest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CrashRestart {
+    /// Position of the node.
+    pub node: usize,
+    /// Virtual time of the crash.
+    pub at_ms: u64,
+    /// How long it stays down.
+    pub down_ms: u64,
+}
+
 /// What to simulate.
 #[derive(Clone, Debug)]
 pub struct SimConfig {
@@ -101,6 +122,11 @@ pub struct SimConfig {
     pub timeouts: TimeoutConfig,
     /// Virtual time after which the run stops, decided or not.
     pub max_time_ms: u64,
+    /// Crashes with restart (of honest nodes).
+    pub crashes: Vec<CrashRestart>,
+    /// Whether a restarted node replays its write-ahead log (test switch: off shows the
+    /// equivocation the WAL prevents).
+    pub wal_replay: bool,
 }
 
 impl SimConfig {
@@ -120,6 +146,8 @@ impl SimConfig {
                 precommit: (100, 50),
             },
             max_time_ms: 60_000,
+            crashes: Vec::new(),
+            wal_replay: true,
         }
     }
     /// The fault of node `i`.
@@ -166,6 +194,12 @@ pub struct Counts {
     pub wal: u64,
     /// Timeouts that fired: propose, prevote, precommit, rebroadcast.
     pub timeouts: [u64; 4],
+    /// Restarts after a crash.
+    pub restarts: u64,
+    /// WAL entries replayed after restarts.
+    pub replayed: u64,
+    /// Unflushed WAL entries lost in crashes.
+    pub wal_lost: u64,
 }
 
 /// What a run produced.
@@ -187,6 +221,11 @@ pub struct SimReport {
     pub failures: Vec<String>,
     /// Per node, the height and round it was in when the run stopped (`heights + 1` once done).
     pub positions: Vec<(u64, Option<u32>)>,
+    /// Per node, pairs of different messages its cores signed for one (height, round, kind) —
+    /// equivocation by the state machine itself (the wire equivocation of
+    /// [`Fault::Equivocate`] happens outside it and is not counted). Empty for honest nodes,
+    /// restarted or not, as long as the WAL is replayed.
+    pub self_equivocations: Vec<Vec<String>>,
 }
 
 impl SimReport {
@@ -223,7 +262,12 @@ impl Msg {
 enum Event {
     Deliver { from: usize, to: usize, msg: Msg },
     Timer { node: usize, key: TimerKey, id: u64 },
+    Crash { node: usize, down_ms: u64 },
+    Restart { node: usize },
 }
+
+/// What a signed message is about: (height, round, kind: 0 proposal, 1 prevote, 2 precommit).
+type SignedKey = (u64, i64, u8);
 
 /// A timer's identity: kind and round (malachite's `Timeout` has no `Ord`).
 type TimerKey = (u8, i64);
@@ -240,8 +284,19 @@ fn timer_key(t: mc::Timeout) -> TimerKey {
 
 struct Node {
     core: ConsensusCore,
+    key: SigningKey,
     /// The same key outside the state machine, for equivocation.
     signer: TrustchainSigner,
+    /// False while crashed (between [`Event::Crash`] and [`Event::Restart`]).
+    up: bool,
+    /// The durable write-ahead log: (height, entry), in append order. Survives crashes.
+    wal: Vec<(u64, mcc::WalEntry<TrustchainContext>)>,
+    /// Appended but not yet flushed; lost in a crash.
+    unflushed: Vec<(u64, mcc::WalEntry<TrustchainContext>)>,
+    /// Everything its cores signed, over all lifetimes: what, and its value (None = nil).
+    signed: BTreeMap<SignedKey, Option<BlockId>>,
+    /// Signed twice differently (see [`SimReport::self_equivocations`]).
+    self_equivocations: Vec<String>,
     fault: Fault,
     /// Armed timers: key → (timeout, id of the live timer event).
     timers: BTreeMap<TimerKey, (mc::Timeout, u64)>,
@@ -306,7 +361,13 @@ pub fn run(cfg: &SimConfig) -> SimReport {
                 Height(1),
                 cfg.timeouts,
             ),
-            signer: ctx.signing_provider(key),
+            signer: ctx.signing_provider(key.clone()),
+            key,
+            up: true,
+            wal: Vec::new(),
+            unflushed: Vec::new(),
+            signed: BTreeMap::new(),
+            self_equivocations: Vec::new(),
             fault: cfg.fault(i),
             timers: BTreeMap::new(),
             decided: BTreeMap::new(),
@@ -345,6 +406,32 @@ pub fn run(cfg: &SimConfig) -> SimReport {
                 false => (n.core.height().0, n.core.round().as_u32()),
             })
             .collect(),
+        self_equivocations: sim
+            .nodes
+            .iter()
+            .map(|n| n.self_equivocations.clone())
+            .collect(),
+    }
+}
+
+/// What a message a node's core signed is about, and its value.
+fn signed_key(msg: &SignedConsensusMsg<TrustchainContext>) -> (SignedKey, Option<BlockId>) {
+    match msg {
+        SignedConsensusMsg::Proposal(p) => (
+            (p.height.0, p.round.as_i64(), 0),
+            Some(mc::Value::id(&p.value)),
+        ),
+        SignedConsensusMsg::Vote(v) => {
+            let kind = match v.kind {
+                VoteType::Prevote => 1,
+                VoteType::Precommit => 2,
+            };
+            let value = match v.value {
+                NilOrVal::Val(id) => Some(id),
+                NilOrVal::Nil => None,
+            };
+            ((v.height.0, v.round.as_i64(), kind), value)
+        }
     }
 }
 
@@ -356,6 +443,16 @@ impl Sim {
                 let actions = self.nodes[i].core.start_height(Height(1), set);
                 self.execute(i, actions);
             }
+        }
+        for c in self.cfg.crashes.clone() {
+            let down_ms = c.down_ms;
+            self.push(
+                c.at_ms,
+                Event::Crash {
+                    node: c.node,
+                    down_ms,
+                },
+            );
         }
         while !self.all_honest_done() {
             let Some(((at, _), event)) = self.queue.pop_first() else {
@@ -378,6 +475,8 @@ impl Sim {
                         self.execute(node, actions);
                     }
                 }
+                Event::Crash { node, down_ms } => self.crash(node, down_ms),
+                Event::Restart { node } => self.restart(node),
             }
         }
     }
@@ -397,12 +496,39 @@ impl Sim {
     /// Executes `actions` of node `i` in order; actions of follow-up steps (a proposal, the next
     /// height) run after them, as a real caller would.
     fn execute(&mut self, i: usize, actions: Vec<Action>) {
-        let mut work: VecDeque<Action> = actions.into();
-        while let Some(action) = work.pop_front() {
+        self.execute_as(i, actions, false);
+    }
+
+    /// [`Self::execute`], or, with `replay`, the actions of a WAL replay: nothing is appended
+    /// or sent (what is signed is still recorded), timers are armed, and requests for a value
+    /// are returned to be answered once the replay is over.
+    fn execute_as(&mut self, i: usize, actions: Vec<Action>, replay: bool) -> Vec<(Height, Round)> {
+        let mut deferred = Vec::new();
+        let h = self.nodes[i].core.height().0;
+        // (height of the step that produced it, produced by a replayed input, action)
+        let mut work: VecDeque<(u64, bool, Action)> =
+            actions.into_iter().map(|a| (h, replay, a)).collect();
+        while let Some((height, replay, action)) = work.pop_front() {
             match action {
-                Action::WalAppend(_) => self.counts.wal += 1,
-                Action::Publish(msg) => self.broadcast(i, Msg::Consensus(msg)),
-                Action::PublishLiveness(msg) => self.broadcast(i, Msg::Liveness(msg)),
+                Action::WalAppend(entry) => {
+                    if !replay {
+                        self.counts.wal += 1;
+                        self.nodes[i].unflushed.push((height, entry));
+                    }
+                }
+                Action::Publish(msg) => {
+                    self.note_signed(i, &msg);
+                    if !replay {
+                        self.flush(i);
+                        self.broadcast(i, Msg::Consensus(msg));
+                    }
+                }
+                Action::PublishLiveness(msg) => {
+                    if !replay {
+                        self.flush(i);
+                        self.broadcast(i, Msg::Liveness(msg));
+                    }
+                }
                 Action::ScheduleTimeout { timeout, after_ms } => {
                     self.seq += 1;
                     let id = self.seq;
@@ -415,17 +541,24 @@ impl Sim {
                 }
                 Action::CancelAllTimeouts => self.nodes[i].timers.clear(),
                 Action::RoundStarted { round, .. } => {
+                    // Malachite's engine flushes here too.
+                    if !replay {
+                        self.flush(i);
+                    }
                     self.max_round = self.max_round.max(round.as_u32().unwrap_or(0));
                 }
+                Action::NeedValue { height, round, .. } if replay => {
+                    deferred.push((height, round));
+                }
                 Action::NeedValue { height, round, .. } => {
-                    let header = self.build(i, height.0, round.as_u32().unwrap_or(0));
-                    let n = &mut self.nodes[i];
-                    n.headers.insert(BlockId(header.hash()), header.clone());
-                    work.extend(n.core.propose(height, round, header));
+                    let next = self.propose(i, height, round);
+                    let h = self.nodes[i].core.height().0;
+                    work.extend(next.into_iter().map(|a| (h, false, a)));
                 }
                 Action::Decided(decision) => {
                     if let Some(next) = self.record(i, decision, false) {
-                        work.extend(next);
+                        let h = self.nodes[i].core.height().0;
+                        work.extend(next.into_iter().map(|a| (h, false, a)));
                     }
                 }
                 Action::Failed(e) => {
@@ -444,13 +577,108 @@ impl Sim {
                 }
             }
         }
+        deferred
     }
 
-    /// Records node `i`'s decision and starts its next height (returned), or stops it after
-    /// the last one.
+    /// Node `i` builds its block for `(height, round)` and hands it to its core.
+    fn propose(&mut self, i: usize, height: Height, round: Round) -> Vec<Action> {
+        let header = self.build(i, height.0, round.as_u32().unwrap_or(0));
+        let n = &mut self.nodes[i];
+        n.headers.insert(BlockId(header.hash()), header.clone());
+        n.core.propose(height, round, header)
+    }
+
+    /// Makes node `i`'s appended WAL entries durable.
+    fn flush(&mut self, i: usize) {
+        let n = &mut self.nodes[i];
+        n.wal.append(&mut n.unflushed);
+    }
+
+    /// Notes a message node `i`'s core signed; a different one for the same (height, round,
+    /// kind) is a self-equivocation.
+    fn note_signed(&mut self, i: usize, msg: &SignedConsensusMsg<TrustchainContext>) {
+        let (key, value) = signed_key(msg);
+        let now = self.now;
+        let n = &mut self.nodes[i];
+        match n.signed.get(&key) {
+            None => {
+                n.signed.insert(key, value);
+            }
+            Some(earlier) if *earlier != value => n.self_equivocations.push(format!(
+                "node {i} at {now} ms: (height, round, kind) {key:?} signed {earlier:?}, then {value:?}"
+            )),
+            Some(_) => {}
+        }
+    }
+
+    /// Node `i` crashes: it loses its timers, unflushed WAL entries and in-memory state (its
+    /// core is replaced on restart); its decisions and durable WAL survive.
+    fn crash(&mut self, i: usize, down_ms: u64) {
+        let n = &mut self.nodes[i];
+        if !n.up || n.fault == Fault::Crashed {
+            return;
+        }
+        n.up = false;
+        self.counts.wal_lost += n.unflushed.len() as u64;
+        n.unflushed.clear();
+        n.timers.clear();
+        n.headers.clear();
+        self.push(self.now + down_ms, Event::Restart { node: i });
+    }
+
+    /// Node `i` restarts: a fresh core at the height after its last decision, which replays
+    /// the durable WAL entries of that height (docs/consensus.md §2.2) unless
+    /// [`SimConfig::wal_replay`] is off.
+    fn restart(&mut self, i: usize) {
+        self.counts.restarts += 1;
+        let n = &mut self.nodes[i];
+        n.up = true;
+        if n.done {
+            return;
+        }
+        let height = n.decided.keys().next_back().map_or(1, |h| h + 1);
+        n.core = ConsensusCore::new(
+            self.ctx.clone(),
+            n.key.clone(),
+            self.set.clone(),
+            Height(height),
+            self.cfg.timeouts,
+        );
+        let replay = self.cfg.wal_replay;
+        let entries: Vec<_> = match replay {
+            true => n
+                .wal
+                .iter()
+                .filter(|(h, _)| *h == height)
+                .map(|(_, e)| e.clone())
+                .collect(),
+            false => Vec::new(),
+        };
+        let actions = n.core.start_height(Height(height), self.set.clone());
+        let mut deferred = self.execute_as(i, actions, replay);
+        for entry in entries {
+            self.counts.replayed += 1;
+            let actions = self.nodes[i].core.replay(entry);
+            deferred.extend(self.execute_as(i, actions, true));
+        }
+        // Asked for a value during the replay: propose now if still in that round (if the
+        // replay showed we proposed already, malachite ignores the new value).
+        for (height, round) in deferred {
+            let core = &self.nodes[i].core;
+            if !self.nodes[i].done && core.height() == height && core.round() == round {
+                let actions = self.propose(i, height, round);
+                self.execute(i, actions);
+            }
+        }
+    }
+
+    /// Records node `i`'s decision (its WAL flushed first, then pruned up to the decided
+    /// height) and starts its next height (returned), or stops it after the last one.
     fn record(&mut self, i: usize, decision: Decision, synced: bool) -> Option<Vec<Action>> {
         let height = decision.header.height;
+        self.flush(i);
         let node = &mut self.nodes[i];
+        node.wal.retain(|(h, _)| *h > height);
         let previous = node.decided.insert(
             height,
             NodeDecision {
@@ -579,7 +807,7 @@ impl Sim {
 
     fn deliver(&mut self, from: usize, to: usize, msg: Msg) {
         let node = &mut self.nodes[to];
-        if node.fault == Fault::Crashed {
+        if node.fault == Fault::Crashed || !node.up {
             return;
         }
         self.counts.delivered += 1;
@@ -812,6 +1040,81 @@ mod tests {
              equivocators seen {seen}"
         );
         assert!(seen > 0, "no equivocation was ever recorded");
+    }
+
+    /// 4 equal validators, 20 heights; node `seed % 4` crashes again and again at seeded times
+    /// (down 5–60 ms, up 40–120 ms in between, for the first 800 ms), each time restarting from
+    /// its WAL.
+    fn crash_restart_config(seed: u64, wal_replay: bool) -> SimConfig {
+        let mut cfg = SimConfig::new(seed, &[1, 1, 1, 1]);
+        cfg.heights = 20;
+        cfg.wal_replay = wal_replay;
+        let node = (seed % 4) as usize;
+        let mut rng = SplitMix64::new(seed ^ 0xC0FFEE);
+        let mut at_ms = rng.range(5, 40);
+        while at_ms < 800 {
+            let down_ms = rng.range(5, 60);
+            cfg.crashes.push(CrashRestart {
+                node,
+                at_ms,
+                down_ms,
+            });
+            at_ms += down_ms + rng.range(40, 120);
+        }
+        cfg
+    }
+
+    #[test]
+    fn a_validator_restarting_from_its_wal_never_equivocates() {
+        let (mut restarts, mut replayed, mut lost, mut max_round) = (0, 0, 0, 0);
+        for seed in seeds(4) {
+            let cfg = crash_restart_config(seed, true);
+            let r = run(&cfg);
+            // Safety and liveness for all four (the restarting node is honest).
+            if check_safety(&cfg, &r) != cfg.heights {
+                outline(&cfg, &r);
+                panic!("seed {seed}: not live");
+            }
+            for (i, e) in r.self_equivocations.iter().enumerate() {
+                assert!(e.is_empty(), "seed {seed}: node {i} equivocated: {e:?}");
+            }
+            assert!(
+                r.counts.restarts as usize + 1 >= cfg.crashes.len(),
+                "seed {seed}"
+            );
+            restarts += r.counts.restarts;
+            replayed += r.counts.replayed;
+            lost += r.counts.wal_lost;
+            max_round = max_round.max(r.max_round);
+        }
+        eprintln!(
+            "restarts {restarts}, WAL entries replayed {replayed}, unflushed lost {lost}, \
+             max round {max_round}"
+        );
+        assert!(replayed > 0);
+    }
+
+    /// The same crashes without WAL replay: a restarted node forgets its votes of the height in
+    /// progress and signs others for the same (height, round, kind).
+    #[test]
+    fn without_wal_replay_a_restarted_validator_equivocates() {
+        let mut found = Vec::new();
+        for seed in 0..4 {
+            let cfg = crash_restart_config(seed, false);
+            let r = run(&cfg);
+            let node = (seed % 4) as usize;
+            if let Some(e) = r.self_equivocations[node].first() {
+                found.push(format!("seed {seed}: {e}"));
+            }
+            for (i, e) in r.self_equivocations.iter().enumerate() {
+                assert!(i == node || e.is_empty(), "seed {seed}: node {i}: {e:?}");
+            }
+        }
+        eprintln!("{found:#?}");
+        assert!(
+            !found.is_empty(),
+            "no seed made the restarted node equivocate"
+        );
     }
 
     #[test]
