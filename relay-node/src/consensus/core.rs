@@ -22,8 +22,11 @@
 use ed25519_dalek::SigningKey;
 use informalsystems_malachitebft_core_consensus as mcc;
 use informalsystems_malachitebft_core_types as mc;
+use std::collections::BTreeMap;
+
 use mc::{
-    Round, SigningProvider, SigningProviderExt, ThresholdParams, Timeout, TimeoutKind, Value as _,
+    Context as _, Round, SigningProvider, SigningProviderExt, ThresholdParams, Timeout,
+    TimeoutKind, ValidatorSet as _, Value as _,
 };
 use mcc::{Effect, Input, LivenessMsg, Params, Resumable, SignedConsensusMsg, State, WalEntry};
 use trustchain_core::chain::{BlockHeader, CommitCertificate};
@@ -91,6 +94,85 @@ pub struct Decision {
     pub certificate: CommitCertificate,
 }
 
+/// Acceptance rule: votes and proposals of rounds beyond the current round plus this many are
+/// refused (docs/consensus.md §4.3; messages of the next height count from round 0). Round
+/// certificates are not subject to it: they are how a node left behind in rounds catches up.
+pub const MAX_ROUNDS_AHEAD: u32 = 10;
+/// Acceptance rule: at most this many verified messages per signer are buffered for a height
+/// that has not started (malachite buffers them in an unbounded list per height).
+pub const MAX_BUFFERED_PER_SIGNER: u32 = 2 * (MAX_ROUNDS_AHEAD + 1) + 2;
+/// Acceptance rule: at most this many verified messages are buffered per height not started.
+pub const MAX_BUFFERED_PER_HEIGHT: u32 = 4_096;
+
+/// Messages the acceptance filter refused before malachite saw them, by reason
+/// (docs/consensus.md §4.3; [`ConsensusCore::dropped`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Dropped {
+    /// Votes, proposals or certificates of a height below the current one.
+    pub old_height: u64,
+    /// Votes, proposals or certificates of a height above the current one + 1.
+    pub far_height: u64,
+    /// Votes or proposals of a round beyond the current one + [`MAX_ROUNDS_AHEAD`].
+    pub far_round: u64,
+    /// Votes or proposals signed by a key outside the height's validator set.
+    pub unknown_signer: u64,
+    /// Proposals from a validator that is not the proposer of their (height, round).
+    pub not_proposer: u64,
+    /// Proposals re-proposing a value with a `pol_round` whose only polka certificate is for
+    /// another value: malachite 0.5 would take them as justified and unlock (docs/consensus.md
+    /// §13, a safety bug of `core-driver`'s `multiplex_proposal`).
+    pub unjustified_pol_round: u64,
+    /// Buffered messages over [`MAX_BUFFERED_PER_SIGNER`] for one signer and height.
+    pub signer_buffer_full: u64,
+    /// Buffered messages over [`MAX_BUFFERED_PER_HEIGHT`] for one height.
+    pub height_buffer_full: u64,
+}
+
+impl Dropped {
+    /// All reasons together.
+    pub fn total(&self) -> u64 {
+        self.old_height
+            + self.far_height
+            + self.far_round
+            + self.unknown_signer
+            + self.not_proposer
+            + self.unjustified_pol_round
+            + self.signer_buffer_full
+            + self.height_buffer_full
+    }
+    /// Adds `other`'s counts to these.
+    pub fn add(&mut self, other: &Dropped) {
+        self.old_height += other.old_height;
+        self.far_height += other.far_height;
+        self.far_round += other.far_round;
+        self.unknown_signer += other.unknown_signer;
+        self.not_proposer += other.not_proposer;
+        self.unjustified_pol_round += other.unjustified_pol_round;
+        self.signer_buffer_full += other.signer_buffer_full;
+        self.height_buffer_full += other.height_buffer_full;
+    }
+}
+
+/// Why the acceptance filter refused a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Refusal {
+    OldHeight,
+    FarHeight,
+    FarRound,
+    UnknownSigner,
+    NotProposer,
+    UnjustifiedPolRound,
+    SignerBufferFull,
+    HeightBufferFull,
+}
+
+/// Verified messages buffered for a height not started yet: in all, and per signer.
+#[derive(Clone, Debug, Default)]
+struct Buffered {
+    total: u32,
+    per_signer: BTreeMap<ValAddr, u32>,
+}
+
 /// What the caller must do, in order, after a [`ConsensusCore::step`].
 #[derive(Clone, Debug)]
 pub enum Action {
@@ -151,6 +233,8 @@ struct Io {
     actions: Vec<Action>,
     /// Where in `actions` the decision goes, and malachite's certificate for it.
     decided: Option<(usize, mc::CommitCertificate<TrustchainContext>)>,
+    /// Whether a message signature was checked valid during the current step.
+    verified: bool,
 }
 
 type Res = mcc::Resume<TrustchainContext>;
@@ -241,6 +325,7 @@ impl Io {
                         self.signer.verify_signed_proposal(p, &msg.signature, &pk)
                     }
                 };
+                self.verified |= ok;
                 r.resume_with(ok)
             }
             Effect::VerifyCommitCertificate(c, set, t, r) => r.resume_with(
@@ -269,6 +354,15 @@ impl Io {
 pub struct ConsensusCore {
     state: State<TrustchainContext>,
     io: Io,
+    /// Refused by the acceptance filter, by reason.
+    dropped: Dropped,
+    /// Verified messages buffered per height not started (at most the current and the next).
+    buffered: BTreeMap<u64, Buffered>,
+    /// Caps on buffered messages of a height not started: (per signer, per height).
+    buffer_limits: (u32, u32),
+    /// Re-arm the current round's rebroadcast timer when malachite cancels it undecided (on by
+    /// default; off only to measure malachite 0.5's behaviour, docs/consensus.md §12).
+    rearm_rebroadcast: bool,
 }
 
 impl std::fmt::Debug for ConsensusCore {
@@ -310,8 +404,58 @@ impl ConsensusCore {
                 timeouts,
                 actions: Vec::new(),
                 decided: None,
+                verified: false,
             },
+            dropped: Dropped::default(),
+            buffered: BTreeMap::new(),
+            buffer_limits: (MAX_BUFFERED_PER_SIGNER, MAX_BUFFERED_PER_HEIGHT),
+            rearm_rebroadcast: true,
         }
+    }
+
+    /// Other caps on verified messages buffered for a height not started than
+    /// [`MAX_BUFFERED_PER_SIGNER`] and [`MAX_BUFFERED_PER_HEIGHT`].
+    pub fn with_buffer_limits(mut self, per_signer: u32, per_height: u32) -> Self {
+        self.buffer_limits = (per_signer, per_height);
+        self
+    }
+
+    /// Leaves a cancelled rebroadcast timer cancelled, as malachite 0.5 does (the liveness hole
+    /// of docs/consensus.md §12); for before/after measurements only.
+    #[cfg(test)]
+    pub(crate) fn without_rebroadcast_rearm(mut self) -> Self {
+        self.rearm_rebroadcast = false;
+        self
+    }
+
+    /// Messages the acceptance filter refused so far, by reason.
+    pub fn dropped(&self) -> &Dropped {
+        &self.dropped
+    }
+
+    /// What to re-send while the round makes no progress (docs/consensus.md §12), as
+    /// [`Action::PublishLiveness`] would: our prevote and precommit of the current round, if
+    /// signed, and the round certificate that brought us into it. The same messages
+    /// malachite's rebroadcast timeout republishes, but the caller sends them on its own period,
+    /// so a lost vote does not wait for the rebroadcast timer (nor depend on it being armed).
+    pub fn retransmission(&self) -> Vec<LivenessMsg<TrustchainContext>> {
+        let (height, round) = (self.state.height(), self.state.round());
+        let mut out: Vec<LivenessMsg<TrustchainContext>> = [
+            &self.state.last_signed_prevote,
+            &self.state.last_signed_precommit,
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|v| v.height == height && v.round == round)
+        .map(|v| LivenessMsg::Vote(v.clone()))
+        .collect();
+        if let Some(cert) = self.state.round_certificate()
+            && cert.enter_round == round
+            && cert.certificate.height == height
+        {
+            out.push(LivenessMsg::SkipRoundCertificate(cert.certificate.clone()));
+        }
+        out
     }
 
     /// This node's address.
@@ -350,6 +494,7 @@ impl ConsensusCore {
     /// committed, or to begin). Messages of `height` buffered earlier are replayed.
     pub fn start_height(&mut self, height: Height, set: EpochSet) -> Vec<Action> {
         self.io.set = set.clone();
+        self.buffered.retain(|h, _| *h > height.0);
         self.step(Input::StartHeight(height, set))
     }
 
@@ -362,22 +507,158 @@ impl ConsensusCore {
         )))
     }
 
-    /// A vote or proposal from the network. The caller validates a proposal's block first
-    /// (`ProposalOnly` never asks for validity, docs/consensus.md §2.3).
+    /// A vote or proposal from the network, through the acceptance filter (docs/consensus.md
+    /// §4.3; refusals are counted in [`Self::dropped`] and give no actions). The caller validates
+    /// a proposal's block first (`ProposalOnly` never asks for validity, §2.3).
     pub fn receive(&mut self, msg: SignedConsensusMsg<TrustchainContext>) -> Vec<Action> {
-        self.step(match msg {
-            SignedConsensusMsg::Vote(v) => Input::Vote(v),
-            SignedConsensusMsg::Proposal(p) => Input::Proposal(p),
-        })
+        match msg {
+            SignedConsensusMsg::Vote(v) => {
+                let (h, r, who) = (v.height, v.round, v.validator);
+                self.admitted(h, r, who, false, Input::Vote(v))
+            }
+            SignedConsensusMsg::Proposal(p) => {
+                if !self.pol_round_justified(&p) {
+                    return self.refuse(Refusal::UnjustifiedPolRound);
+                }
+                let (h, r, who) = (p.height, p.round, p.proposer);
+                self.admitted(h, r, who, true, Input::Proposal(p))
+            }
+        }
     }
 
-    /// A liveness message from the network.
+    /// Guards malachite 0.5's lock: `core-driver`'s `multiplex_proposal` (`mux.rs`) takes a
+    /// proposal with `pol_round = vr` as justified if it holds *any* polka certificate of round
+    /// `vr` (it looks certificates up by round, not by value), and the driver stores one for
+    /// every polka it sees. A node locked on X by the polka of round vr would then prevote a
+    /// byzantine proposer's Y re-proposed with `pol_round = vr` — seen in the simulation (two
+    /// honest nodes decided different blocks, docs/consensus.md §13). Refused here: a proposal of
+    /// the height in progress whose `pol_round` has a polka certificate, but none for its value.
+    /// (With less than a third byzantine there cannot be polkas for two values in one round, so
+    /// nothing justified is lost.)
+    fn pol_round_justified(&self, p: &mc::SignedProposal<TrustchainContext>) -> bool {
+        let vr = p.pol_round;
+        if vr == Round::Nil || p.height != self.state.height() {
+            return true;
+        }
+        let id = p.value.id();
+        let certs = self.state.driver.polka_certificates();
+        !certs.iter().any(|c| c.round == vr)
+            || certs.iter().any(|c| c.round == vr && c.value_id == id)
+    }
+
+    /// A liveness message from the network: a vote goes through the same filter as in
+    /// [`Self::receive`]; polka and round certificates through the height rule only.
     pub fn receive_liveness(&mut self, msg: LivenessMsg<TrustchainContext>) -> Vec<Action> {
-        self.step(match msg {
-            LivenessMsg::Vote(v) => Input::Vote(v),
-            LivenessMsg::PolkaCertificate(c) => Input::PolkaCertificate(c),
-            LivenessMsg::SkipRoundCertificate(c) => Input::RoundCertificate(c),
-        })
+        match msg {
+            LivenessMsg::Vote(v) => {
+                let (h, r, who) = (v.height, v.round, v.validator);
+                self.admitted(h, r, who, false, Input::Vote(v))
+            }
+            LivenessMsg::PolkaCertificate(c) => match self.height_rule(c.height) {
+                Ok(()) => self.step(Input::PolkaCertificate(c)),
+                Err(why) => self.refuse(why),
+            },
+            LivenessMsg::SkipRoundCertificate(c) => match self.height_rule(c.height) {
+                Ok(()) => self.step(Input::RoundCertificate(c)),
+                Err(why) => self.refuse(why),
+            },
+        }
+    }
+
+    /// Height ∈ {current, current + 1}.
+    fn height_rule(&self, height: Height) -> Result<(), Refusal> {
+        let current = self.state.height().0;
+        if height.0 < current {
+            Err(Refusal::OldHeight)
+        } else if height.0 > current.saturating_add(1) {
+            Err(Refusal::FarHeight)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The acceptance rules of docs/consensus.md §4.3 for a vote or proposal of `(height,
+    /// round)` signed by `signer`; `Ok(true)` if malachite will buffer it (a height not started).
+    fn acceptable(
+        &self,
+        height: Height,
+        round: Round,
+        signer: ValAddr,
+        proposal: bool,
+    ) -> Result<bool, Refusal> {
+        self.height_rule(height)?;
+        let current_round = self.state.round();
+        let buffered = height != self.state.height() || current_round == Round::Nil;
+        // Messages buffered for a height not started count their rounds from 0.
+        let base = if buffered {
+            0
+        } else {
+            current_round.as_u32().unwrap_or(0)
+        };
+        match round.as_u32() {
+            Some(r) if r <= base.saturating_add(MAX_ROUNDS_AHEAD) => {}
+            // Votes and proposals always have a round; a `Nil` one is malformed.
+            _ => return Err(Refusal::FarRound),
+        }
+        // The current set serves the current and the next height (see `Io::handle`).
+        let set = &self.io.set;
+        if set.get_by_address(&signer).is_none() {
+            return Err(Refusal::UnknownSigner);
+        }
+        if proposal && self.io.ctx.select_proposer(set, height, round).address != signer {
+            return Err(Refusal::NotProposer);
+        }
+        if buffered && let Some(b) = self.buffered.get(&height.0) {
+            let (per_signer, per_height) = self.buffer_limits;
+            if b.total >= per_height {
+                return Err(Refusal::HeightBufferFull);
+            }
+            if b.per_signer.get(&signer).copied().unwrap_or(0) >= per_signer {
+                return Err(Refusal::SignerBufferFull);
+            }
+        }
+        Ok(buffered)
+    }
+
+    /// Steps `input` if [`Self::acceptable`], counting what malachite buffered (only messages
+    /// whose signature it verified count against the caps, so forgeries cannot fill a signer's
+    /// share).
+    fn admitted(
+        &mut self,
+        height: Height,
+        round: Round,
+        signer: ValAddr,
+        proposal: bool,
+        input: Input<TrustchainContext>,
+    ) -> Vec<Action> {
+        match self.acceptable(height, round, signer, proposal) {
+            Err(why) => self.refuse(why),
+            Ok(buffered) => {
+                let actions = self.step(input);
+                if buffered && self.io.verified {
+                    let b = self.buffered.entry(height.0).or_default();
+                    b.total += 1;
+                    *b.per_signer.entry(signer).or_default() += 1;
+                }
+                actions
+            }
+        }
+    }
+
+    /// Counts a refusal; nothing to do.
+    fn refuse(&mut self, why: Refusal) -> Vec<Action> {
+        let d = &mut self.dropped;
+        match why {
+            Refusal::OldHeight => d.old_height += 1,
+            Refusal::FarHeight => d.far_height += 1,
+            Refusal::FarRound => d.far_round += 1,
+            Refusal::UnknownSigner => d.unknown_signer += 1,
+            Refusal::NotProposer => d.not_proposer += 1,
+            Refusal::UnjustifiedPolRound => d.unjustified_pol_round += 1,
+            Refusal::SignerBufferFull => d.signer_buffer_full += 1,
+            Refusal::HeightBufferFull => d.height_buffer_full += 1,
+        }
+        Vec::new()
     }
 
     /// A timer armed by [`Action::ScheduleTimeout`] fired.
@@ -402,7 +683,8 @@ impl ConsensusCore {
 
     /// Runs one input to completion and returns what the caller must do, in order.
     pub fn step(&mut self, input: Input<TrustchainContext>) -> Vec<Action> {
-        let ConsensusCore { state, io } = self;
+        let ConsensusCore { state, io, .. } = self;
+        io.verified = false;
         let height = state.height();
         let res: Result<(), mcc::Error<TrustchainContext>> = mcc::process!(
             input: input,
@@ -418,7 +700,35 @@ impl ConsensusCore {
         if let Err(e) = res {
             actions.push(Action::Failed(e.to_string()));
         }
+        if self.rearm_rebroadcast {
+            self.rearm(&mut actions);
+        }
         actions
+    }
+
+    /// Closes the liveness hole of docs/consensus.md §12: malachite 0.5 cancels the rebroadcast
+    /// timer of a round certificate's round after applying it (`handle/liveness.rs`), which can
+    /// leave a node in that round, undecided, with no timer at all. If this step's last word on
+    /// the current round's rebroadcast timer is a cancel and the height is not decided, arm it
+    /// again (the timer only republishes our votes; an extra one is harmless).
+    fn rearm(&self, actions: &mut Vec<Action>) {
+        let round = self.state.round();
+        if round == Round::Nil || self.state.decided_value().is_some() {
+            return;
+        }
+        let rebroadcast = Timeout::rebroadcast(round);
+        let last = actions.iter().rev().find_map(|a| match a {
+            Action::ScheduleTimeout { timeout, .. } if *timeout == rebroadcast => Some(false),
+            Action::CancelTimeout(t) if *t == rebroadcast => Some(true),
+            Action::CancelAllTimeouts | Action::Decided(_) => Some(false),
+            _ => None,
+        });
+        if last == Some(true) {
+            actions.push(Action::ScheduleTimeout {
+                timeout: rebroadcast,
+                after_ms: self.io.timeouts.duration_ms(rebroadcast),
+            });
+        }
     }
 
     /// The [`Action::Decided`] for malachite's certificate `cert`, read right after the step

@@ -21,7 +21,10 @@ pub mod sim;
 #[cfg(test)]
 mod tests;
 
-pub use self::core::{Action, ConsensusCore, Decision, Role, TimeoutConfig};
+pub use self::core::{
+    Action, ConsensusCore, Decision, Dropped, MAX_BUFFERED_PER_HEIGHT, MAX_BUFFERED_PER_SIGNER,
+    MAX_ROUNDS_AHEAD, Role, TimeoutConfig,
+};
 pub use cert::{ConvertError, to_core_certificate};
 pub use ctx::{
     BlockId, BlockProposal, BlockValue, ConsVote, EpochSet, EpochSetError, Height, NoParts,

@@ -7,9 +7,9 @@ use informalsystems_malachitebft_core_consensus as mcc;
 use informalsystems_malachitebft_core_types as mc;
 use mc::{
     CommitCertificate, Context as _, NilOrVal, Round, SigningProvider, SigningProviderExt,
-    ThresholdParams, ValidatorSet as _, Value as _,
+    ThresholdParams, ValidatorSet as _, Value as _, VoteType,
 };
-use mcc::{Input, LocallyProposedValue, SignedConsensusMsg};
+use mcc::{Input, LivenessMsg, LocallyProposedValue, SignedConsensusMsg};
 use trustchain_core::chain::{self, BlockHeader, CertificateError, Validator, ValidatorSet};
 use trustchain_core::crypto::PublicKey;
 use trustchain_core::hash::Hash;
@@ -424,4 +424,304 @@ fn four_weighted_validators_decide_one_height_in_process() {
     assert_eq!(decisions.len(), 4);
     // Deterministic: the same inputs give byte-identical decisions (the simulation's premise).
     assert_eq!(run_one_height(), (decisions, steps));
+}
+
+// ------------------------------------------------------------ acceptance rules (§4.3)
+
+/// A validator of 4 equal ones that is not the proposer of (5, 0) nor of (5, 1), and the others'
+/// keys.
+struct Filter {
+    ctx: TrustchainContext,
+    set: ValidatorSet,
+    epoch: EpochSet,
+    keys: Vec<SigningKey>,
+    me: usize,
+}
+
+impl Filter {
+    fn new() -> Self {
+        let ctx = TrustchainContext::new(CHAIN);
+        let (set, keys) = setup(&[1, 1, 1, 1]);
+        let epoch = EpochSet::new(set.clone(), Hash::ZERO).unwrap();
+        let p0 = epoch.proposer(Height(5), Round::new(0)).address;
+        let p1 = epoch.proposer(Height(5), Round::new(1)).address;
+        let me = (0..4)
+            .find(|&i| ![p0, p1].contains(&ValAddr(PublicKey::of(&keys[i]))))
+            .unwrap();
+        Filter {
+            ctx,
+            set,
+            epoch,
+            keys,
+            me,
+        }
+    }
+    /// Our core at height 5, not started.
+    fn core(&self) -> ConsensusCore {
+        ConsensusCore::new(
+            self.ctx.clone(),
+            self.keys[self.me].clone(),
+            self.epoch.clone(),
+            Height(5),
+            TimeoutConfig::DEFAULT,
+        )
+    }
+    /// Our core with height 5 started.
+    fn started(&self) -> ConsensusCore {
+        let mut core = self.core();
+        core.start_height(Height(5), self.epoch.clone());
+        core
+    }
+    /// A validator other than us and than the proposer of (5, 0).
+    fn other(&self) -> &SigningKey {
+        let proposer = self.proposer(5, 0);
+        self.keys
+            .iter()
+            .enumerate()
+            .find(|(i, k)| *i != self.me && PublicKey::of(k) != PublicKey::of(proposer))
+            .unwrap()
+            .1
+    }
+    fn proposer(&self, height: u64, round: u32) -> &SigningKey {
+        let p = self
+            .epoch
+            .proposer(Height(height), Round::new(round))
+            .address;
+        self.keys
+            .iter()
+            .find(|k| ValAddr(PublicKey::of(k)) == p)
+            .unwrap()
+    }
+    fn block(&self, height: u64) -> BlockValue {
+        BlockValue::new(header(&self.set, height))
+    }
+    fn vote(
+        &self,
+        by: &SigningKey,
+        height: u64,
+        round: u32,
+        kind: VoteType,
+        value: NilOrVal<BlockId>,
+    ) -> SignedConsensusMsg<TrustchainContext> {
+        let (h, r, a) = (
+            Height(height),
+            Round::new(round),
+            ValAddr(PublicKey::of(by)),
+        );
+        let v = match kind {
+            VoteType::Prevote => self.ctx.new_prevote(h, r, value, a),
+            VoteType::Precommit => self.ctx.new_precommit(h, r, value, a),
+        };
+        SignedConsensusMsg::Vote(self.ctx.signing_provider(by.clone()).sign_vote(v))
+    }
+    fn prevote(
+        &self,
+        by: &SigningKey,
+        height: u64,
+        round: u32,
+    ) -> SignedConsensusMsg<TrustchainContext> {
+        let id = self.block(height).id();
+        self.vote(by, height, round, VoteType::Prevote, NilOrVal::Val(id))
+    }
+    fn proposal(
+        &self,
+        by: &SigningKey,
+        height: u64,
+        round: u32,
+    ) -> SignedConsensusMsg<TrustchainContext> {
+        self.reproposal(by, height, round, self.block(height), Round::Nil)
+    }
+    fn reproposal(
+        &self,
+        by: &SigningKey,
+        height: u64,
+        round: u32,
+        value: BlockValue,
+        pol_round: Round,
+    ) -> SignedConsensusMsg<TrustchainContext> {
+        let p = self.ctx.new_proposal(
+            Height(height),
+            Round::new(round),
+            value,
+            pol_round,
+            ValAddr(PublicKey::of(by)),
+        );
+        SignedConsensusMsg::Proposal(self.ctx.signing_provider(by.clone()).sign_proposal(p))
+    }
+}
+
+fn appended(actions: &[Action]) -> usize {
+    actions
+        .iter()
+        .filter(|a| matches!(a, Action::WalAppend(_)))
+        .count()
+}
+
+#[test]
+fn votes_of_other_heights_than_current_and_next_are_dropped() {
+    let f = Filter::new();
+    let mut core = f.started();
+    let by = f.other();
+    assert!(core.receive(f.prevote(by, 4, 0)).is_empty());
+    assert!(core.receive(f.prevote(by, 7, 0)).is_empty());
+    // The same through the liveness topic.
+    let SignedConsensusMsg::Vote(old) = f.prevote(by, 3, 0) else {
+        unreachable!()
+    };
+    assert!(core.receive_liveness(LivenessMsg::Vote(old)).is_empty());
+    assert_eq!(
+        (core.dropped().old_height, core.dropped().far_height),
+        (2, 1)
+    );
+    // Current and next height pass (the next one is buffered: verified, nothing appended yet).
+    assert_eq!(appended(&core.receive(f.prevote(by, 5, 0))), 1);
+    core.receive(f.prevote(by, 6, 0));
+    assert_eq!(core.dropped().total(), 3);
+}
+
+#[test]
+fn votes_too_many_rounds_ahead_are_dropped() {
+    let f = Filter::new();
+    let mut core = f.started();
+    let by = f.other();
+    assert!(
+        core.receive(f.prevote(by, 5, MAX_ROUNDS_AHEAD + 1))
+            .is_empty()
+    );
+    // The next height's rounds count from 0.
+    assert!(
+        core.receive(f.prevote(by, 6, MAX_ROUNDS_AHEAD + 1))
+            .is_empty()
+    );
+    assert_eq!(core.dropped().far_round, 2);
+    assert_eq!(
+        appended(&core.receive(f.prevote(by, 5, MAX_ROUNDS_AHEAD))),
+        1
+    );
+    core.receive(f.prevote(by, 6, MAX_ROUNDS_AHEAD));
+    assert_eq!(core.dropped().total(), 2);
+}
+
+#[test]
+fn votes_of_strangers_are_dropped() {
+    let f = Filter::new();
+    let mut core = f.started();
+    let stranger = key(50);
+    assert!(core.receive(f.prevote(&stranger, 5, 0)).is_empty());
+    assert!(core.receive(f.proposal(&stranger, 5, 0)).is_empty());
+    assert_eq!(core.dropped().unknown_signer, 2);
+    assert_eq!(appended(&core.receive(f.prevote(f.other(), 5, 0))), 1);
+    assert_eq!(core.dropped().total(), 2);
+}
+
+#[test]
+fn proposals_not_from_the_rounds_proposer_are_dropped() {
+    let f = Filter::new();
+    let mut core = f.started();
+    assert!(core.receive(f.proposal(f.other(), 5, 0)).is_empty());
+    assert_eq!(core.dropped().not_proposer, 1);
+    // The proposer's is taken: stored in the WAL, and we prevote for it.
+    let actions = core.receive(f.proposal(f.proposer(5, 0), 5, 0));
+    assert!(appended(&actions) >= 1);
+    assert!(
+        actions
+            .iter()
+            .any(|a| matches!(a, Action::Publish(SignedConsensusMsg::Vote(v))
+        if v.kind == VoteType::Prevote && v.value == NilOrVal::Val(f.block(5).id())))
+    );
+    assert_eq!(core.dropped().total(), 1);
+    // What a caller re-sends while stuck: that prevote.
+    let again = core.retransmission();
+    assert!(matches!(&again[..], [LivenessMsg::Vote(v)]
+        if v.kind == VoteType::Prevote && v.round == Round::new(0)));
+}
+
+#[test]
+fn buffered_messages_are_capped_per_signer_and_per_height() {
+    let f = Filter::new();
+    // Not started: messages of heights 5 and 6 are buffered. 3 per signer, 5 per height.
+    let mut core = f.core().with_buffer_limits(3, 5);
+    let signers: Vec<&SigningKey> = f
+        .keys
+        .iter()
+        .filter(|k| PublicKey::of(k) != PublicKey::of(&f.keys[f.me]))
+        .collect();
+    let a = signers[0];
+    // Forgeries (a's name, another key's signature) are verified and refused by malachite,
+    // and do not count against a's share.
+    for round in 0..4 {
+        let SignedConsensusMsg::Vote(mut forged) = f.prevote(signers[1], 5, round) else {
+            unreachable!()
+        };
+        forged.message.validator = ValAddr(PublicKey::of(a));
+        core.receive(SignedConsensusMsg::Vote(forged));
+    }
+    assert_eq!(core.dropped().total(), 0);
+    for round in 0..4 {
+        core.receive(f.prevote(a, 5, round));
+    }
+    assert_eq!(core.dropped().signer_buffer_full, 1);
+    // Another signer fills the height (3 + 2 = 5), a third is refused for the height.
+    core.receive(f.prevote(signers[1], 5, 0));
+    core.receive(f.prevote(signers[1], 5, 1));
+    core.receive(f.prevote(signers[2], 5, 0));
+    assert_eq!(core.dropped().height_buffer_full, 1);
+    // Height 6 has its own budget.
+    core.receive(f.prevote(signers[2], 6, 0));
+    assert_eq!(core.dropped().total(), 2);
+    // Starting height 5 replays the 5 buffered votes into the state machine (and the WAL).
+    let actions = core.start_height(Height(5), f.epoch.clone());
+    assert_eq!(appended(&actions), 5);
+}
+
+/// Our core locked on the block of (5, 0) (it saw the proposal and a polka, and precommitted it),
+/// then moved to round 1 by nil precommits and its precommit timeout.
+fn locked_in_round_1(f: &Filter) -> ConsensusCore {
+    let mut core = f.started();
+    core.receive(f.proposal(f.proposer(5, 0), 5, 0));
+    let others: Vec<&SigningKey> = (0..4).filter(|&i| i != f.me).map(|i| &f.keys[i]).collect();
+    let mut precommitted = false;
+    for by in &others[..2] {
+        for a in core.receive(f.prevote(by, 5, 0)) {
+            precommitted |= matches!(a, Action::Publish(SignedConsensusMsg::Vote(v))
+                if v.kind == VoteType::Precommit && v.value == NilOrVal::Val(f.block(5).id()));
+        }
+    }
+    assert!(precommitted, "locked on the round-0 block");
+    for by in &others[..2] {
+        core.receive(f.vote(by, 5, 0, VoteType::Precommit, NilOrVal::Nil));
+    }
+    core.timeout_elapsed(mc::Timeout::precommit(Round::new(0)));
+    assert_eq!(core.round(), Round::new(1));
+    core
+}
+
+#[test]
+fn a_reproposal_justified_only_by_another_values_polka_is_dropped() {
+    let f = Filter::new();
+    let mut other = header(&f.set, 5);
+    other.time_ms += 1;
+    let other = BlockValue::new(other);
+    let prevotes = |actions: &[Action], id: BlockId| {
+        actions.iter().any(|a| {
+            matches!(a, Action::Publish(SignedConsensusMsg::Vote(v))
+            if v.kind == VoteType::Prevote && v.value == NilOrVal::Val(id))
+        })
+    };
+    let bad = f.reproposal(f.proposer(5, 1), 5, 1, other.clone(), Round::new(0));
+    // Unfiltered, malachite 0.5 takes the polka of round 0 (for the locked block) as
+    // justifying another block and prevotes it: the lock is gone.
+    let mut unfiltered = locked_in_round_1(&f);
+    let SignedConsensusMsg::Proposal(p) = bad.clone() else {
+        unreachable!()
+    };
+    assert!(prevotes(&unfiltered.step(Input::Proposal(p)), other.id()));
+    // Through the filter it is refused and counted.
+    let mut core = locked_in_round_1(&f);
+    assert!(core.receive(bad).is_empty());
+    assert_eq!(core.dropped().unjustified_pol_round, 1);
+    // The locked block re-proposed with the same polka round passes, and we prevote it.
+    let good = f.reproposal(f.proposer(5, 1), 5, 1, f.block(5), Round::new(0));
+    assert!(prevotes(&core.receive(good), f.block(5).id()));
+    assert_eq!(core.dropped().total(), 1);
 }
