@@ -433,9 +433,10 @@ impl ConsensusCore {
         &self.dropped
     }
 
-    /// What to re-send while the round makes no progress (docs/consensus.md §12), as
+    /// What to re-send while the round makes no progress (docs/consensus.md §12, §13), as
     /// [`Action::PublishLiveness`] would: our prevote and precommit of the current round, if
-    /// signed, and the round certificate that brought us into it. The same messages
+    /// signed, the round certificate that brought us into it, and the polka certificate of our
+    /// lock if it is of an earlier round. The same messages
     /// malachite's rebroadcast timeout republishes, but the caller sends them on its own period,
     /// so a lost vote does not wait for the rebroadcast timer (nor depend on it being armed).
     pub fn retransmission(&self) -> Vec<LivenessMsg<TrustchainContext>> {
@@ -454,6 +455,16 @@ impl ConsensusCore {
             && cert.certificate.height == height
         {
             out.push(LivenessMsg::SkipRoundCertificate(cert.certificate.clone()));
+        }
+        // A lock of an earlier round: its polka certificate, so that the others can propose the
+        // locked block (see [`Self::propose`]). Malachite publishes it on locking only from
+        // round `HIDDEN_LOCK_ROUND` (10) on, and otherwise only with a re-proposal.
+        if let Some(locked) = &self.state.driver.round_state().locked
+            && locked.round < round
+            && let Some(cert) = self.state.polka_certificate_at_round(locked.round)
+            && cert.value_id == locked.value.id()
+        {
+            out.push(LivenessMsg::PolkaCertificate(cert));
         }
         out
     }
@@ -498,13 +509,42 @@ impl ConsensusCore {
         self.step(Input::StartHeight(height, set))
     }
 
-    /// Answers [`Action::NeedValue`] with the block to propose.
+    /// Answers [`Action::NeedValue`] with the block to propose. If this height already had a
+    /// polka for a block whose valid proposal we hold, that block (the highest round's) is
+    /// proposed instead of `header` (docs/consensus.md §13, seed 53).
+    ///
+    /// Malachite asks for a value only when it has no valid value of its own; its valid value
+    /// is only set by a polka seen in the round it happened, so a node that learnt of a polka
+    /// later (through a certificate or late votes) would propose a fresh block, which every
+    /// validator locked on the polka's block refuses. Proposing the polka's block instead (with
+    /// no `pol_round`) is accepted by those locked on it as well as by the unlocked. Which
+    /// value a proposer picks never matters for safety (the locks do).
     pub fn propose(&mut self, height: Height, round: Round, header: BlockHeader) -> Vec<Action> {
+        let value = self
+            .polka_value(height)
+            .unwrap_or_else(|| BlockValue::new(header));
         self.step(Input::Propose(mcc::LocallyProposedValue::new(
-            height,
-            round,
-            BlockValue::new(header),
+            height, round, value,
         )))
+    }
+
+    /// The block of `height`'s highest-round polka certificate whose proposal we hold as valid.
+    fn polka_value(&self, height: Height) -> Option<BlockValue> {
+        if height != self.state.height() {
+            return None;
+        }
+        let driver = &self.state.driver;
+        driver
+            .polka_certificates()
+            .iter()
+            .filter(|c| c.height == height)
+            .filter_map(|c| {
+                let (p, validity) =
+                    driver.proposal_and_validity_for_round_and_value(c.round, c.value_id)?;
+                validity.is_valid().then(|| (c.round, p.value.clone()))
+            })
+            .max_by_key(|(round, _)| *round)
+            .map(|(_, value)| value)
     }
 
     /// A vote or proposal from the network, through the acceptance filter (docs/consensus.md

@@ -725,3 +725,63 @@ fn a_reproposal_justified_only_by_another_values_polka_is_dropped() {
     assert!(prevotes(&core.receive(good), f.block(5).id()));
     assert_eq!(core.dropped().total(), 1);
 }
+
+/// docs/consensus.md §13, seed 53: a lock of an earlier round hidden from the others. The locked
+/// core re-sends the lock's polka certificate; a core that learnt of the polka only after its
+/// round (so malachite left its valid value unset), once proposer, proposes the polka's block,
+/// which the locked validators accept, instead of a fresh one, which they would refuse.
+#[test]
+fn a_polka_learnt_late_is_reproposed_and_a_lock_resends_its_certificate() {
+    let f = Filter::new();
+    let locked = locked_in_round_1(&f);
+    let cert = locked
+        .retransmission()
+        .into_iter()
+        .find_map(|m| match m {
+            LivenessMsg::PolkaCertificate(c) => Some(c),
+            _ => None,
+        })
+        .expect("the lock's polka certificate is re-sent");
+    assert_eq!(
+        (cert.round, cert.value_id),
+        (Round::new(0), f.block(5).id())
+    );
+    assert!(f.started().retransmission().is_empty());
+
+    let me = ValAddr(PublicKey::of(&f.keys[f.me]));
+    let others: Vec<&SigningKey> = (0..4).filter(|&i| i != f.me).map(|i| &f.keys[i]).collect();
+    let mut fresh = header(&f.set, 5);
+    fresh.time_ms += 1;
+    let proposed = |with_cert: bool| {
+        let mut core = f.started();
+        core.receive(f.proposal(f.proposer(5, 0), 5, 0));
+        let mut round = 0;
+        // Nil rounds until we propose; the polka certificate arrives in round 1.
+        while f.epoch.proposer(Height(5), Round::new(round)).address != me {
+            core.timeout_elapsed(mc::Timeout::propose(Round::new(round)));
+            for kind in [VoteType::Prevote, VoteType::Precommit] {
+                for by in &others[..2] {
+                    core.receive(f.vote(by, 5, round, kind, NilOrVal::Nil));
+                }
+                if kind == VoteType::Prevote {
+                    core.timeout_elapsed(mc::Timeout::prevote(Round::new(round)));
+                }
+            }
+            core.timeout_elapsed(mc::Timeout::precommit(Round::new(round)));
+            round += 1;
+            assert_eq!(core.round(), Round::new(round));
+            if round == 1 && with_cert {
+                core.receive_liveness(LivenessMsg::PolkaCertificate(cert.clone()));
+            }
+        }
+        core.propose(Height(5), Round::new(round), fresh.clone())
+            .into_iter()
+            .find_map(|a| match a {
+                Action::Publish(SignedConsensusMsg::Proposal(p)) => Some(p.value.id()),
+                _ => None,
+            })
+            .expect("a proposal")
+    };
+    assert_eq!(proposed(false), BlockId(fresh.hash()));
+    assert_eq!(proposed(true), f.block(5).id());
+}
