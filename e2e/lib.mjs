@@ -96,18 +96,20 @@ export async function waitAnchored(url, min = 125) {
  * Two relays of ONE chain: a relay seeds the demo and stops; its data directory (node key, WebRTC
  * certificate, history) is copied, and a relay starts from each copy — same validator, same
  * blocks, same peer id and certhash, on their own ports. Neither adds payments
- * (`--demo-every-ms 0`), so neither makes blocks of its own and they never fork. Returns [A, B];
- * stop() removes each one's directory.
+ * (`--demo-every-ms 0`), so neither makes blocks of its own and they never fork. With `fork`,
+ * both keep adding payments: each signs its own, different blocks at the same heights, as an
+ * equivocating validator would. Returns [A, B]; stop() removes each one's directory.
  */
-export async function startTwinRelays() {
+export async function startTwinRelays({ fork = false } = {}) {
   const args = ["--demo-every-ms", "0"];
+  const twinArgs = fork ? ["--demo-every-ms", "250"] : args;
   const dirA = mkdtempSync(join(tmpdir(), "tc-e2e-twin-a-"));
   const dirB = mkdtempSync(join(tmpdir(), "tc-e2e-twin-b-"));
   try {
     const seed = await startRelay({ args, dataDir: dirA });
     await seed.stop();
     cpSync(dirA, dirB, { recursive: true });
-    const [A, B] = await Promise.all([startRelay({ args, dataDir: dirA }), startRelay({ args, dataDir: dirB })]);
+    const [A, B] = await Promise.all([startRelay({ args: twinArgs, dataDir: dirA }), startRelay({ args: twinArgs, dataDir: dirB })]);
     for (const [r, dir] of [[A, dirA], [B, dirB]]) {
       const stop = r.stop;
       r.stop = async () => { await stop(); rmSync(dir, { recursive: true, force: true }); };

@@ -2,9 +2,8 @@
 // Run: npm run e2e   (after e2e/setup.sh)
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync, mkdtempSync, cpSync, rmSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
-import { tmpdir } from "node:os";
 import { join, extname } from "node:path";
 import { startRelay, startTwinRelays, launch, settledBadges, badges, SHOTS, SITE, RELAY_BIN } from "./lib.mjs";
 
@@ -347,40 +346,11 @@ test("unreachable relay: unverified, saying so", async () => {
   await page.close();
 });
 
-/**
- * Two relays that present conflicting certified heads: one validator key, two histories. The
- * demo is seeded and stopped, its data directory copied, and a relay started on each copy that
- * keeps adding payments — each signs its own, different blocks at the same heights, as an
- * equivocating validator would.
- */
-async function startForkedRelays() {
-  const dirA = mkdtempSync(join(tmpdir(), "tc-e2e-fork-a-"));
-  const dirB = mkdtempSync(join(tmpdir(), "tc-e2e-fork-b-"));
-  const relays = [];
-  try {
-    const seed = await startRelay({ args: ["--demo-every-ms", "0"], dataDir: dirA });
-    await seed.stop();
-    cpSync(dirA, dirB, { recursive: true });
-    const args = ["--demo-every-ms", "250"];
-    relays.push(await startRelay({ args, dataDir: dirA }), await startRelay({ args, dataDir: dirB }));
-    return relays;
-  } finally {
-    for (const r of relays) {
-      const stop = r.stop, dir = r.dataDir;
-      r.stop = async () => { await stop(); rmSync(dir, { recursive: true, force: true }); };
-    }
-    if (relays.length < 2) {
-      for (const r of relays) await r.stop();
-      rmSync(dirA, { recursive: true, force: true });
-      rmSync(dirB, { recursive: true, force: true });
-    }
-  }
-}
-
 const headOf = async (url) => (await (await fetch(`${url}/v1/main/head`)).json()).block.header;
 
 test("(g) two relays presenting conflicting certified heads: equivocation evidence shown and downloadable", async () => {
-  const [F1, F2] = await startForkedRelays();
+  // One validator key, two histories (see startTwinRelays).
+  const [F1, F2] = await startTwinRelays({ fork: true });
   try {
     // Both have signed blocks of their own since the copy.
     const start = Math.max((await headOf(F1.url)).height, (await headOf(F2.url)).height);

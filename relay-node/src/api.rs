@@ -508,12 +508,14 @@ struct RecordQuery {
     format: Option<String>,
 }
 
-/// Builds the proof of record `index` against the snapshot's head block.
+/// Builds the proof of record `index` against the snapshot's head block — as served, over HTTP
+/// and libp2p alike: altered by `misbehave` when the relay is told to lie (tests of verifiers).
 pub fn record_proof(
     store: &Store,
     snap: &ChainSnapshot,
     id: &ScenarioId,
     index: u64,
+    misbehave: Option<crate::misbehave::Misbehave>,
 ) -> ApiResult<RecordProof> {
     let view = store.read()?;
     let size = view
@@ -543,14 +545,18 @@ pub fn record_proof(
     let inclusion = view
         .inclusion(id, index, cp.checkpoint.size)?
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "proof", e.to_string()))?;
-    Ok(RecordProof {
+    let mut proof = RecordProof {
         entry,
         inclusion,
         checkpoint: cp.clone(),
         anchor: snap.anchor_tree.prove(&id.anchor_key()),
         header: snap.head.header.clone(),
         certificate: snap.head.certificate.clone(),
-    })
+    };
+    if let Some(m) = misbehave {
+        m.apply(&mut proof);
+    }
+    Ok(proof)
 }
 
 async fn record(
@@ -560,10 +566,7 @@ async fn record(
 ) -> ApiResult<Response> {
     let id = scenario_id(&id)?;
     let snap = s.chain.borrow().clone();
-    let mut proof = record_proof(&s.store, &snap, &id, index)?;
-    if let Some(m) = s.misbehave {
-        m.apply(&mut proof);
-    }
+    let proof = record_proof(&s.store, &snap, &id, index, s.misbehave)?;
     match q.format.as_deref() {
         Some("receipt") => Ok((
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],

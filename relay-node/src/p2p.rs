@@ -343,13 +343,8 @@ async fn answer(
         },
         Request::Record { scenario, index } => {
             let snap = chain.borrow().clone();
-            match api::record_proof(&store, &snap, &scenario, index) {
-                Ok(mut p) => {
-                    if let Some(m) = misbehave {
-                        m.apply(&mut p);
-                    }
-                    Response::Record(Box::new(p))
-                }
+            match api::record_proof(&store, &snap, &scenario, index, misbehave) {
+                Ok(p) => Response::Record(Box::new(p)),
                 Err(e) => err(e),
             }
         }

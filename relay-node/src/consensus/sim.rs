@@ -983,6 +983,27 @@ mod tests {
         all_decided
     }
 
+    /// Safety as [`check_safety`], and every height decided by every honest node (else the run's
+    /// outline is printed).
+    fn assert_live(cfg: &SimConfig, r: &SimReport) {
+        if check_safety(cfg, r) != cfg.heights {
+            outline(cfg, r);
+            panic!("seed {}: not live", cfg.seed);
+        }
+    }
+
+    /// No node, across all its lifetimes, signed two different messages for one
+    /// (height, round, kind).
+    fn assert_no_self_equivocation(cfg: &SimConfig, r: &SimReport) {
+        for (i, e) in r.self_equivocations.iter().enumerate() {
+            assert!(
+                e.is_empty(),
+                "seed {}: node {i} equivocated: {e:?}",
+                cfg.seed
+            );
+        }
+    }
+
     fn timed<T>(name: &str, f: impl FnOnce() -> T) -> T {
         let t = Instant::now();
         let out = f();
@@ -1071,10 +1092,7 @@ mod tests {
         for seed in seeds(8) {
             let cfg = equivocators_config(seed);
             let r = run(&cfg);
-            if check_safety(&cfg, &r) != cfg.heights {
-                outline(&cfg, &r);
-                panic!("seed {seed}: not live");
-            }
+            assert_live(&cfg, &r);
             if seed == 0 {
                 assert_eq!(run(&cfg), r, "seed {seed}: not replayable");
             }
@@ -1129,13 +1147,8 @@ mod tests {
             let cfg = crash_restart_config(seed, true);
             let r = run(&cfg);
             // Safety and liveness for all four (the restarting node is honest).
-            if check_safety(&cfg, &r) != cfg.heights {
-                outline(&cfg, &r);
-                panic!("seed {seed}: not live");
-            }
-            for (i, e) in r.self_equivocations.iter().enumerate() {
-                assert!(e.is_empty(), "seed {seed}: node {i} equivocated: {e:?}");
-            }
+            assert_live(&cfg, &r);
+            assert_no_self_equivocation(&cfg, &r);
             assert!(
                 r.counts.restarts as usize + 1 >= cfg.crashes.len(),
                 "seed {seed}"
@@ -1269,13 +1282,8 @@ mod tests {
         for seed in std::iter::once(30).chain(seeds(6)) {
             let cfg = lossy_crash_restart_config(seed);
             let r = run(&cfg);
-            if check_safety(&cfg, &r) != cfg.heights {
-                outline(&cfg, &r);
-                panic!("seed {seed}: not live");
-            }
-            for (i, e) in r.self_equivocations.iter().enumerate() {
-                assert!(e.is_empty(), "seed {seed}: node {i} equivocated: {e:?}");
-            }
+            assert_live(&cfg, &r);
+            assert_no_self_equivocation(&cfg, &r);
         }
     }
 
