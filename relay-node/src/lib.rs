@@ -6,6 +6,7 @@ pub mod api;
 pub mod consensus;
 pub mod demo;
 pub mod fields;
+pub mod genesis;
 pub mod ingest;
 pub mod keys;
 pub mod metrics;

@@ -38,6 +38,12 @@ pub const ANCHORED: TableDefinition<&str, u64> = TableDefinition::new("anchored"
 pub const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
 /// Validator sets by epoch.
 pub const EPOCHS: TableDefinition<u64, &[u8]> = TableDefinition::new("epochs");
+/// Main block bodies: `height → BlockBody` bytes (the checkpoints the block anchored).
+pub const BODIES: TableDefinition<u64, &[u8]> = TableDefinition::new("bodies");
+/// Consensus write-ahead log: `(height, sequence) → entry` bytes (docs/consensus.md §2.2);
+/// entries of decided heights are removed with the block's commit.
+pub const CONSENSUS_WAL: TableDefinition<(u64, u64), &[u8]> =
+    TableDefinition::new("consensus_wal");
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +106,56 @@ impl Decode for StoredBlock {
     }
 }
 
+/// Most checkpoints one block anchors (a body larger than this does not decode).
+pub const MAX_BODY_CHECKPOINTS: u32 = 4_096;
+
+/// What a main block anchors: the new checkpoint of every scenario that moved, scenarios
+/// ascending. The header commits to it through `anchor_root` (the previous anchor map with these
+/// checkpoints' digests inserted) and `moved` (their number); signatures are not committed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BlockBody {
+    /// The checkpoints, one per moved scenario, ascending by scenario id.
+    pub checkpoints: Vec<SignedCheckpoint>,
+}
+
+impl Encode for BlockBody {
+    fn encode(&self, w: &mut Writer) {
+        w.seq(&self.checkpoints);
+    }
+}
+impl Decode for BlockBody {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(BlockBody {
+            checkpoints: r.seq("block body", MAX_BODY_CHECKPOINTS, 80)?,
+        })
+    }
+}
+
+/// A final block with its body: what relays gossip after a decision and serve to a relay
+/// catching up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FinalBlock {
+    /// Header and certificate.
+    pub block: StoredBlock,
+    /// The anchored checkpoints.
+    pub body: BlockBody,
+}
+
+impl Encode for FinalBlock {
+    fn encode(&self, w: &mut Writer) {
+        self.block.encode(w);
+        self.body.encode(w);
+    }
+}
+impl Decode for FinalBlock {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(FinalBlock {
+            block: StoredBlock::decode(r)?,
+            body: BlockBody::decode(r)?,
+        })
+    }
+}
+
 /// The relay's database.
 pub struct Store {
     db: Database,
@@ -120,6 +176,8 @@ impl Store {
             txn.open_table(ANCHORED)?;
             txn.open_table(BLOCKS)?;
             txn.open_table(EPOCHS)?;
+            txn.open_table(BODIES)?;
+            txn.open_table(CONSENSUS_WAL)?;
         }
         txn.commit()?;
         Ok(Store { db })
@@ -334,6 +392,36 @@ impl ReadView {
         t.last()?
             .map(|(_, v)| StoredBlock::from_bytes(v.value()).map_err(corrupt("blocks")))
             .transpose()
+    }
+
+    /// The body of the block at `height` (`None` for genesis and for blocks written before
+    /// bodies were kept).
+    pub fn body(&self, height: u64) -> Result<Option<BlockBody>, StoreError> {
+        let t = self.txn.open_table(BODIES)?;
+        t.get(height)?
+            .map(|v| BlockBody::from_bytes(v.value()).map_err(corrupt("bodies")))
+            .transpose()
+    }
+
+    /// Blocks `[from, from + limit)` with their bodies, as far as they exist.
+    pub fn final_blocks(&self, from: u64, limit: u64) -> Result<Vec<FinalBlock>, StoreError> {
+        let mut out = Vec::new();
+        for h in from..from.saturating_add(limit) {
+            let Some(block) = self.block(h)? else { break };
+            let body = self.body(h)?.unwrap_or_default();
+            out.push(FinalBlock { block, body });
+        }
+        Ok(out)
+    }
+
+    /// The write-ahead log entries of `height`, in append order.
+    pub fn wal(&self, height: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        let t = self.txn.open_table(CONSENSUS_WAL)?;
+        let mut out = Vec::new();
+        for row in t.range((height, 0)..=(height, u64::MAX))? {
+            out.push(row?.1.value().to_vec());
+        }
+        Ok(out)
     }
 
     /// Number of blocks.

@@ -89,6 +89,8 @@ impl TimeoutConfig {
 pub struct Decision {
     /// The decided block's header.
     pub header: BlockHeader,
+    /// Its body (the anchored checkpoints).
+    pub body: crate::store::BlockBody,
     /// The precommits this node held when it decided (more than 2/3 of the weight; not
     /// necessarily every validator's).
     pub certificate: CommitCertificate,
@@ -511,7 +513,7 @@ impl ConsensusCore {
 
     /// Answers [`Action::NeedValue`] with the block to propose. If this height already had a
     /// polka for a block whose valid proposal we hold, that block (the highest round's) is
-    /// proposed instead of `header` (docs/consensus.md §13, seed 53).
+    /// proposed instead of `block` (docs/consensus.md §13, seed 53).
     ///
     /// Malachite asks for a value only when it has no valid value of its own; its valid value
     /// is only set by a polka seen in the round it happened, so a node that learnt of a polka
@@ -519,10 +521,8 @@ impl ConsensusCore {
     /// validator locked on the polka's block refuses. Proposing the polka's block instead (with
     /// no `pol_round`) is accepted by those locked on it as well as by the unlocked. Which
     /// value a proposer picks never matters for safety (the locks do).
-    pub fn propose(&mut self, height: Height, round: Round, header: BlockHeader) -> Vec<Action> {
-        let value = self
-            .polka_value(height)
-            .unwrap_or_else(|| BlockValue::new(header));
+    pub fn propose(&mut self, height: Height, round: Round, block: BlockValue) -> Vec<Action> {
+        let value = self.polka_value(height).unwrap_or(block);
         self.step(Input::Propose(mcc::LocallyProposedValue::new(
             height, round, value,
         )))
@@ -784,6 +784,7 @@ impl ConsensusCore {
         match to_core_certificate(cert, self.io.set.core()) {
             Ok(certificate) => Action::Decided(Decision {
                 header: value.header().clone(),
+                body: value.body().clone(),
                 certificate,
             }),
             Err(e) => Action::Failed(format!("decided certificate has no core form: {e}")),

@@ -17,6 +17,7 @@ use trustchain_core::encoding::{FORMAT_VERSION, Writer};
 use trustchain_core::hash::{Domain, Hash};
 
 use super::signing::{Ed25519Strict, TrustchainSigner, encode_round};
+use crate::store::BlockBody;
 
 /// Trustchain's consensus context. Holds the chain id, which every signed consensus message binds
 /// (a commit vote binds it through the block hash, `BlockHeader::chain_id`).
@@ -87,27 +88,40 @@ impl fmt::Display for BlockId {
 }
 
 /// What is decided: a block, identified by its header's hash. Equality and order are those of
-/// the id (the hash commits to the header).
+/// the id.
 ///
-/// Only the header for now: the body (checkpoints) joins the value once the header commits to it
-/// (`body` hash, docs/consensus.md §3).
+/// The value carries the body (the anchored checkpoints) too. The header commits to the body's
+/// checkpoints through `anchor_root` (the previous anchor map with their digests inserted) and
+/// `moved`, so a validator that checks a proposal's body against its header (the relay's
+/// `ChainApp::validate`) cannot be given two different bodies for one id, up to the checkpoints'
+/// signatures.
 #[derive(Clone, Debug)]
 pub struct BlockValue {
     id: BlockId,
     header: Arc<BlockHeader>,
+    body: Arc<BlockBody>,
 }
 
 impl BlockValue {
-    /// The value proposing `header`.
+    /// The value proposing `header` with an empty body.
     pub fn new(header: BlockHeader) -> Self {
+        Self::with_body(header, BlockBody::default())
+    }
+    /// The value proposing `header` and `body`.
+    pub fn with_body(header: BlockHeader, body: BlockBody) -> Self {
         BlockValue {
             id: BlockId(header.hash()),
             header: Arc::new(header),
+            body: Arc::new(body),
         }
     }
     /// The proposed header.
     pub fn header(&self) -> &BlockHeader {
         &self.header
+    }
+    /// The proposed body.
+    pub fn body(&self) -> &BlockBody {
+        &self.body
     }
 }
 impl PartialEq for BlockValue {

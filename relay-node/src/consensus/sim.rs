@@ -629,7 +629,7 @@ impl Sim {
         let header = self.build(i, height.0, round.as_u32().unwrap_or(0));
         let n = &mut self.nodes[i];
         n.headers.insert(BlockId(header.hash()), header.clone());
-        n.core.propose(height, round, header)
+        n.core.propose(height, round, BlockValue::new(header))
     }
 
     /// Makes node `i`'s appended WAL entries durable.

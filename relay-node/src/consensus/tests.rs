@@ -774,7 +774,7 @@ fn a_polka_learnt_late_is_reproposed_and_a_lock_resends_its_certificate() {
                 core.receive_liveness(LivenessMsg::PolkaCertificate(cert.clone()));
             }
         }
-        core.propose(Height(5), Round::new(round), fresh.clone())
+        core.propose(Height(5), Round::new(round), BlockValue::new(fresh.clone()))
             .into_iter()
             .find_map(|a| match a {
                 Action::Publish(SignedConsensusMsg::Proposal(p)) => Some(p.value.id()),
