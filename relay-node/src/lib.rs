@@ -3,8 +3,12 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod chain_app;
+pub mod config;
 pub mod consensus;
 pub mod demo;
+pub mod devnet;
+pub mod driver;
 pub mod fields;
 pub mod genesis;
 pub mod ingest;

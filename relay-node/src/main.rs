@@ -15,7 +15,8 @@ use trustchain_core::light_client::{LightClient, TrustedCheckpoint};
 use trustchain_core::proof::StepStatus;
 use trustchain_core::receipt;
 use trustchain_core::value::ScenarioId;
-use trustchain_relay::{fields, keys, node};
+use trustchain_relay::config::{self, Overrides, RelayConfig};
+use trustchain_relay::{devnet, fields, keys, node};
 
 #[derive(Parser)]
 #[command(
@@ -26,7 +27,10 @@ use trustchain_relay::{fields, keys, node};
 Projects write signed contracts into scenarios (append-only Merkle logs); the relay checkpoints\n\
 them, anchors the checkpoints in final main-chain blocks, and serves proofs that anyone can\n\
 verify offline with `trustchain-relay verify` or in a browser.\n\n\
-Start here:  trustchain-relay dev        (a complete single-node network with a demo scenario)"
+Start here:
+  trustchain-relay dev                  a complete single-node network with a demo scenario
+  trustchain-relay devnet               a local network of 4 relays with BFT consensus
+  trustchain-relay run --print-config   the annotated configuration of a network relay"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -69,6 +73,76 @@ enum Command {
         /// after signing; forge-certificate: votes the validators never made).
         #[arg(long, value_enum, hide = true)]
         misbehave: Option<trustchain_relay::misbehave::Misbehave>,
+    },
+    /// Run one relay of a multi-node network, configured by a TOML file.
+    #[command(
+        long_about = "Run one relay of a multi-node network (BFT consensus among the \
+genesis validators), configured by a TOML file.\n\n\
+Settings come from the file, then the environment (TRUSTCHAIN_DATA_DIR, TRUSTCHAIN_LISTEN,\n\
+TRUSTCHAIN_BOOTSTRAP: comma-separated), then the flags below; later wins. Relative paths in\n\
+the file are relative to its directory.\n\n\
+Examples:\n  \
+trustchain-relay run --print-config > relay.toml     # an annotated config to start from\n  \
+trustchain-relay run --config relay.toml\n  \
+trustchain-relay run --config relay.toml --data-dir /var/lib/trustchain \\\n      \
+--bootstrap /ip4/192.0.2.10/tcp/9010/p2p/12D3KooW..."
+    )]
+    Run {
+        /// The relay's configuration file (TOML; `--print-config` shows every option).
+        #[arg(long, required_unless_present = "print_config")]
+        config: Option<PathBuf>,
+        /// Data directory, overriding the file's `data_dir` [env: TRUSTCHAIN_DATA_DIR].
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Address of the HTTP API, overriding `[http] listen` [env: TRUSTCHAIN_LISTEN].
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// A relay to dial, `.../p2p/<peer id>`; repeat for more. Replaces `[p2p] bootstrap`
+        /// [env: TRUSTCHAIN_BOOTSTRAP, comma-separated].
+        #[arg(long, value_name = "MULTIADDR", value_parser = parse_bootstrap)]
+        bootstrap: Vec<libp2p::Multiaddr>,
+        /// Do not seed or drive the demo scenario, whatever `[demo] enabled` says.
+        #[arg(long)]
+        no_demo: bool,
+        /// Print an annotated default configuration to stdout and exit.
+        #[arg(long, conflicts_with_all = ["config", "data_dir", "listen", "bootstrap", "no_demo"])]
+        print_config: bool,
+    },
+    /// Run a local network of relays (one process each) in one directory, until Ctrl-C.
+    #[command(
+        long_about = "Run a local network of N relays with BFT consensus, one process \
+each, until Ctrl-C.\n\n\
+The first run creates the directory: a genesis.json naming every node as a validator, and per\n\
+node node-<i>/ with its key, its relay.toml and its relay.log. Later runs reuse it as is, so\n\
+the chain survives restarts; --fresh starts over. Node i serves HTTP on 127.0.0.1:P+i and\n\
+talks to the other relays on TCP port P+100+i (browsers: WebSocket P+200+i, WebRTC P+300+i),\n\
+with P the base port; node 0 drives the demo scenario.\n\n\
+Examples:\n  \
+trustchain-relay devnet                          # 4 nodes in the default directory\n  \
+trustchain-relay devnet --nodes 7 --fresh --dir /tmp/dn --base-port 9000\n  \
+trustchain-relay devnet --init-only --dir /tmp/dn  # only write the files\n  \
+trustchain-relay run --config /tmp/dn/node-2/relay.toml   # then run a node by hand"
+    )]
+    Devnet {
+        /// Number of nodes of a new devnet [default: 4]; must match an existing one's.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=devnet::MAX_NODES as u64))]
+        nodes: Option<u64>,
+        /// The devnet directory [default: $XDG_DATA_HOME/trustchain/devnet or
+        /// ~/.local/share/trustchain/devnet].
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// First port of a new devnet (HTTP P+i, p2p P+100+i, WebSocket P+200+i, WebRTC P+300+i).
+        #[arg(long, default_value_t = devnet::DEFAULT_BASE_PORT)]
+        base_port: u16,
+        /// Delete the directory first and make a new devnet (new keys and genesis).
+        #[arg(long)]
+        fresh: bool,
+        /// Do not seed or drive the demo scenario.
+        #[arg(long)]
+        no_demo: bool,
+        /// Only write (or check) the devnet's files, print its nodes, and exit.
+        #[arg(long)]
+        init_only: bool,
     },
     /// Manage signing keys.
     Key {
@@ -197,6 +271,70 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rt.block_on(node::run_dev(cfg, shutdown_signal()))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Run {
+            config,
+            data_dir,
+            listen,
+            bootstrap,
+            no_demo,
+            print_config,
+        } => {
+            if print_config {
+                print!("{}", config::EXAMPLE_CONFIG);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let path = config.expect("clap requires --config without --print-config");
+            let mut cfg = RelayConfig::load(&path)?;
+            let flags = Overrides {
+                data_dir,
+                http_listen: listen,
+                bootstrap: (!bootstrap.is_empty()).then_some(bootstrap),
+                no_demo,
+            };
+            cfg.apply(&Overrides::from_env()?.then(flags));
+            let net = cfg.into_network_config()?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(node::run_network(net, shutdown_signal()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Devnet {
+            nodes,
+            dir,
+            base_port,
+            fresh,
+            no_demo,
+            init_only,
+        } => {
+            let dir = dir.unwrap_or_else(devnet::default_dir);
+            let net = devnet::init(&devnet::DevnetOptions {
+                dir,
+                nodes: nodes.map(|n| n as usize),
+                base_port,
+                demo: !no_demo,
+                fresh,
+            })?;
+            if init_only {
+                print!("{}", net.describe());
+                return Ok(ExitCode::SUCCESS);
+            }
+            let exe = std::env::current_exe().context("cannot find this program's path")?;
+            let args: Vec<String> = if no_demo {
+                vec!["--no-demo".into()]
+            } else {
+                vec![]
+            };
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let clean = rt.block_on(devnet::supervise(&net, &exe, &args, shutdown_signal()))?;
+            Ok(if clean {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
         Command::Key { command } => {
             match command {
                 KeyCommand::New { out } => {
@@ -244,6 +382,10 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+fn parse_bootstrap(s: &str) -> Result<libp2p::Multiaddr, String> {
+    config::parse_bootstrap_addr(s).map_err(|e| format!("{e:#}"))
 }
 
 fn read_input(arg: &str) -> anyhow::Result<Vec<u8>> {

@@ -48,6 +48,16 @@ pub struct Metrics {
     pub head_height: Gauge,
     /// HTTP requests served.
     pub http_requests: Counter,
+    /// Consensus: the round in progress at the current height.
+    pub consensus_round: Gauge,
+    /// Consensus: heights this node decided itself (others were learnt final).
+    pub consensus_decided: Counter,
+    /// Consensus: final blocks learnt from other relays (gossip or sync).
+    pub blocks_synced: Counter,
+    /// Consensus: messages refused (undecodable, invalid blocks, acceptance filter).
+    pub consensus_refused: Counter,
+    /// Relays connected over the relay transports.
+    pub peers: Gauge,
 }
 
 impl Metrics {
@@ -92,6 +102,36 @@ impl Metrics {
             "counter",
             "HTTP requests served.",
             self.http_requests.get(),
+        );
+        line(
+            "trustchain_consensus_round",
+            "gauge",
+            "Consensus round in progress at the current height.",
+            self.consensus_round.get(),
+        );
+        line(
+            "trustchain_consensus_decided_total",
+            "counter",
+            "Heights this relay decided in consensus.",
+            self.consensus_decided.get(),
+        );
+        line(
+            "trustchain_blocks_synced_total",
+            "counter",
+            "Final blocks learnt from other relays.",
+            self.blocks_synced.get(),
+        );
+        line(
+            "trustchain_consensus_refused_total",
+            "counter",
+            "Consensus messages and blocks refused.",
+            self.consensus_refused.get(),
+        );
+        line(
+            "trustchain_peers",
+            "gauge",
+            "Relays connected.",
+            self.peers.get(),
         );
         line(
             "trustchain_scenarios",

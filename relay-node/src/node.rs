@@ -16,7 +16,7 @@ use crate::api::{AppState, router_with_web};
 use crate::demo::{self, DemoGen};
 use crate::ingest::{self, Ingest};
 use crate::metrics::Metrics;
-use crate::producer::{Producer, SoloFinalizer, dev_chain_id};
+use crate::producer::{ChainSnapshot, Producer, SoloFinalizer, dev_chain_id};
 use crate::store::Store;
 
 /// Settings of `trustchain-relay dev`.
@@ -97,6 +97,7 @@ pub async fn run_dev(
         &cfg.data_dir,
         store.clone(),
         chain.clone(),
+        None,
     )
     .await
     .context("starting the libp2p browser transports (see --webrtc-port, --ws-port)")?;
@@ -125,29 +126,18 @@ pub async fn run_dev(
         );
     }
 
-    let mut demo_task = None;
-    if cfg.demo {
-        let owner = crate::keys::load_or_create(&cfg.data_dir.join("demo-owner.key"))?;
-        let treasurer = crate::keys::load_or_create(&cfg.data_dir.join("demo-treasurer.key"))?;
-        seed_demo(&store, &ingest, &owner, &treasurer, cfg.demo_records).await?;
-        if !cfg.demo_every.is_zero() {
-            let ingest = ingest.clone();
-            let every = cfg.demo_every;
-            demo_task = Some(tokio::spawn(async move {
-                let mut g = DemoGen::new(treasurer, demo::now_ms());
-                let id = ScenarioId::new(demo::SCENARIO).expect("valid id");
-                loop {
-                    tokio::time::sleep(every).await;
-                    let now = demo::now_ms();
-                    // Nonces from the clock in microseconds: unique across restarts.
-                    let c = g.payment(now * 1000, now);
-                    if let Err(e) = ingest.submit(id.clone(), vec![c]).await {
-                        tracing::warn!(error = %e, "demo payment refused");
-                    }
-                }
-            }));
-        }
-    }
+    let demo_task = if cfg.demo {
+        start_demo(
+            &cfg.data_dir,
+            &store,
+            &ingest,
+            cfg.demo_records,
+            cfg.demo_every,
+        )
+        .await?
+    } else {
+        None
+    };
 
     let state = AppState {
         store: store.clone(),
@@ -196,6 +186,37 @@ pub async fn run_dev(
     let _ = producer_thread.join();
     drop(writer);
     Ok(())
+}
+
+/// Seeds the demo scenario on first start and, unless `every` is zero, adds a payment every
+/// `every`; returns the task adding them.
+async fn start_demo(
+    data_dir: &std::path::Path,
+    store: &Store,
+    ingest: &Ingest,
+    records: usize,
+    every: Duration,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let owner = crate::keys::load_or_create(&data_dir.join("demo-owner.key"))?;
+    let treasurer = crate::keys::load_or_create(&data_dir.join("demo-treasurer.key"))?;
+    seed_demo(store, ingest, &owner, &treasurer, records).await?;
+    if every.is_zero() {
+        return Ok(None);
+    }
+    let ingest = ingest.clone();
+    Ok(Some(tokio::spawn(async move {
+        let mut g = DemoGen::new(treasurer, demo::now_ms());
+        let id = ScenarioId::new(demo::SCENARIO).expect("valid id");
+        loop {
+            tokio::time::sleep(every).await;
+            let now = demo::now_ms();
+            // Nonces from the clock in microseconds: unique across restarts.
+            let c = g.payment(now * 1000, now);
+            if let Err(e) = ingest.submit(id.clone(), vec![c]).await {
+                tracing::warn!(error = %e, "demo payment refused");
+            }
+        }
+    })))
 }
 
 async fn seed_demo(
@@ -304,11 +325,170 @@ pub struct NetworkConfig {
     pub web_dir: Option<PathBuf>,
 }
 
+/// Opens the chain of `genesis` in `store`: writes block 0 into a new database (`fresh` is then
+/// true), or checks that the database holds this network.
+fn open_chain(
+    store: &Store,
+    genesis: &crate::genesis::Genesis,
+) -> anyhow::Result<(ChainSnapshot, bool)> {
+    use trustchain_core::encoding::Encode as _;
+    let view = store.read()?;
+    let (head, fresh) = match view.head()? {
+        Some(head) => {
+            let zero = view.block(0)?.map(|b| b.header.hash());
+            anyhow::ensure!(
+                zero == Some(genesis.hash()),
+                "the data directory holds another network than genesis {} ({}): use another \
+                 --data-dir, or remove this one to join {} from scratch",
+                genesis.chain_id,
+                genesis.hash(),
+                genesis.chain_id
+            );
+            (head, false)
+        }
+        None => {
+            drop(view);
+            let txn = store.write()?;
+            {
+                txn.open_table(crate::store::BLOCKS)?
+                    .insert(0, genesis.block.to_bytes().as_slice())?;
+                txn.open_table(crate::store::EPOCHS)?.insert(
+                    genesis.validators.epoch,
+                    genesis.validators.to_bytes().as_slice(),
+                )?;
+            }
+            txn.commit()?;
+            tracing::info!(chain_id = %genesis.chain_id, "wrote the genesis block");
+            (genesis.block.clone(), true)
+        }
+    };
+    let snap = crate::producer::load_snapshot(store, head, genesis.validators.clone())?;
+    Ok((snap, fresh))
+}
+
 /// Runs one relay of a network until `shutdown` resolves.
 pub async fn run_network(
     cfg: NetworkConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let _ = (cfg, shutdown);
-    anyhow::bail!("not wired yet")
+    use crate::consensus::EpochSet;
+    use crate::driver::{self, Driver, DriverConfig, DriverIn};
+
+    std::fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("cannot create data directory {}", cfg.data_dir.display()))?;
+    let node_key = crate::keys::load_or_create(&cfg.key_file)?;
+    let me = PublicKey::of(&node_key);
+    let db_path = cfg.data_dir.join("relay.redb");
+    let store = Arc::new(
+        Store::open(&db_path).with_context(|| format!("cannot open {}", db_path.display()))?,
+    );
+    let metrics = Arc::new(Metrics::default());
+    let genesis = &cfg.genesis;
+    let (snap, fresh) = open_chain(&store, genesis)?;
+    metrics.head_height.set(snap.head.header.height);
+    let validator = genesis.validators.index_of(&me).is_some();
+    let (snapshot_tx, chain) = watch::channel(Arc::new(snap));
+    let epoch = EpochSet::new(genesis.validators.clone(), genesis.hash())
+        .map_err(|e| anyhow::anyhow!("genesis validator set: {e}"))?;
+    let (ingest, writer) = ingest::start(store.clone(), metrics.clone())?;
+    let (out_tx, out_rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut drv = Driver::new(
+        store.clone(),
+        node_key.clone(),
+        epoch,
+        snapshot_tx,
+        metrics.clone(),
+        out_tx,
+        DriverConfig {
+            timeouts: cfg.timeouts,
+            idle_block: cfg.idle_block,
+            checkpoint_delay: cfg.checkpoint_delay,
+            retransmit: Duration::from_millis(200),
+            sync_grace: Duration::from_secs(5),
+        },
+        fresh,
+    )?;
+    drv.recover()?;
+    let (driver_tx, driver_thread) = driver::spawn(drv)?;
+    let p2p = crate::p2p::start(
+        crate::p2p::P2pConfig {
+            ip: cfg.browser_ip,
+            webrtc_port: cfg.webrtc_port,
+            ws_port: cfg.ws_port,
+            misbehave: None,
+        },
+        &node_key,
+        &cfg.data_dir,
+        store.clone(),
+        chain.clone(),
+        Some(crate::p2p::RelayNet {
+            listen: cfg.p2p_listen.clone(),
+            bootstrap: cfg.bootstrap.clone(),
+            topic: crate::p2p::topic(&genesis.chain_id),
+            driver: driver_tx.clone(),
+            out: out_rx,
+            metrics: metrics.clone(),
+        }),
+    )
+    .await
+    .context("starting libp2p (see [p2p] in the config)")?;
+    let listener = tokio::net::TcpListener::bind(cfg.http_listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (is another relay running?)",
+                cfg.http_listen
+            )
+        })?;
+    let addr = listener.local_addr()?;
+    tracing::info!(
+        chain_id = %genesis.chain_id,
+        height = chain.borrow().head.header.height,
+        validator,
+        peer_id = %p2p.peer_id,
+        data_dir = %cfg.data_dir.display(),
+        "relay ready"
+    );
+    let demo_task = if cfg.demo {
+        start_demo(
+            &cfg.data_dir,
+            &store,
+            &ingest,
+            cfg.demo_records,
+            cfg.demo_every,
+        )
+        .await?
+    } else {
+        None
+    };
+    println!(
+        "Trustchain relay of {} listening on http://{addr} ({})",
+        genesis.chain_id,
+        if validator { "validator" } else { "follower" }
+    );
+    println!("  peer id: {}", p2p.peer_id);
+    for a in p2p.addresses() {
+        println!("  browser: {a}");
+    }
+    let state = AppState {
+        store: store.clone(),
+        ingest,
+        chain,
+        metrics,
+        started: Instant::now(),
+        block_interval: cfg.checkpoint_delay,
+        p2p: Some(p2p),
+        misbehave: None,
+    };
+    axum::serve(listener, router_with_web(state, cfg.web_dir.as_deref()))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    tracing::info!("shutting down");
+    if let Some(t) = demo_task {
+        t.abort();
+    }
+    let _ = driver_tx.send(DriverIn::Stop);
+    let _ = driver_thread.join();
+    drop(writer);
+    Ok(())
 }

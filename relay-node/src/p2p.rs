@@ -15,15 +15,21 @@ use anyhow::Context as _;
 use futures::{AsyncReadExt as _, AsyncWriteExt as _, StreamExt as _};
 use libp2p::core::muxing::StreamMuxerBox;
 use libp2p::core::upgrade::Version;
+use libp2p::gossipsub;
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, ProtocolSupport};
+use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, StreamProtocol, Transport as _, noise, ping, yamux};
 use tokio::sync::{mpsc, watch};
-use trustchain_core::encoding::Decode;
+use trustchain_core::encoding::{Decode, Encode};
 use trustchain_core::wire::{self, FRAME_LIMITS, Request, Response};
 
 use crate::api;
+use crate::consensus::codec::{
+    MAX_SYNC_BLOCKS, NET_LIMITS, NetMessage, SYNC_LIMITS, SyncRequest, SyncResponse,
+};
+use crate::driver::{DriverIn, NetOut};
 use crate::producer::ChainSnapshot;
 use crate::store::Store;
 
@@ -147,11 +153,78 @@ impl request_response::Codec for WireCodec {
     }
 }
 
+/// Frames of `/trustchain/sync/1`: final blocks for a relay catching up.
+#[derive(Clone, Default)]
+pub struct SyncCodec;
+
+/// The catch-up protocol between relays.
+pub const SYNC_PROTOCOL: &str = "/trustchain/sync/1";
+
+impl request_response::Codec for SyncCodec {
+    type Protocol = StreamProtocol;
+    type Request = SyncRequest;
+    type Response = SyncResponse;
+
+    async fn read_request<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> std::io::Result<SyncRequest>
+    where
+        T: futures::AsyncRead + Unpin + Send,
+    {
+        let buf = read_frame(io, 1024).await?;
+        SyncRequest::from_bytes_with(&buf, NET_LIMITS).map_err(invalid)
+    }
+
+    async fn read_response<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> std::io::Result<SyncResponse>
+    where
+        T: futures::AsyncRead + Unpin + Send,
+    {
+        let buf = read_frame(io, SYNC_LIMITS.max_total).await?;
+        SyncResponse::from_bytes_with(&buf, SYNC_LIMITS).map_err(invalid)
+    }
+
+    async fn write_request<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        req: SyncRequest,
+    ) -> std::io::Result<()>
+    where
+        T: futures::AsyncWrite + Unpin + Send,
+    {
+        io.write_all(&wire::frame(&req)).await?;
+        io.close().await
+    }
+
+    async fn write_response<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        res: SyncResponse,
+    ) -> std::io::Result<()>
+    where
+        T: futures::AsyncWrite + Unpin + Send,
+    {
+        io.write_all(&wire::frame(&res)).await?;
+        io.close().await
+    }
+}
+
 #[derive(NetworkBehaviour)]
 struct Behaviour {
     limits: libp2p::connection_limits::Behaviour,
     relay: request_response::Behaviour<WireCodec>,
     ping: ping::Behaviour,
+    /// Relay-to-relay gossip (votes, proposals, final blocks, checkpoints); off in clients.
+    gossip: Toggle<gossipsub::Behaviour>,
+    /// Relay-to-relay catch-up.
+    sync: request_response::Behaviour<SyncCodec>,
 }
 
 /// Connections a relay accepts: enough for many browsers, bounded so that no peer can exhaust it.
@@ -176,14 +249,33 @@ fn certificate(path: &Path) -> anyhow::Result<libp2p_webrtc::tokio::Certificate>
     Ok(cert)
 }
 
-/// A swarm with both browser transports and the relay protocol (used by relays and by the
-/// native [`Client`]).
+/// The gossip behaviour of relays: signed messages (the libp2p identity is the node key), one
+/// topic per network, messages up to [`NET_LIMITS`].
+fn gossip(key: &libp2p::identity::Keypair) -> anyhow::Result<gossipsub::Behaviour> {
+    let config = gossipsub::ConfigBuilder::default()
+        .max_transmit_size(NET_LIMITS.max_total)
+        .heartbeat_interval(Duration::from_millis(500))
+        .validation_mode(gossipsub::ValidationMode::Strict)
+        .build()
+        .map_err(|e| anyhow::anyhow!("gossipsub configuration: {e}"))?;
+    gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), config)
+        .map_err(|e| anyhow::anyhow!("gossipsub: {e}"))
+}
+
+/// A swarm with TCP (relays), both browser transports and the relay protocol; `relay_net` turns
+/// on gossip between relays (off in the native [`Client`]).
 fn build_swarm(
     identity: libp2p::identity::Keypair,
     cert: libp2p_webrtc::tokio::Certificate,
+    relay_net: bool,
 ) -> anyhow::Result<libp2p::Swarm<Behaviour>> {
     Ok(libp2p::SwarmBuilder::with_existing_identity(identity)
         .with_tokio()
+        .with_tcp(
+            libp2p::tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )?
         .with_other_transport(|key| {
             libp2p_webrtc::tokio::Transport::new(key.clone(), cert)
                 .map(|(peer, conn), _| (peer, StreamMuxerBox::new(conn)))
@@ -196,20 +288,30 @@ fn build_swarm(
                 .multiplex(yamux::Config::default())
                 .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer))))
         })?
-        .with_behaviour(|_| Behaviour {
-            limits: libp2p::connection_limits::Behaviour::new(
-                libp2p::connection_limits::ConnectionLimits::default()
-                    .with_max_established_incoming(Some(MAX_INCOMING))
-                    .with_max_pending_incoming(Some(MAX_INCOMING / 4))
-                    .with_max_established_per_peer(Some(MAX_PER_PEER)),
-            ),
-            relay: request_response::Behaviour::new(
-                [(StreamProtocol::new(wire::PROTOCOL), ProtocolSupport::Full)],
-                request_response::Config::default()
-                    .with_request_timeout(HEAD_POLL + Duration::from_secs(10))
-                    .with_max_concurrent_streams(64),
-            ),
-            ping: ping::Behaviour::default(),
+        .with_behaviour(|key| {
+            let gossip = if relay_net { Some(gossip(key)?) } else { None };
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Behaviour {
+                limits: libp2p::connection_limits::Behaviour::new(
+                    libp2p::connection_limits::ConnectionLimits::default()
+                        .with_max_established_incoming(Some(MAX_INCOMING))
+                        .with_max_pending_incoming(Some(MAX_INCOMING / 4))
+                        .with_max_established_per_peer(Some(MAX_PER_PEER)),
+                ),
+                relay: request_response::Behaviour::new(
+                    [(StreamProtocol::new(wire::PROTOCOL), ProtocolSupport::Full)],
+                    request_response::Config::default()
+                        .with_request_timeout(HEAD_POLL + Duration::from_secs(10))
+                        .with_max_concurrent_streams(64),
+                ),
+                ping: ping::Behaviour::default(),
+                gossip: Toggle::from(gossip),
+                sync: request_response::Behaviour::new(
+                    [(StreamProtocol::new(SYNC_PROTOCOL), ProtocolSupport::Full)],
+                    request_response::Config::default()
+                        .with_request_timeout(Duration::from_secs(30))
+                        .with_max_concurrent_streams(16),
+                ),
+            })
         })?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
         .build())
@@ -233,7 +335,7 @@ impl Client {
         let identity = libp2p::identity::Keypair::generate_ed25519();
         let cert = libp2p_webrtc::tokio::Certificate::generate(&mut rand::rng())
             .map_err(|e| anyhow::anyhow!("cannot make a WebRTC certificate: {e}"))?;
-        let mut swarm = build_swarm(identity, cert)?;
+        let mut swarm = build_swarm(identity, cert, false)?;
         // Native WebRTC dials from a UDP socket of a listener (browsers need none).
         if addr.iter().any(|p| matches!(p, Protocol::WebRTCDirect)) {
             let ip = addr.iter().find_map(|p| match p {
@@ -358,18 +460,112 @@ async fn answer(
     }
 }
 
-/// Starts the libp2p side: listens on WebRTC-direct and WebSocket and serves the relay protocol.
+/// The relay-to-relay side of a network node (`trustchain-relay run`).
+pub struct RelayNet {
+    /// TCP addresses to listen on for other relays.
+    pub listen: Vec<Multiaddr>,
+    /// Relays to keep connected to (each ending in `/p2p/<peer id>`).
+    pub bootstrap: Vec<Multiaddr>,
+    /// The gossip topic (one per network).
+    pub topic: String,
+    /// Where gossip and sync answers go.
+    pub driver: std::sync::mpsc::SyncSender<DriverIn>,
+    /// What the driver wants sent.
+    pub out: mpsc::UnboundedReceiver<NetOut>,
+    /// Counters.
+    pub metrics: Arc<crate::metrics::Metrics>,
+}
+
+/// The gossip topic of the network `chain_id`.
+pub fn topic(chain_id: &str) -> String {
+    format!("/trustchain/{chain_id}/consensus/1")
+}
+
+/// The libp2p identity (and so the peer id) of a node key.
+pub fn identity(node_key: &ed25519_dalek::SigningKey) -> anyhow::Result<libp2p::identity::Keypair> {
+    libp2p::identity::Keypair::ed25519_from_bytes(node_key.to_bytes())
+        .context("deriving the libp2p identity")
+}
+
+/// Whether a connection is to a browser (WebSocket or WebRTC) rather than to a relay over TCP.
+fn is_browser(addr: &Multiaddr) -> bool {
+    addr.iter().any(|p| {
+        matches!(
+            p,
+            Protocol::Ws(_) | Protocol::Wss(_) | Protocol::WebRTCDirect
+        )
+    })
+}
+
+/// Reads and answers one sync request from the store, within [`SYNC_LIMITS`].
+fn answer_sync(store: &Store, req: SyncRequest) -> SyncResponse {
+    let SyncRequest::Blocks { from, limit } = req;
+    match store
+        .read()
+        .and_then(|v| v.final_blocks(from, u64::from(limit.min(MAX_SYNC_BLOCKS))))
+    {
+        Ok(mut blocks) => {
+            // Keep the answer within the receiver's limit.
+            let budget = SYNC_LIMITS.max_total / 2;
+            let mut used = 0;
+            let mut keep = 0;
+            for b in &blocks {
+                used += b.to_bytes().len();
+                if used > budget && keep > 0 {
+                    break;
+                }
+                keep += 1;
+            }
+            blocks.truncate(keep);
+            SyncResponse::Blocks(blocks)
+        }
+        Err(e) => SyncResponse::Error {
+            message: e.to_string(),
+        },
+    }
+}
+
+/// Starts the libp2p side: listens on WebRTC-direct and WebSocket and serves the relay protocol;
+/// with `relay_net`, also listens on TCP for other relays, keeps its bootstrap relays connected,
+/// gossips the driver's messages and answers sync requests.
 pub async fn start(
     cfg: P2pConfig,
     node_key: &ed25519_dalek::SigningKey,
     data_dir: &Path,
     store: Arc<Store>,
     chain: watch::Receiver<Arc<ChainSnapshot>>,
+    relay_net: Option<RelayNet>,
 ) -> anyhow::Result<P2pInfo> {
-    let identity = libp2p::identity::Keypair::ed25519_from_bytes(node_key.to_bytes())
-        .context("deriving the libp2p identity")?;
+    let identity = identity(node_key)?;
     let cert = certificate(&data_dir.join("webrtc-cert.pem"))?;
-    let mut swarm = build_swarm(identity, cert)?;
+    let mut swarm = build_swarm(identity, cert, relay_net.is_some())?;
+    let mut topic_hash = None;
+    let mut net_out = None;
+    let mut bootstrap = Vec::new();
+    let mut driver = None;
+    let mut metrics = None;
+    if let Some(net) = relay_net {
+        let topic = gossipsub::IdentTopic::new(net.topic);
+        if let Some(g) = swarm.behaviour_mut().gossip.as_mut() {
+            g.subscribe(&topic)
+                .map_err(|e| anyhow::anyhow!("gossip subscription: {e}"))?;
+        }
+        topic_hash = Some(topic.hash());
+        for a in &net.listen {
+            swarm
+                .listen_on(a.clone())
+                .with_context(|| format!("cannot listen on {a} for relays"))?;
+        }
+        for a in &net.bootstrap {
+            match a.iter().last() {
+                Some(Protocol::P2p(peer)) => bootstrap.push((peer, a.clone())),
+                _ => anyhow::bail!("bootstrap address {a} does not end in /p2p/<peer id>"),
+            }
+        }
+        net_out = Some(net.out);
+        driver = Some(net.driver);
+        metrics = Some(net.metrics);
+    }
 
     let webrtc: Multiaddr = Multiaddr::from(cfg.ip)
         .with(Protocol::Udp(cfg.webrtc_port))
@@ -394,20 +590,59 @@ pub async fn start(
     let peer_id = info.peer_id;
     let misbehave = cfg.misbehave;
     let mut listening = 0;
-    // Wait until both listeners have an address, so /v1/status can publish them at once.
+    // Wait until both browser listeners have an address, so /v1/status can publish them at once.
     while listening < 2 {
         if let SwarmEvent::NewListenAddr { address, .. } = swarm.select_next_some().await {
-            let full = address.with_p2p(peer_id).unwrap_or_else(|a| a);
-            tracing::info!(%full, "browser address");
-            if let Ok(mut a) = addrs.write() {
-                a.push(full);
+            let full = address.clone().with_p2p(peer_id).unwrap_or_else(|a| a);
+            if is_browser(&address) {
+                tracing::info!(%full, "browser address");
+                if let Ok(mut a) = addrs.write() {
+                    a.push(full);
+                }
+                listening += 1;
+            } else {
+                tracing::info!(%full, "relay address");
             }
-            listening += 1;
         }
     }
+    let (sync_tx, mut sync_rx) = mpsc::channel::<(
+        request_response::ResponseChannel<SyncResponse>,
+        SyncResponse,
+    )>(16);
+    let mut redial = tokio::time::interval(Duration::from_secs(2));
+    let mut relays: std::collections::HashSet<PeerId> = std::collections::HashSet::new();
+    let to_driver = move |input: DriverIn| {
+        if let Some(d) = &driver
+            && d.try_send(input).is_err()
+        {
+            tracing::warn!("consensus driver busy; a message was dropped");
+        }
+    };
     tokio::spawn(async move {
         loop {
             tokio::select! {
+                _ = redial.tick(), if !bootstrap.is_empty() => {
+                    for (peer, addr) in &bootstrap {
+                        if !swarm.is_connected(peer) {
+                            let _ = swarm.dial(addr.clone());
+                        }
+                    }
+                }
+                Some(out) = async { match net_out.as_mut() { Some(rx) => rx.recv().await, None => None } } => match out {
+                    NetOut::Publish(msg) => {
+                        if let (Some(g), Some(t)) = (swarm.behaviour_mut().gossip.as_mut(), &topic_hash)
+                            && let Err(e) = g.publish(t.clone(), msg.to_bytes())
+                        {
+                            tracing::debug!(error = %e, "gossip publish");
+                        }
+                    }
+                    NetOut::Sync { peer, from } => {
+                        swarm.behaviour_mut().sync.send_request(&peer, SyncRequest::Blocks { from, limit: MAX_SYNC_BLOCKS });
+                    }
+                },
+                Some((channel, res)) = sync_rx.recv() => {
+                    let _ = swarm.behaviour_mut().sync.send_response(channel, res);
+                }
                 ev = swarm.select_next_some() => match ev {
                     SwarmEvent::Behaviour(BehaviourEvent::Relay(request_response::Event::Message {
                         message: request_response::Message::Request { request, channel, .. },
@@ -423,12 +658,51 @@ pub async fn start(
                         tracing::debug!(%peer, %error, "inbound request failed");
                     }
                     SwarmEvent::NewListenAddr { address, .. } => {
-                        if let Ok(mut a) = addrs.write() {
+                        if is_browser(&address) && let Ok(mut a) = addrs.write() {
                             a.push(address.with_p2p(peer_id).unwrap_or_else(|a| a));
                         }
                     }
-                    SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } => {
-                        tracing::debug!(%peer_id, addr = %endpoint.get_remote_address(), "browser connected");
+                    SwarmEvent::ConnectionEstablished { peer_id, endpoint, num_established, .. } => {
+                        let addr = endpoint.get_remote_address();
+                        if is_browser(addr) {
+                            tracing::debug!(%peer_id, %addr, "browser connected");
+                        } else if num_established.get() == 1 && topic_hash.is_some() {
+                            tracing::info!(%peer_id, %addr, "relay connected");
+                            relays.insert(peer_id);
+                            if let Some(m) = &metrics { m.peers.set(relays.len() as u64); }
+                            to_driver(DriverIn::PeerConnected(peer_id));
+                        }
+                    }
+                    SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
+                        if relays.remove(&peer_id) {
+                            tracing::info!(%peer_id, "relay disconnected");
+                            if let Some(m) = &metrics { m.peers.set(relays.len() as u64); }
+                        }
+                    }
+                    SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Message { propagation_source, message, .. })) => {
+                        match NetMessage::from_bytes_with(&message.data, NET_LIMITS) {
+                            Ok(msg) => to_driver(DriverIn::Net { from: propagation_source, msg }),
+                            Err(e) => {
+                                if let Some(m) = &metrics { m.consensus_refused.add(1); }
+                                tracing::debug!(peer = %propagation_source, error = %e, "undecodable gossip");
+                            }
+                        }
+                    }
+                    SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message { peer, message, .. })) => match message {
+                        request_response::Message::Request { request, channel, .. } => {
+                            let (store, tx) = (store.clone(), sync_tx.clone());
+                            tokio::task::spawn_blocking(move || {
+                                let res = answer_sync(&store, request);
+                                let _ = tx.blocking_send((channel, res));
+                            });
+                        }
+                        request_response::Message::Response { response, .. } => match response {
+                            SyncResponse::Blocks(blocks) => to_driver(DriverIn::Synced { from: peer, blocks }),
+                            SyncResponse::Error { message } => tracing::warn!(%peer, %message, "sync refused"),
+                        },
+                    },
+                    SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::OutboundFailure { peer, error, .. })) => {
+                        tracing::debug!(%peer, %error, "sync request failed");
                     }
                     _ => {}
                 },

@@ -21,7 +21,10 @@ use trustchain_core::light_client::TrustedCheckpoint;
 use trustchain_core::value::ScenarioId;
 
 use crate::metrics::Metrics;
-use crate::store::{ANCHORED, BLOCKS, CHECKPOINTS, EPOCHS, Store, StoreError, StoredBlock};
+use crate::store::{
+    ANCHORED, BLOCKS, BODIES, BlockBody, CHECKPOINTS, CONSENSUS_WAL, EPOCHS, Store, StoreError,
+    StoredBlock,
+};
 
 /// Agreement on a proposed block. Returns the block's commit certificate once it is final.
 pub trait Finalizer: Send + 'static {
@@ -100,6 +103,173 @@ impl ChainSnapshot {
     }
 }
 
+/// Rebuilds the snapshot of the chain whose latest block is `head` from the database, and checks
+/// the anchored checkpoints against the head's anchor root and `validators` against the head.
+pub fn load_snapshot(
+    store: &Store,
+    head: StoredBlock,
+    validators: ValidatorSet,
+) -> anyhow::Result<ChainSnapshot> {
+    let view = store.read()?;
+    let mut anchors = AnchorMap::new();
+    let mut checkpoints = HashMap::new();
+    for (id, size) in view.anchored()? {
+        let cp = view.checkpoint(&id, size)?.ok_or_else(|| {
+            anyhow::anyhow!("database corrupt: anchored checkpoint {id}@{size} is missing")
+        })?;
+        anchors.insert(id.anchor_key(), cp.checkpoint.digest());
+        checkpoints.insert(id, cp);
+    }
+    let anchor_tree = AnchorTree::new(&anchors);
+    anyhow::ensure!(
+        anchor_tree.root() == head.header.anchor_root,
+        "database corrupt: the anchored checkpoints do not hash to block {}'s anchor root",
+        head.header.height
+    );
+    anyhow::ensure!(
+        validators.hash() == head.header.next_validators_hash,
+        "this node's validator set does not match the chain in the data directory"
+    );
+    Ok(ChainSnapshot {
+        head_hash: head.header.hash(),
+        head,
+        validators,
+        anchors,
+        anchor_tree,
+        checkpoints,
+    })
+}
+
+/// Why a block does not follow a snapshot.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    /// The body's checkpoints do not hash to the header's anchor root.
+    #[error("block {height}: its body does not hash to the header's anchor root")]
+    AnchorRoot {
+        /// The block's height.
+        height: u64,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Writes `block` (final: its certificate was checked by the caller) with `body` on top of
+/// `snap` in one durable transaction — the block, its body, the checkpoints and the anchored
+/// sizes, and, with `wal_below = Some(h)`, the removal of the consensus WAL below height `h` — and
+/// returns the new snapshot. `validators` are the set after the block.
+pub fn commit_block(
+    store: &Store,
+    snap: &ChainSnapshot,
+    block: StoredBlock,
+    body: BlockBody,
+    validators: ValidatorSet,
+    wal_below: Option<u64>,
+) -> Result<ChainSnapshot, CommitError> {
+    let height = block.header.height;
+    let mut anchors = snap.anchors.clone();
+    let mut checkpoints = snap.checkpoints.clone();
+    for cp in &body.checkpoints {
+        let c = &cp.checkpoint;
+        anchors.insert(c.scenario.anchor_key(), c.digest());
+        checkpoints.insert(c.scenario.clone(), cp.clone());
+    }
+    let anchor_tree = AnchorTree::new(&anchors);
+    if anchor_tree.root() != block.header.anchor_root {
+        return Err(CommitError::AnchorRoot { height });
+    }
+    let write = || -> Result<(), StoreError> {
+        let txn = store.write()?;
+        {
+            txn.open_table(BLOCKS)?
+                .insert(height, block.to_bytes().as_slice())?;
+            if !body.checkpoints.is_empty() {
+                txn.open_table(BODIES)?
+                    .insert(height, body.to_bytes().as_slice())?;
+            }
+            let mut cps = txn.open_table(CHECKPOINTS)?;
+            let mut anchored = txn.open_table(ANCHORED)?;
+            for cp in &body.checkpoints {
+                let c = &cp.checkpoint;
+                cps.insert((c.scenario.as_str(), c.size), cp.to_bytes().as_slice())?;
+                anchored.insert(c.scenario.as_str(), c.size)?;
+            }
+            if let Some(h) = wal_below {
+                txn.open_table(CONSENSUS_WAL)?
+                    .retain_in((0, 0)..(h, 0), |_, _| false)?;
+            }
+        }
+        txn.commit().map_err(StoreError::from)?;
+        Ok(())
+    };
+    write()?;
+    Ok(ChainSnapshot {
+        head_hash: block.header.hash(),
+        head: block,
+        validators,
+        anchors,
+        anchor_tree,
+        checkpoints,
+    })
+}
+
+/// Signs, with `key`, a checkpoint of every scenario in the store that grew past both its
+/// anchored size in `snap` and `pending(scenario)` (the size of a checkpoint already waiting to be
+/// anchored), ascending by scenario. `main_ref` is `snap`'s head.
+pub fn sign_moved(
+    store: &Store,
+    snap: &ChainSnapshot,
+    key: &SigningKey,
+    time_ms: u64,
+    pending: impl Fn(&ScenarioId) -> u64,
+) -> Result<Vec<SignedCheckpoint>, StoreError> {
+    let view = store.read()?;
+    let mut out = Vec::new();
+    for (id, size) in view.scenarios()? {
+        let anchored = snap.checkpoints.get(&id).map_or(0, |c| c.checkpoint.size);
+        if size <= anchored.max(pending(&id)) {
+            continue;
+        }
+        let root = view.root(&id, size)?;
+        out.push(
+            Checkpoint {
+                scenario: id,
+                size,
+                root,
+                main_ref: snap.head_hash,
+                time_ms,
+            }
+            .sign(&[key]),
+        );
+    }
+    out.sort_by(|a, b| a.checkpoint.scenario.cmp(&b.checkpoint.scenario));
+    Ok(out)
+}
+
+/// The header of the block after `snap`'s head that anchors `body`.
+pub fn next_header(
+    snap: &ChainSnapshot,
+    body: &BlockBody,
+    time_ms: u64,
+    set: &ValidatorSet,
+) -> BlockHeader {
+    let mut anchors = snap.anchors.clone();
+    for cp in &body.checkpoints {
+        anchors.insert(cp.checkpoint.scenario.anchor_key(), cp.checkpoint.digest());
+    }
+    BlockHeader {
+        chain_id: snap.head.header.chain_id.clone(),
+        height: snap.head.header.height + 1,
+        epoch: set.epoch,
+        prev: snap.head_hash,
+        time_ms,
+        anchor_root: anchors.root(),
+        moved: body.checkpoints.len() as u32,
+        validators_hash: set.hash(),
+        next_validators_hash: set.hash(),
+    }
+}
+
 /// The chain's name in dev mode: derived from the validator key, so two dev nodes differ.
 pub fn dev_chain_id(key: &PublicKey) -> String {
     format!("trustchain-dev-{}", &key.to_hex()[..12])
@@ -164,35 +334,10 @@ impl<F: Finalizer> Producer<F> {
                 return Self::open(store, f, String::new(), metrics);
             }
         };
-        let mut anchors = AnchorMap::new();
-        let mut checkpoints = HashMap::new();
-        for (id, size) in view.anchored()? {
-            let cp = view.checkpoint(&id, size)?.ok_or_else(|| {
-                anyhow::anyhow!("database corrupt: anchored checkpoint {id}@{size} is missing")
-            })?;
-            anchors.insert(id.anchor_key(), cp.checkpoint.digest());
-            checkpoints.insert(id, cp);
-        }
-        let anchor_tree = AnchorTree::new(&anchors);
-        anyhow::ensure!(
-            anchor_tree.root() == head.header.anchor_root,
-            "database corrupt: the anchored checkpoints do not hash to block {}'s anchor root",
-            head.header.height
-        );
+        drop(view);
         let validators = finalizer.validators().clone();
-        anyhow::ensure!(
-            validators.hash() == head.header.next_validators_hash,
-            "this node's validator key does not match the chain in the data directory"
-        );
-        metrics.head_height.set(head.header.height);
-        let snap = ChainSnapshot {
-            head_hash: head.header.hash(),
-            head,
-            validators,
-            anchors,
-            anchor_tree,
-            checkpoints,
-        };
+        let snap = load_snapshot(&store, head, validators)?;
+        metrics.head_height.set(snap.head.header.height);
         let (tx, rx) = watch::channel(Arc::new(snap));
         Ok((
             Producer {
@@ -213,80 +358,34 @@ impl<F: Finalizer> Producer<F> {
     /// Produces one block if any scenario moved since the last; returns its height.
     pub fn produce(&mut self) -> anyhow::Result<Option<u64>> {
         let snap = self.snapshot.borrow().clone();
-        let view = self.store.read()?;
-        let mut moved = Vec::new();
-        for (id, size) in view.scenarios()? {
-            let anchored = snap.checkpoints.get(&id).map_or(0, |c| c.checkpoint.size);
-            if size > anchored {
-                moved.push((id, size));
-            }
-        }
-        if moved.is_empty() {
+        let time_ms = now_ms().max(snap.head.header.time_ms);
+        let new_cps = sign_moved(
+            &self.store,
+            &snap,
+            self.finalizer.replica_key(),
+            time_ms,
+            |_| 0,
+        )?;
+        if new_cps.is_empty() {
             return Ok(None);
         }
-        let time_ms = now_ms().max(snap.head.header.time_ms);
-        let mut anchors = snap.anchors.clone();
-        let mut checkpoints = snap.checkpoints.clone();
-        let mut new_cps = Vec::with_capacity(moved.len());
-        for (id, size) in &moved {
-            let root = view.root(id, *size)?;
-            let cp = Checkpoint {
-                scenario: id.clone(),
-                size: *size,
-                root,
-                main_ref: snap.head_hash,
-                time_ms,
-            }
-            .sign(&[self.finalizer.replica_key()]);
-            anchors.insert(id.anchor_key(), cp.checkpoint.digest());
-            checkpoints.insert(id.clone(), cp.clone());
-            new_cps.push(cp);
-        }
-        drop(view);
-        let anchor_tree = AnchorTree::new(&anchors);
         let set = self.finalizer.validators().clone();
-        let header = BlockHeader {
-            chain_id: snap.head.header.chain_id.clone(),
-            height: snap.head.header.height + 1,
-            epoch: set.epoch,
-            prev: snap.head_hash,
-            time_ms,
-            anchor_root: anchor_tree.root(),
-            moved: moved.len() as u32,
-            validators_hash: set.hash(),
-            next_validators_hash: set.hash(),
+        let body = BlockBody {
+            checkpoints: new_cps,
         };
+        let header = next_header(&snap, &body, time_ms, &set);
         let certificate = self.finalizer.finalize(&header)?;
         let block = StoredBlock {
             header,
             certificate,
         };
         let height = block.header.height;
-        let txn = self.store.write()?;
-        {
-            txn.open_table(BLOCKS)?
-                .insert(height, block.to_bytes().as_slice())?;
-            let mut cps = txn.open_table(CHECKPOINTS)?;
-            let mut anchored = txn.open_table(ANCHORED)?;
-            for cp in &new_cps {
-                let c = &cp.checkpoint;
-                cps.insert((c.scenario.as_str(), c.size), cp.to_bytes().as_slice())?;
-                anchored.insert(c.scenario.as_str(), c.size)?;
-            }
-        }
-        txn.commit().map_err(StoreError::from)?;
+        let moved = body.checkpoints.len();
+        let next = commit_block(&self.store, &snap, block, body, set, None)?;
         self.metrics.head_height.set(height);
         self.metrics.blocks.add(1);
-        let head_hash = block.header.hash();
-        tracing::debug!(height, moved = moved.len(), "block final");
-        self.snapshot.send_replace(Arc::new(ChainSnapshot {
-            head: block,
-            head_hash,
-            validators: set,
-            anchors,
-            anchor_tree,
-            checkpoints,
-        }));
+        tracing::debug!(height, moved, "block final");
+        self.snapshot.send_replace(Arc::new(next));
         Ok(Some(height))
     }
 

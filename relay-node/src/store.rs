@@ -42,8 +42,7 @@ pub const EPOCHS: TableDefinition<u64, &[u8]> = TableDefinition::new("epochs");
 pub const BODIES: TableDefinition<u64, &[u8]> = TableDefinition::new("bodies");
 /// Consensus write-ahead log: `(height, sequence) → entry` bytes (docs/consensus.md §2.2);
 /// entries of decided heights are removed with the block's commit.
-pub const CONSENSUS_WAL: TableDefinition<(u64, u64), &[u8]> =
-    TableDefinition::new("consensus_wal");
+pub const CONSENSUS_WAL: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("consensus_wal");
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -422,6 +421,17 @@ impl ReadView {
             out.push(row?.1.value().to_vec());
         }
         Ok(out)
+    }
+
+    /// The largest sequence number in the write-ahead log (`None`: empty).
+    pub fn wal_last_seq(&self) -> Result<Option<u64>, StoreError> {
+        let t = self.txn.open_table(CONSENSUS_WAL)?;
+        let mut max = None;
+        for row in t.iter()? {
+            let seq = row?.0.value().1;
+            max = Some(max.map_or(seq, |m: u64| m.max(seq)));
+        }
+        Ok(max)
     }
 
     /// Number of blocks.

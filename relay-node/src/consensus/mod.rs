@@ -11,6 +11,7 @@
 //! Not wired into the running relay yet: the producer's `Finalizer` is unchanged.
 
 pub mod cert;
+pub mod codec;
 pub mod core;
 pub mod ctx;
 pub mod signing;
@@ -26,6 +27,10 @@ pub use self::core::{
     MAX_ROUNDS_AHEAD, Role, TimeoutConfig,
 };
 pub use cert::{ConvertError, to_core_certificate};
+pub use codec::{
+    MAX_CERTIFICATE_SIGNATURES, MAX_SYNC_BLOCKS, MAX_SYNC_ERROR, NET_LIMITS, NetMessage,
+    SYNC_LIMITS, SyncRequest, SyncResponse, WalRecord,
+};
 pub use ctx::{
     BlockId, BlockProposal, BlockValue, ConsVote, EpochSet, EpochSetError, Height, NoParts,
     TrustchainContext, ValAddr, ValInfo,

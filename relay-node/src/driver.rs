@@ -1,0 +1,766 @@
+//! The consensus driver: one thread that owns this relay's [`ConsensusCore`], its write-ahead
+//! log, its pool of checkpoints waiting to be anchored and the chain snapshot, and executes the
+//! core's actions against the real world (docs/consensus.md §5).
+//!
+//! Inputs arrive on one channel ([`DriverIn`]: messages from other relays, sync answers, new
+//! connections); outputs leave on another ([`NetOut`]: what to gossip, whom to ask for blocks).
+//! Timers are deadlines the loop sleeps towards. Everything that touches consensus state happens
+//! on this thread, in order, so the execution rules of [`ConsensusCore`] hold: a WAL entry is
+//! durable before anything published after it leaves the node.
+//!
+//! Heights: after a block is final the next height starts only when something is waiting to be
+//! anchored, when another relay's message for it arrives, or after `idle_block` — an idle network
+//! makes no empty blocks faster than that.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use ed25519_dalek::SigningKey;
+use informalsystems_malachitebft_core_consensus::{LivenessMsg, SignedConsensusMsg};
+use informalsystems_malachitebft_core_types::{Round, SignedProposal, Timeout};
+use libp2p::PeerId;
+use tokio::sync::{mpsc, watch};
+use trustchain_core::checkpoint::SignedCheckpoint;
+use trustchain_core::crypto::PublicKey;
+use trustchain_core::encoding::{Decode, Encode};
+use trustchain_core::value::ScenarioId;
+
+use crate::chain_app::{validate_block, validate_final};
+use crate::consensus::codec::{MAX_SYNC_BLOCKS, NetMessage, WalRecord};
+use crate::consensus::{
+    Action, BlockValue, ConsensusCore, Decision, EpochSet, Height, TimeoutConfig, TrustchainContext,
+};
+use crate::metrics::Metrics;
+use crate::producer::{ChainSnapshot, commit_block, next_header, sign_moved};
+use crate::store::{
+    BlockBody, CONSENSUS_WAL, FinalBlock, MAX_BODY_CHECKPOINTS, Store, StoredBlock,
+};
+
+/// What reaches the driver.
+#[derive(Debug)]
+pub enum DriverIn {
+    /// A message gossiped by another relay (decoded with limits, not yet verified).
+    Net {
+        /// The relay that forwarded it.
+        from: PeerId,
+        /// The message.
+        msg: NetMessage,
+    },
+    /// An answer to [`NetOut::Sync`].
+    Synced {
+        /// Who answered.
+        from: PeerId,
+        /// The blocks, from the height asked for, ascending.
+        blocks: Vec<FinalBlock>,
+    },
+    /// A relay connected: ask it what we missed.
+    PeerConnected(PeerId),
+    /// Stop the thread.
+    Stop,
+}
+
+/// What the driver asks the network layer to do.
+#[derive(Debug)]
+pub enum NetOut {
+    /// Gossip to every relay.
+    Publish(NetMessage),
+    /// Ask `peer` for final blocks from height `from` on (at most [`MAX_SYNC_BLOCKS`]).
+    Sync {
+        /// Whom to ask.
+        peer: PeerId,
+        /// First height wanted.
+        from: u64,
+    },
+}
+
+/// Settings of the driver.
+#[derive(Clone, Copy, Debug)]
+pub struct DriverConfig {
+    /// Consensus timeouts.
+    pub timeouts: TimeoutConfig,
+    /// Longest time between blocks when nothing moved.
+    pub idle_block: Duration,
+    /// How often local scenarios are scanned for new records to checkpoint.
+    pub checkpoint_delay: Duration,
+    /// How often our votes (and proposal) of a round without progress are sent again.
+    pub retransmit: Duration,
+    /// How long a relay that starts with a new database waits for another relay's blocks before
+    /// it takes part in consensus anyway (its key may have signed in a height it no longer
+    /// remembers; see [`Driver::synced`]).
+    pub sync_grace: Duration,
+}
+
+/// Pending checkpoints kept at most (one per scenario).
+const MAX_POOL: usize = 100_000;
+/// Proposals of the next height kept until it starts.
+const MAX_FUTURE_PROPOSALS: usize = 16;
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The driver's state; see the module documentation.
+pub struct Driver {
+    store: Arc<Store>,
+    key: SigningKey,
+    ctx: TrustchainContext,
+    epoch: EpochSet,
+    core: ConsensusCore,
+    cfg: DriverConfig,
+    snapshot: watch::Sender<Arc<ChainSnapshot>>,
+    metrics: Arc<Metrics>,
+    net: mpsc::UnboundedSender<NetOut>,
+    /// Whether the height after the head has not started yet.
+    waiting: bool,
+    /// Whether this relay may vote: false for a new database until a relay answered a sync.
+    synced: bool,
+    /// When the driver started (for `sync_grace`).
+    started: Instant,
+    /// When the head became final here.
+    head_at: Instant,
+    timers: HashMap<Timeout, Instant>,
+    pool: BTreeMap<ScenarioId, SignedCheckpoint>,
+    future_proposals: Vec<SignedProposal<TrustchainContext>>,
+    my_proposal: Option<SignedProposal<TrustchainContext>>,
+    /// WAL rows appended but not written: (height, bytes).
+    wal_pending: Vec<(u64, Vec<u8>)>,
+    /// Whether WAL rows were written without `fsync` since the last durable commit.
+    wal_lazy: bool,
+    wal_seq: u64,
+    next_scan: Instant,
+    next_retransmit: Instant,
+    /// Last sync request per peer (rate limit).
+    asked: HashMap<PeerId, Instant>,
+}
+
+impl Driver {
+    /// A driver for the chain in `snapshot`, as the validator (or follower) holding `key`.
+    /// `fresh`: the database was created at this start, so the key may have voted before in a
+    /// database that is gone — the relay votes only after syncing (or after `sync_grace`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        store: Arc<Store>,
+        key: SigningKey,
+        epoch: EpochSet,
+        snapshot: watch::Sender<Arc<ChainSnapshot>>,
+        metrics: Arc<Metrics>,
+        net: mpsc::UnboundedSender<NetOut>,
+        cfg: DriverConfig,
+        fresh: bool,
+    ) -> anyhow::Result<Self> {
+        let snap = snapshot.borrow().clone();
+        let ctx = TrustchainContext::new(snap.chain_id());
+        let next = snap.head.header.height + 1;
+        let core = ConsensusCore::new(
+            ctx.clone(),
+            key.clone(),
+            epoch.clone(),
+            Height(next),
+            cfg.timeouts,
+        );
+        let wal_seq = store.read()?.wal_last_seq()?.map_or(0, |s| s + 1);
+        let now = Instant::now();
+        Ok(Driver {
+            store,
+            key,
+            ctx,
+            epoch,
+            core,
+            cfg,
+            snapshot,
+            metrics,
+            net,
+            waiting: true,
+            synced: !fresh,
+            started: now,
+            head_at: now,
+            timers: HashMap::new(),
+            pool: BTreeMap::new(),
+            future_proposals: Vec::new(),
+            my_proposal: None,
+            wal_pending: Vec::new(),
+            wal_lazy: false,
+            wal_seq,
+            next_scan: now,
+            next_retransmit: now,
+            asked: HashMap::new(),
+        })
+    }
+
+    fn snap(&self) -> Arc<ChainSnapshot> {
+        self.snapshot.borrow().clone()
+    }
+
+    /// The height after the head: the one in progress, or about to start.
+    fn next_height(&self) -> u64 {
+        self.snapshot.borrow().head.header.height + 1
+    }
+
+    /// Replays the WAL of the next height, if the last run left one (docs/consensus.md §2.2).
+    /// The replayed votes are not sent again; timers are armed; a request for a value is answered
+    /// after the replay.
+    pub fn recover(&mut self) -> anyhow::Result<()> {
+        let next = self.next_height();
+        let rows = self.store.read()?.wal(next)?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut entries = Vec::with_capacity(rows.len());
+        for (i, row) in rows.iter().enumerate() {
+            let rec = WalRecord::from_bytes(row).map_err(|e| {
+                anyhow::anyhow!(
+                    "database corrupt: consensus WAL entry {i} of height {next} does not decode ({e}); \
+                     a relay must not vote without its WAL — restore the data directory or start a new one"
+                )
+            })?;
+            entries.push(rec.0);
+        }
+        tracing::info!(
+            height = next,
+            entries = entries.len(),
+            "replaying the consensus WAL"
+        );
+        let start = self.core.start_height(Height(next), self.epoch.clone());
+        let mut deferred = self.run(start, true);
+        for e in entries {
+            let actions = self.core.replay(e);
+            deferred.extend(self.run(actions, true));
+        }
+        self.waiting = false;
+        // The WAL proves what this key signed at this height: safe to go on voting.
+        self.synced = true;
+        if let Some((h, r)) = deferred.pop()
+            && h == self.core.height()
+            && r == self.core.round()
+        {
+            let actions = self.propose(h, r);
+            self.run(actions, false);
+        }
+        Ok(())
+    }
+
+    /// Runs until [`DriverIn::Stop`] or until every sender is gone.
+    pub fn run_loop(mut self, rx: Receiver<DriverIn>) {
+        loop {
+            let now = Instant::now();
+            let mut wake = self.next_scan.min(self.next_retransmit);
+            if let Some(t) = self.timers.values().min() {
+                wake = wake.min(*t);
+            }
+            match rx.recv_timeout(wake.saturating_duration_since(now)) {
+                Ok(DriverIn::Stop) | Err(RecvTimeoutError::Disconnected) => break,
+                Ok(input) => self.input(input),
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            self.fire_timers();
+            self.tick();
+        }
+        if let Err(e) = self.flush_wal(true) {
+            tracing::error!(error = %e, "cannot flush the consensus WAL at shutdown");
+        }
+    }
+
+    fn input(&mut self, input: DriverIn) {
+        match input {
+            DriverIn::Net { from, msg } => self.on_net(from, msg),
+            DriverIn::Synced { from, blocks } => self.on_synced(from, blocks),
+            DriverIn::PeerConnected(peer) => {
+                let next = self.next_height();
+                self.ask(peer, next, true);
+            }
+            DriverIn::Stop => {}
+        }
+    }
+
+    fn refuse(&self, what: &str, why: impl std::fmt::Display) {
+        self.metrics.consensus_refused.add(1);
+        tracing::debug!(%why, "refused {what}");
+    }
+
+    fn on_net(&mut self, from: PeerId, msg: NetMessage) {
+        let next = self.next_height();
+        match msg {
+            NetMessage::Checkpoint(cp) => self.pool_insert(*cp),
+            NetMessage::Block(fb) => {
+                let h = fb.block.header.height;
+                if h == next {
+                    self.apply_final(*fb, false);
+                } else if h > next {
+                    self.ask(from, next, false);
+                }
+            }
+            NetMessage::Consensus(SignedConsensusMsg::Proposal(p)) => {
+                let h = p.height.0;
+                if h == next + 1 {
+                    if self.future_proposals.len() < MAX_FUTURE_PROPOSALS {
+                        self.future_proposals.push(p);
+                    }
+                } else if h == next {
+                    self.start_if_waiting();
+                    self.feed_proposal(p);
+                } else if h > next + 1 {
+                    self.ask(from, next, false);
+                }
+            }
+            NetMessage::Consensus(SignedConsensusMsg::Vote(v)) => {
+                let h = v.height.0;
+                if h > next + 1 {
+                    self.ask(from, next, false);
+                    return;
+                }
+                if h == next {
+                    self.start_if_waiting();
+                }
+                if !self.waiting {
+                    let actions = self.core.receive(SignedConsensusMsg::Vote(v));
+                    self.run(actions, false);
+                }
+            }
+            NetMessage::Liveness(m) => {
+                let h = match &m {
+                    LivenessMsg::Vote(v) => v.height.0,
+                    LivenessMsg::PolkaCertificate(c) => c.height.0,
+                    LivenessMsg::SkipRoundCertificate(c) => c.height.0,
+                };
+                if h > next + 1 {
+                    self.ask(from, next, false);
+                    return;
+                }
+                if h == next {
+                    self.start_if_waiting();
+                }
+                if !self.waiting {
+                    let actions = self.core.receive_liveness(m);
+                    self.run(actions, false);
+                }
+            }
+        }
+    }
+
+    /// A proposal of the height in progress: its block is validated before the state machine
+    /// sees it (`ProposalOnly` mode marks every value valid, docs/consensus.md §2.3).
+    fn feed_proposal(&mut self, p: SignedProposal<TrustchainContext>) {
+        if self.waiting {
+            return;
+        }
+        let snap = self.snap();
+        let v = &p.message.value;
+        if let Err(e) = validate_block(
+            &snap,
+            self.epoch.core(),
+            v.header(),
+            v.body(),
+            Some(now_ms()),
+        ) {
+            self.refuse("proposal", e);
+            return;
+        }
+        let actions = self.core.receive(SignedConsensusMsg::Proposal(p));
+        self.run(actions, false);
+    }
+
+    fn pool_insert(&mut self, cp: SignedCheckpoint) {
+        let c = &cp.checkpoint;
+        let anchored = self
+            .snapshot
+            .borrow()
+            .checkpoints
+            .get(&c.scenario)
+            .map_or(0, |a| a.checkpoint.size);
+        let pooled = self.pool.get(&c.scenario).map_or(0, |p| p.checkpoint.size);
+        if c.size <= anchored.max(pooled) {
+            return;
+        }
+        if let Err(e) = cp.verify_signatures() {
+            self.refuse("checkpoint", e);
+            return;
+        }
+        if !cp
+            .signatures
+            .iter()
+            .any(|s| self.epoch.core().index_of(&s.key).is_some())
+        {
+            self.refuse("checkpoint", "no signature by a validator");
+            return;
+        }
+        if self.pool.len() >= MAX_POOL && !self.pool.contains_key(&c.scenario) {
+            self.refuse("checkpoint", "pool full");
+            return;
+        }
+        self.pool.insert(c.scenario.clone(), cp);
+    }
+
+    /// Asks `peer` for blocks from `from` (at most once a second per peer unless `force`).
+    fn ask(&mut self, peer: PeerId, from: u64, force: bool) {
+        let now = Instant::now();
+        if !force
+            && self
+                .asked
+                .get(&peer)
+                .is_some_and(|t| now.duration_since(*t) < Duration::from_secs(1))
+        {
+            return;
+        }
+        self.asked.insert(peer, now);
+        let _ = self.net.send(NetOut::Sync { peer, from });
+    }
+
+    fn on_synced(&mut self, from: PeerId, blocks: Vec<FinalBlock>) {
+        let full = blocks.len() as u32 >= MAX_SYNC_BLOCKS;
+        for fb in blocks {
+            let h = fb.block.header.height;
+            let next = self.next_height();
+            if h < next {
+                continue;
+            }
+            if h > next || !self.apply_final(fb, false) {
+                break;
+            }
+        }
+        if full {
+            let next = self.next_height();
+            self.ask(from, next, true);
+        } else if !self.synced {
+            tracing::info!(height = self.next_height() - 1, %from, "synced with a relay; voting");
+            self.synced = true;
+        }
+    }
+
+    /// Makes a final block the head: checked (unless this node decided it), written with the WAL
+    /// of its height removed, snapshot swapped, pool trimmed; a block we decided is gossiped.
+    /// Returns whether the block was applied.
+    fn apply_final(&mut self, fb: FinalBlock, decided_here: bool) -> bool {
+        let snap = self.snap();
+        let set = self.epoch.core().clone();
+        if !decided_here
+            && let Err(e) = validate_final(
+                &snap,
+                &set,
+                &fb.block.header,
+                &fb.block.certificate,
+                &fb.body,
+            )
+        {
+            self.refuse("final block", e);
+            return false;
+        }
+        let height = fb.block.header.height;
+        // Our own WAL rows of this height must not outlive the block in a later replay.
+        if let Err(e) = self.flush_wal(false) {
+            tracing::error!(error = %e, "consensus WAL write failed");
+        }
+        let next = match commit_block(
+            &self.store,
+            &snap,
+            fb.block.clone(),
+            fb.body.clone(),
+            set,
+            Some(height + 1),
+        ) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::error!(height, error = %e, "cannot commit a final block");
+                return false;
+            }
+        };
+        self.snapshot.send_replace(Arc::new(next));
+        self.metrics.head_height.set(height);
+        self.metrics.blocks.add(1);
+        if decided_here {
+            self.metrics.consensus_decided.add(1);
+            let _ = self
+                .net
+                .send(NetOut::Publish(NetMessage::Block(Box::new(fb))));
+        } else {
+            self.metrics.blocks_synced.add(1);
+            // Our state machine was still in this height: begin the next one afresh.
+            self.core = ConsensusCore::new(
+                self.ctx.clone(),
+                self.key.clone(),
+                self.epoch.clone(),
+                Height(height + 1),
+                self.cfg.timeouts,
+            );
+        }
+        tracing::debug!(height, here = decided_here, "block final");
+        let snap = self.snap();
+        self.pool.retain(|id, cp| {
+            cp.checkpoint.size > snap.checkpoints.get(id).map_or(0, |a| a.checkpoint.size)
+        });
+        self.future_proposals.retain(|p| p.height.0 == height + 1);
+        self.timers.clear();
+        self.my_proposal = None;
+        self.waiting = true;
+        self.head_at = Instant::now();
+        true
+    }
+
+    /// Starts the next height now if it has not started (and this relay may vote).
+    fn start_if_waiting(&mut self) {
+        if !self.waiting || !self.synced {
+            return;
+        }
+        self.waiting = false;
+        let next = self.next_height();
+        let actions = self.core.start_height(Height(next), self.epoch.clone());
+        self.run(actions, false);
+        let proposals = std::mem::take(&mut self.future_proposals);
+        for p in proposals {
+            if p.height.0 == next {
+                self.feed_proposal(p);
+            }
+        }
+    }
+
+    /// Periodic work: checkpoint local scenarios, start an idle height, retransmit.
+    fn tick(&mut self) {
+        let now = Instant::now();
+        if !self.synced && now.duration_since(self.started) >= self.cfg.sync_grace {
+            tracing::warn!("no relay answered a sync; voting from the local chain");
+            self.synced = true;
+        }
+        if now >= self.next_scan {
+            self.next_scan = now + self.cfg.checkpoint_delay;
+            self.scan_local();
+            if self.waiting
+                && (!self.pool.is_empty()
+                    || now.duration_since(self.head_at) >= self.cfg.idle_block)
+            {
+                self.start_if_waiting();
+            }
+        }
+        if now >= self.next_retransmit {
+            self.next_retransmit = now + self.cfg.retransmit;
+            self.retransmit();
+        }
+    }
+
+    /// Signs checkpoints of this relay's scenarios that grew, pools and gossips them.
+    fn scan_local(&mut self) {
+        let snap = self.snap();
+        let pool = &self.pool;
+        let signed = match sign_moved(&self.store, &snap, &self.key, now_ms(), |id| {
+            pool.get(id).map_or(0, |p| p.checkpoint.size)
+        }) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read scenarios to checkpoint");
+                return;
+            }
+        };
+        for cp in signed {
+            self.pool_insert(cp.clone());
+            let _ = self
+                .net
+                .send(NetOut::Publish(NetMessage::Checkpoint(Box::new(cp))));
+        }
+    }
+
+    /// Sends again what a stalled round needs from us; while waiting, the head block (for relays
+    /// that missed it) and the pool (for proposers that missed a checkpoint).
+    fn retransmit(&mut self) {
+        if self.waiting {
+            return;
+        }
+        for m in self.core.retransmission() {
+            let _ = self.net.send(NetOut::Publish(NetMessage::Liveness(m)));
+        }
+        if let Some(p) = &self.my_proposal
+            && p.height == self.core.height()
+            && p.round == self.core.round()
+        {
+            let _ = self.net.send(NetOut::Publish(NetMessage::Consensus(
+                SignedConsensusMsg::Proposal(p.clone()),
+            )));
+        }
+        // A round that lasts: the previous block may not have reached everyone, nor our
+        // checkpoints the proposer.
+        if self.core.round().as_u32().unwrap_or(0) > 0 {
+            let snap = self.snap();
+            let height = snap.head.header.height;
+            if height > 0
+                && let Ok(body) = self.store.read().and_then(|v| v.body(height))
+            {
+                let fb = FinalBlock {
+                    block: snap.head.clone(),
+                    body: body.unwrap_or_default(),
+                };
+                let _ = self
+                    .net
+                    .send(NetOut::Publish(NetMessage::Block(Box::new(fb))));
+            }
+            for cp in self.pool.values() {
+                let _ = self
+                    .net
+                    .send(NetOut::Publish(NetMessage::Checkpoint(Box::new(
+                        cp.clone(),
+                    ))));
+            }
+        }
+    }
+
+    fn fire_timers(&mut self) {
+        let now = Instant::now();
+        let mut due: Vec<(Instant, Timeout)> = self
+            .timers
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(t, at)| (*at, *t))
+            .collect();
+        due.sort_by_key(|(at, _)| *at);
+        for (_, t) in due {
+            if self.timers.remove(&t).is_some() {
+                let actions = self.core.timeout_elapsed(t);
+                self.run(actions, false);
+            }
+        }
+    }
+
+    /// Builds the block to propose: every pooled checkpoint that grows its scenario.
+    fn propose(&mut self, height: Height, round: Round) -> Vec<crate::consensus::Action> {
+        let snap = self.snap();
+        let checkpoints: Vec<SignedCheckpoint> = self
+            .pool
+            .values()
+            .filter(|cp| {
+                cp.checkpoint.size
+                    > snap
+                        .checkpoints
+                        .get(&cp.checkpoint.scenario)
+                        .map_or(0, |a| a.checkpoint.size)
+            })
+            .take(MAX_BODY_CHECKPOINTS as usize)
+            .cloned()
+            .collect();
+        let body = BlockBody { checkpoints };
+        let time_ms = now_ms().max(snap.head.header.time_ms);
+        let header = next_header(&snap, &body, time_ms, self.epoch.core());
+        self.core
+            .propose(height, round, BlockValue::with_body(header, body))
+    }
+
+    /// Executes `actions` in order (see [`ConsensusCore`]'s execution rules). With `replay`,
+    /// nothing is appended or sent, and requests for a value are returned instead of answered.
+    fn run(&mut self, actions: Vec<Action>, replay: bool) -> Vec<(Height, Round)> {
+        let mut deferred = Vec::new();
+        let mut work: VecDeque<Action> = actions.into();
+        while let Some(action) = work.pop_front() {
+            match action {
+                Action::WalAppend(entry) => {
+                    if !replay {
+                        let h = self.core.height().0;
+                        self.wal_pending.push((h, WalRecord(entry).to_bytes()));
+                    }
+                }
+                Action::Publish(msg) => {
+                    if replay {
+                        continue;
+                    }
+                    if let Err(e) = self.flush_wal(true) {
+                        // Never publish what the WAL does not hold.
+                        tracing::error!(error = %e, "consensus WAL write failed; not publishing");
+                        continue;
+                    }
+                    if let SignedConsensusMsg::Proposal(p) = &msg {
+                        self.my_proposal = Some(p.clone());
+                    }
+                    let _ = self.net.send(NetOut::Publish(NetMessage::Consensus(msg)));
+                }
+                Action::PublishLiveness(msg) => {
+                    if replay {
+                        continue;
+                    }
+                    if let Err(e) = self.flush_wal(true) {
+                        tracing::error!(error = %e, "consensus WAL write failed; not publishing");
+                        continue;
+                    }
+                    let _ = self.net.send(NetOut::Publish(NetMessage::Liveness(msg)));
+                }
+                Action::ScheduleTimeout { timeout, after_ms } => {
+                    self.timers
+                        .insert(timeout, Instant::now() + Duration::from_millis(after_ms));
+                }
+                Action::CancelTimeout(t) => {
+                    self.timers.remove(&t);
+                }
+                Action::CancelAllTimeouts => self.timers.clear(),
+                Action::RoundStarted { height, round, .. } => {
+                    self.metrics
+                        .consensus_round
+                        .set(round.as_u32().unwrap_or(0) as u64);
+                    if round.as_u32().unwrap_or(0) > 0 {
+                        tracing::info!(height = height.0, round = %round, "consensus round");
+                    }
+                }
+                Action::NeedValue { height, round, .. } => {
+                    if replay {
+                        deferred.push((height, round));
+                    } else {
+                        work.extend(self.propose(height, round));
+                    }
+                }
+                Action::Decided(Decision {
+                    header,
+                    body,
+                    certificate,
+                }) => {
+                    let fb = FinalBlock {
+                        block: StoredBlock {
+                            header,
+                            certificate,
+                        },
+                        body,
+                    };
+                    self.apply_final(fb, true);
+                }
+                Action::Failed(e) => tracing::warn!(error = %e, "consensus step failed"),
+            }
+        }
+        if !replay && let Err(e) = self.flush_wal(false) {
+            tracing::error!(error = %e, "consensus WAL write failed");
+        }
+        deferred
+    }
+
+    /// Writes pending WAL rows; `durable` forces an `fsync` (also of earlier lazy writes).
+    fn flush_wal(&mut self, durable: bool) -> anyhow::Result<()> {
+        if self.wal_pending.is_empty() && !(durable && self.wal_lazy) {
+            return Ok(());
+        }
+        let mut txn = self.store.write()?;
+        if !durable {
+            txn.set_durability(redb::Durability::None)?;
+        }
+        {
+            let mut t = txn.open_table(CONSENSUS_WAL)?;
+            for (h, bytes) in self.wal_pending.drain(..) {
+                t.insert((h, self.wal_seq), bytes.as_slice())?;
+                self.wal_seq += 1;
+            }
+        }
+        txn.commit()?;
+        self.wal_lazy = !durable;
+        Ok(())
+    }
+
+    /// This relay's validator key.
+    pub fn public_key(&self) -> PublicKey {
+        PublicKey::of(&self.key)
+    }
+}
+
+/// Starts the driver on its own thread; returns its input channel.
+pub fn spawn(
+    driver: Driver,
+) -> std::io::Result<(SyncSender<DriverIn>, std::thread::JoinHandle<()>)> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(4096);
+    let handle = std::thread::Builder::new()
+        .name("consensus".into())
+        .spawn(move || driver.run_loop(rx))?;
+    Ok((tx, handle))
+}
