@@ -394,7 +394,7 @@ impl Overrides {
                     .filter(|s| !s.trim().is_empty())
                     .map(parse_bootstrap_addr)
                     .collect::<anyhow::Result<_>>()
-                    .with_context(|| format!("{}", Self::ENV_BOOTSTRAP))?,
+                    .context(Self::ENV_BOOTSTRAP)?,
             );
         }
         Ok(o)
@@ -566,7 +566,10 @@ mod tests {
     fn defaults() {
         let c = RelayConfig::parse(MINIMAL).unwrap();
         assert_eq!(c.region, "default");
-        assert_eq!(c.http.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(
+            c.http.listen,
+            "127.0.0.1:8080".parse::<SocketAddr>().unwrap()
+        );
         assert_eq!(c.p2p.listen, vec!["/ip4/0.0.0.0/tcp/9010".parse().unwrap()]);
         assert!(c.p2p.bootstrap.is_empty());
         assert_eq!((c.p2p.webrtc_port, c.p2p.ws_port), (8081, 8082));
@@ -699,7 +702,10 @@ mod tests {
         .unwrap();
         c.apply(&env.clone().then(flags));
         assert_eq!(c.data_dir, Some(PathBuf::from("/flag/data")));
-        assert_eq!(c.http.listen, "127.0.0.1:9999".parse().unwrap());
+        assert_eq!(
+            c.http.listen,
+            "127.0.0.1:9999".parse::<SocketAddr>().unwrap()
+        );
         assert_eq!(c.p2p.bootstrap.len(), 2);
         assert!(c.demo.enabled);
         // The key file follows the overridden data directory.

@@ -549,6 +549,8 @@ fn spawn(node: &DevnetNode, exe: &Path, args: &[String]) -> anyhow::Result<Child
     for v in Overrides::ENV_VARS {
         cmd.env_remove(v);
     }
+    // Plain text in the log files (tracing colours its output otherwise).
+    cmd.env("NO_COLOR", "1");
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt as _;
@@ -669,6 +671,47 @@ mod tests {
         assert!(fresh.created && fresh.nodes.len() == 2);
         assert_ne!(fresh.genesis.hash(), d.genesis.hash());
         assert!(!dir.join("node-2").exists());
+    }
+
+    /// Stands in for the relay binary: node-0 ignores SIGTERM, node-1 obeys it, node-2 fails.
+    #[cfg(unix)]
+    #[test]
+    fn supervise_stops_nodes_and_reports_early_exits() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let tmp = tempfile::tempdir().unwrap();
+        let d = init(&opts(&tmp.path().join("dn"), 3)).unwrap();
+        let exe = tmp.path().join("fake-relay.sh");
+        std::fs::write(
+            &exe,
+            "#!/bin/sh\n\
+             case \"$3\" in\n\
+             */node-0/*) trap '' TERM; exec sleep 30 ;;\n\
+             */node-1/*) exec sleep 30 ;;\n\
+             *) echo \"boom: $*\"; exit 3 ;;\n\
+             esac\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let t0 = Instant::now();
+        let clean = rt
+            .block_on(supervise(&d, &exe, &["--no-demo".to_string()], async {
+                tokio::time::sleep(Duration::from_secs(1)).await
+            }))
+            .unwrap();
+        let took = t0.elapsed();
+        assert!(!clean, "node-2 exited early");
+        // node-0 needed SIGKILL after the grace period; node-1 stopped at once.
+        assert!(took >= STOP_GRACE + Duration::from_secs(1), "{took:?}");
+        assert!(took < STOP_GRACE + Duration::from_secs(10), "{took:?}");
+        let log = std::fs::read_to_string(&d.nodes[2].log).unwrap();
+        assert!(log.contains("starting at"), "{log}");
+        assert!(log.contains("boom: run --config"), "{log}");
+        assert!(log.contains("node-2/relay.toml --no-demo"), "{log}");
+        assert!(tail(&d.nodes[2].log, 1).starts_with("boom"));
     }
 
     #[test]

@@ -76,8 +76,8 @@ enum Command {
     },
     /// Run one relay of a multi-node network, configured by a TOML file.
     #[command(
-        long_about = "Run one relay of a multi-node network (BFT consensus among the \
-genesis validators), configured by a TOML file.\n\n\
+        long_about = "Run one relay of a multi-node network, configured by a TOML file.\n\
+The relays agree on blocks by BFT consensus among the validators named in genesis.json.\n\n\
 Settings come from the file, then the environment (TRUSTCHAIN_DATA_DIR, TRUSTCHAIN_LISTEN,\n\
 TRUSTCHAIN_BOOTSTRAP: comma-separated), then the flags below; later wins. Relative paths in\n\
 the file are relative to its directory.\n\n\

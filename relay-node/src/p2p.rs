@@ -497,31 +497,16 @@ fn is_browser(addr: &Multiaddr) -> bool {
     })
 }
 
-/// Reads and answers one sync request from the store, within [`SYNC_LIMITS`].
+/// Reads and answers one sync request from the store, within [`SYNC_LIMITS`] (see
+/// [`SyncResponse::blocks_fitting`]).
 fn answer_sync(store: &Store, req: SyncRequest) -> SyncResponse {
     let SyncRequest::Blocks { from, limit } = req;
     match store
         .read()
         .and_then(|v| v.final_blocks(from, u64::from(limit.min(MAX_SYNC_BLOCKS))))
     {
-        Ok(mut blocks) => {
-            // Keep the answer within the receiver's limit.
-            let budget = SYNC_LIMITS.max_total / 2;
-            let mut used = 0;
-            let mut keep = 0;
-            for b in &blocks {
-                used += b.to_bytes().len();
-                if used > budget && keep > 0 {
-                    break;
-                }
-                keep += 1;
-            }
-            blocks.truncate(keep);
-            SyncResponse::Blocks(blocks)
-        }
-        Err(e) => SyncResponse::Error {
-            message: e.to_string(),
-        },
+        Ok(blocks) => SyncResponse::blocks_fitting(blocks),
+        Err(e) => SyncResponse::error(e.to_string()),
     }
 }
 
@@ -673,11 +658,9 @@ pub async fn start(
                             to_driver(DriverIn::PeerConnected(peer_id));
                         }
                     }
-                    SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
-                        if relays.remove(&peer_id) {
-                            tracing::info!(%peer_id, "relay disconnected");
-                            if let Some(m) = &metrics { m.peers.set(relays.len() as u64); }
-                        }
+                    SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } if relays.remove(&peer_id) => {
+                        tracing::info!(%peer_id, "relay disconnected");
+                        if let Some(m) = &metrics { m.peers.set(relays.len() as u64); }
                     }
                     SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Message { propagation_source, message, .. })) => {
                         match NetMessage::from_bytes_with(&message.data, NET_LIMITS) {

@@ -100,9 +100,9 @@ type Ctx = TrustchainContext;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NetMessage {
     /// A signed vote or proposal (malachite verifies the signature when it is received).
-    Consensus(SignedConsensusMsg<Ctx>),
+    Consensus(SignedConsensusMsg<TrustchainContext>),
     /// A republished vote, a polka certificate or a round certificate.
-    Liveness(LivenessMsg<Ctx>),
+    Liveness(LivenessMsg<TrustchainContext>),
     /// A decided block with its body.
     Block(Box<FinalBlock>),
     /// A scenario checkpoint to anchor.
@@ -111,7 +111,7 @@ pub enum NetMessage {
 
 /// One write-ahead-log entry (docs/consensus.md §2.2).
 #[derive(Clone, Debug)]
-pub struct WalRecord(pub WalEntry<Ctx>);
+pub struct WalRecord(pub WalEntry<TrustchainContext>);
 
 impl PartialEq for WalRecord {
     fn eq(&self, other: &Self) -> bool {
@@ -814,7 +814,7 @@ mod tests {
     }
     fn arb_checkpoint() -> impl Strategy<Value = SignedCheckpoint> {
         (
-            "[a-z][a-z0-9]{0,8}(/[a-z0-9._-]{1,8})?",
+            "[a-z][a-z0-9]{0,8}(/[a-z0-9][a-z0-9._-]{0,7})?",
             any::<u64>(),
             arb_hash(),
             arb_hash(),
@@ -1056,7 +1056,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(48))]
+        #![proptest_config(ProptestConfig::with_cases(128))]
 
         #[test]
         fn net_messages_round_trip(m in arb_net_message()) {
@@ -1075,6 +1075,11 @@ mod tests {
             check_roundtrip(&q)?;
             check_roundtrip(&s)?;
         }
+
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
 
         /// Valid messages with one byte changed, inserted or removed.
         #[test]
