@@ -58,6 +58,10 @@ pub struct Metrics {
     pub consensus_refused: Counter,
     /// Relays connected over the relay transports.
     pub peers: Gauge,
+    /// This relay's voting weight in the current validator set (0: not a validator).
+    pub validator_weight: Gauge,
+    /// The current validator set's total weight.
+    pub total_weight: Gauge,
 }
 
 impl Metrics {
@@ -132,6 +136,18 @@ impl Metrics {
             "gauge",
             "Relays connected.",
             self.peers.get(),
+        );
+        line(
+            "trustchain_validator_weight",
+            "gauge",
+            "This relay's PoSR voting weight in the current validator set (0: not a validator).",
+            self.validator_weight.get(),
+        );
+        line(
+            "trustchain_validators_total_weight",
+            "gauge",
+            "Total voting weight of the current validator set.",
+            self.total_weight.get(),
         );
         line(
             "trustchain_scenarios",

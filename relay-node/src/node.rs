@@ -387,6 +387,16 @@ pub async fn run_network(
     let (snap, fresh) = open_chain(&store, genesis)?;
     metrics.head_height.set(snap.head.header.height);
     let validator = genesis.validators.index_of(&me).is_some();
+    let weight = genesis
+        .validators
+        .validators
+        .iter()
+        .find(|v| v.key == me)
+        .map_or(0, |v| v.weight);
+    metrics.validator_weight.set(weight);
+    metrics
+        .total_weight
+        .set(u64::try_from(genesis.validators.total_weight()).unwrap_or(u64::MAX));
     let (snapshot_tx, chain) = watch::channel(Arc::new(snap));
     let epoch = EpochSet::new(genesis.validators.clone(), genesis.hash())
         .map_err(|e| anyhow::anyhow!("genesis validator set: {e}"))?;
