@@ -244,6 +244,7 @@ impl Fixture {
             time_ms: T0 + 5_500,
             anchor_root: anchors.root(),
             moved: ANCHORED_SCENARIOS,
+            body_hash: trustchain_core::chain::BlockBody::default().hash(),
             validators_hash: set.hash(),
             next_validators_hash: set.hash(),
         };
@@ -570,6 +571,7 @@ fn block_sizes() -> Vec<String> {
                     time_ms: T0,
                     anchor_root: anchors.root(),
                     moved,
+                    body_hash: trustchain_core::chain::BlockBody::default().hash(),
                     validators_hash: vs.hash(),
                     next_validators_hash: vs.hash(),
                 };

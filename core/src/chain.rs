@@ -107,10 +107,36 @@ pub struct BlockHeader {
     pub anchor_root: Hash,
     /// Number of scenarios whose checkpoint changed in this block.
     pub moved: u32,
+    /// Hash of the block's [`BlockBody`] ([`BlockBody::hash`]).
+    pub body_hash: Hash,
     /// Hash of this epoch's validator set.
     pub validators_hash: Hash,
     /// Hash of the validator set that signs the next block (differs at an epoch's last block).
     pub next_validators_hash: Hash,
+}
+
+/// Most checkpoints one block anchors (a body with more does not decode).
+pub const MAX_BODY_CHECKPOINTS: u32 = 4_096;
+/// Most node-registry reports one block carries.
+pub const MAX_BODY_REPORTS: u32 = 4_096;
+
+/// What a main block carries besides its header: the new checkpoint of every scenario that moved
+/// (ascending by scenario; their digests are what `anchor_root` inserts) and the node-registry
+/// entries — PoSR observation reports (docs/posr.md) — in the order they take effect. The header
+/// commits to all of it, signatures included, through `body_hash`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockBody {
+    /// The anchored checkpoints.
+    pub checkpoints: Vec<crate::checkpoint::SignedCheckpoint>,
+    /// Observation reports for the node registry.
+    pub reports: Vec<crate::posr::ObservationReport>,
+}
+
+impl BlockBody {
+    /// The hash a header commits to: `H_BlockBody(body bytes)`.
+    pub fn hash(&self) -> Hash {
+        Domain::BlockBody.hash_encoded(self)
+    }
 }
 
 impl BlockHeader {
@@ -369,6 +395,23 @@ impl Decode for ValidatorSet {
         Ok(set)
     }
 }
+impl Encode for BlockBody {
+    fn encode(&self, w: &mut Writer) {
+        w.u8(FORMAT_VERSION);
+        w.seq(&self.checkpoints);
+        w.seq(&self.reports);
+    }
+}
+impl Decode for BlockBody {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        r.version("block body")?;
+        Ok(BlockBody {
+            checkpoints: r.seq("body checkpoints", MAX_BODY_CHECKPOINTS, 80)?,
+            reports: r.seq("body reports", MAX_BODY_REPORTS, crate::posr::REPORT_SIZE)?,
+        })
+    }
+}
+
 impl Encode for BlockHeader {
     fn encode(&self, w: &mut Writer) {
         w.u8(FORMAT_VERSION);
@@ -379,6 +422,7 @@ impl Encode for BlockHeader {
         w.u64(self.time_ms);
         self.anchor_root.encode(w);
         w.u32(self.moved);
+        self.body_hash.encode(w);
         self.validators_hash.encode(w);
         self.next_validators_hash.encode(w);
     }
@@ -394,6 +438,7 @@ impl Decode for BlockHeader {
             time_ms: r.u64("block time")?,
             anchor_root: Hash::decode(r)?,
             moved: r.u32("moved")?,
+            body_hash: Hash::decode(r)?,
             validators_hash: Hash::decode(r)?,
             next_validators_hash: Hash::decode(r)?,
         })

@@ -221,6 +221,7 @@ mod tests {
             time_ms: 1,
             anchor_root: Hash::ZERO,
             moved: 0,
+            body_hash: crate::chain::BlockBody::default().hash(),
             validators_hash: set.hash(),
             next_validators_hash: set.hash(),
         };

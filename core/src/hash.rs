@@ -103,11 +103,13 @@ pub enum Domain {
     ConsensusProposal,
     /// The draw that picks a round's proposer in proportion to weight.
     Proposer,
+    /// A main block's body: the anchored checkpoints and the node-registry reports.
+    BlockBody,
 }
 
 impl Domain {
     /// Every domain, for the table in the docs and the test vectors.
-    pub const ALL: [Domain; 19] = [
+    pub const ALL: [Domain; 20] = [
         Domain::LogLeaf,
         Domain::LogNode,
         Domain::AnchorLeaf,
@@ -127,6 +129,7 @@ impl Domain {
         Domain::ConsensusVote,
         Domain::ConsensusProposal,
         Domain::Proposer,
+        Domain::BlockBody,
     ];
 
     /// The blake3 `derive_key` context string of this domain.
@@ -151,6 +154,7 @@ impl Domain {
             Domain::ConsensusVote => "trustchain v1 consensus vote",
             Domain::ConsensusProposal => "trustchain v1 consensus proposal",
             Domain::Proposer => "trustchain v1 proposer",
+            Domain::BlockBody => "trustchain v1 block body",
         }
     }
 
@@ -176,6 +180,7 @@ impl Domain {
             Domain::ConsensusVote => &KEYS[16],
             Domain::ConsensusProposal => &KEYS[17],
             Domain::Proposer => &KEYS[18],
+            Domain::BlockBody => &KEYS[19],
         }
     }
 
@@ -202,7 +207,7 @@ impl Domain {
     }
 }
 
-const KEYS: [[u8; 32]; 19] = [
+const KEYS: [[u8; 32]; 20] = [
     // log leaf
     [
         0x89, 0x72, 0xd2, 0x5a, 0x5d, 0x46, 0xe4, 0x32, 0xf3, 0xb7, 0xf2, 0xcc, 0x4f, 0x35, 0xed,
@@ -316,6 +321,12 @@ const KEYS: [[u8; 32]; 19] = [
         0xd3, 0x9d, 0x1f, 0x8a, 0x34, 0x77, 0xa3, 0x6f, 0xc8, 0xaf, 0x05, 0x74, 0x34, 0x5c, 0x9e,
         0xd0, 0x4e, 0xef, 0xe2, 0x8b, 0xe2, 0x8a, 0x7a, 0xbd, 0x8d, 0xe4, 0xd1, 0x41, 0x24, 0xa6,
         0x0e, 0x90,
+    ],
+    // block body
+    [
+        0xbc, 0x27, 0xaf, 0x44, 0x69, 0xeb, 0x43, 0xe3, 0x65, 0x70, 0x64, 0x69, 0x2a, 0x33, 0xe0,
+        0x5b, 0x25, 0x7d, 0x72, 0x92, 0x81, 0xe3, 0x14, 0xbd, 0x51, 0xe5, 0xe5, 0xba, 0x37, 0x5f,
+        0x2a, 0xcd,
     ],
 ];
 

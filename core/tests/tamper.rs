@@ -198,6 +198,7 @@ fn layout(p: &RecordProof) -> Layout {
     l.field("header time", 8, Fixed(Certificate));
     l.field("header anchor root", 32, Fixed(Anchor));
     l.field("header moved", 4, Fixed(Certificate));
+    l.field("header body hash", 32, Fixed(Certificate));
     l.field("header validators hash", 32, Fixed(Certificate));
     l.field("header next validators hash", 32, Fixed(Certificate));
     assert_eq!(l.pos - start, p.header.to_bytes().len(), "header layout");

@@ -387,6 +387,7 @@ fn ingest_http(c: &mut Criterion) {
         metrics: metrics.clone(),
         started: Instant::now(),
         block_interval,
+        mode: "dev",
         p2p: None,
         misbehave: None,
     };

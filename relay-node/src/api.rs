@@ -52,6 +52,8 @@ pub struct AppState {
     pub started: Instant,
     /// How often blocks are produced.
     pub block_interval: Duration,
+    /// `"dev"` (single-node network) or `"network"` (a relay of a BFT network).
+    pub mode: &'static str,
     /// The libp2p side (browser transports), when running.
     pub p2p: Option<crate::p2p::P2pInfo>,
     /// Lie in every record proof served (tests of the verifiers only; `dev --misbehave`).
@@ -272,7 +274,7 @@ async fn status(State(s): State<AppState>) -> ApiResult<Json<serde_json::Value>>
     let scenarios = s.store.read()?.scenarios()?.len();
     Ok(Json(serde_json::json!({
         "software": concat!("trustchain-relay ", env!("CARGO_PKG_VERSION")),
-        "mode": "dev",
+        "mode": s.mode,
         "chain_id": snap.chain_id(),
         "head": head_info(&snap),
         "epoch": snap.validators.epoch,

@@ -64,6 +64,12 @@ pub enum InvalidBlock {
         /// This node's clock plus [`MAX_CLOCK_AHEAD_MS`].
         max_ms: u64,
     },
+    /// The body is not the one the header commits to.
+    #[error("block {height}: the body does not hash to the header's body_hash")]
+    BodyHash {
+        /// The block's height.
+        height: u64,
+    },
     /// `moved` is not the body's length.
     #[error("block {height} says {moved} scenarios moved, its body has {body}")]
     Moved {
@@ -173,6 +179,9 @@ pub fn validate_block(
             min_ms: head.time_ms,
             max_ms,
         });
+    }
+    if header.body_hash != body.hash() {
+        return Err(InvalidBlock::BodyHash { height });
     }
     if header.moved as usize != body.checkpoints.len() {
         return Err(InvalidBlock::Moved {

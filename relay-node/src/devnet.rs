@@ -496,7 +496,14 @@ pub async fn supervise(
             break;
         }
     }
+    let alive = running.iter().filter(|r| r.exited.is_none()).count();
+    if alive > 0 {
+        eprintln!("stopping {alive} node(s)...");
+    }
     stop(&mut running).await;
+    if alive > 0 {
+        eprintln!("stopped");
+    }
     if early > 0 {
         eprintln!("{early} node(s) exited early:");
         for r in &running {

@@ -637,7 +637,10 @@ impl Driver {
             .take(MAX_BODY_CHECKPOINTS as usize)
             .cloned()
             .collect();
-        let body = BlockBody { checkpoints };
+        let body = BlockBody {
+            checkpoints,
+            reports: Vec::new(),
+        };
         let time_ms = now_ms().max(snap.head.header.time_ms);
         let header = next_header(&snap, &body, time_ms, self.epoch.core());
         self.core

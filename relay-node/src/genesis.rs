@@ -153,6 +153,7 @@ impl Genesis {
             time_ms,
             anchor_root: AnchorMap::new().root(),
             moved: 0,
+            body_hash: trustchain_core::chain::BlockBody::default().hash(),
             validators_hash: validators.hash(),
             next_validators_hash: validators.hash(),
         };
@@ -304,6 +305,11 @@ impl Genesis {
         ensure!(
             h.moved == 0 && h.anchor_root == AnchorMap::new().root(),
             "block 0 anchors checkpoints; genesis anchors none"
+        );
+        ensure!(
+            h.body_hash == trustchain_core::chain::BlockBody::default().hash(),
+            "block 0 names a non-empty body ({}); genesis has none",
+            h.body_hash
         );
         ensure!(
             h.validators_hash == set_hash,

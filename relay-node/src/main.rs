@@ -224,8 +224,10 @@ enum KeyCommand {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                // Malachite logs every vote at INFO: quiet unless asked for.
+                "info,tower_http=warn,informalsystems_malachitebft_core_consensus=warn".into()
+            }),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -146,6 +146,7 @@ pub async fn run_dev(
         metrics,
         started: Instant::now(),
         block_interval: cfg.block_interval,
+        mode: "dev",
         p2p: Some(p2p.clone()),
         misbehave: cfg.misbehave,
     };
@@ -487,6 +488,7 @@ pub async fn run_network(
         metrics,
         started: Instant::now(),
         block_interval: cfg.checkpoint_delay,
+        mode: "network",
         p2p: Some(p2p),
         misbehave: None,
     };

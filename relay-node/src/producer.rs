@@ -265,6 +265,7 @@ pub fn next_header(
         time_ms,
         anchor_root: anchors.root(),
         moved: body.checkpoints.len() as u32,
+        body_hash: body.hash(),
         validators_hash: set.hash(),
         next_validators_hash: set.hash(),
     }
@@ -313,6 +314,7 @@ impl<F: Finalizer> Producer<F> {
                     time_ms: now_ms(),
                     anchor_root: AnchorMap::new().root(),
                     moved: 0,
+                    body_hash: trustchain_core::chain::BlockBody::default().hash(),
                     validators_hash: set.hash(),
                     next_validators_hash: set.hash(),
                 };
@@ -372,6 +374,7 @@ impl<F: Finalizer> Producer<F> {
         let set = self.finalizer.validators().clone();
         let body = BlockBody {
             checkpoints: new_cps,
+            reports: Vec::new(),
         };
         let header = next_header(&snap, &body, time_ms, &set);
         let certificate = self.finalizer.finalize(&header)?;

@@ -105,30 +105,7 @@ impl Decode for StoredBlock {
     }
 }
 
-/// Most checkpoints one block anchors (a body larger than this does not decode).
-pub const MAX_BODY_CHECKPOINTS: u32 = 4_096;
-
-/// What a main block anchors: the new checkpoint of every scenario that moved, scenarios
-/// ascending. The header commits to it through `anchor_root` (the previous anchor map with these
-/// checkpoints' digests inserted) and `moved` (their number); signatures are not committed.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct BlockBody {
-    /// The checkpoints, one per moved scenario, ascending by scenario id.
-    pub checkpoints: Vec<SignedCheckpoint>,
-}
-
-impl Encode for BlockBody {
-    fn encode(&self, w: &mut Writer) {
-        w.seq(&self.checkpoints);
-    }
-}
-impl Decode for BlockBody {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(BlockBody {
-            checkpoints: r.seq("block body", MAX_BODY_CHECKPOINTS, 80)?,
-        })
-    }
-}
+pub use trustchain_core::chain::{BlockBody, MAX_BODY_CHECKPOINTS};
 
 /// A final block with its body: what relays gossip after a decision and serve to a relay
 /// catching up.

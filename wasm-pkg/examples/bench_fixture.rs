@@ -103,6 +103,7 @@ fn main() {
             time_ms: 1_760_000_005_500,
             anchor_root: anchors.root(),
             moved: 100,
+            body_hash: trustchain_core::chain::BlockBody::default().hash(),
             validators_hash: set.hash(),
             next_validators_hash: set.hash(),
         };

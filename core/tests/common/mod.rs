@@ -284,6 +284,7 @@ impl Fixture {
             time_ms: T0 + 55_000,
             anchor_root: Hash::ZERO,
             moved: 0,
+            body_hash: trustchain_core::chain::BlockBody::default().hash(),
             validators_hash: set.hash(),
             next_validators_hash: set.hash(),
         };
@@ -308,6 +309,7 @@ impl Fixture {
             time_ms: T0 + 65_000,
             anchor_root: anchors.root(),
             moved: 1,
+            body_hash: trustchain_core::chain::BlockBody::default().hash(),
             validators_hash: set.hash(),
             next_validators_hash: set.hash(),
         };
@@ -355,6 +357,7 @@ pub fn block(
         time_ms,
         anchor_root: Hash::ZERO,
         moved: 0,
+        body_hash: trustchain_core::chain::BlockBody::default().hash(),
         validators_hash: set.hash(),
         next_validators_hash: next.hash(),
     }

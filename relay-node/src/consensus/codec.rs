@@ -806,6 +806,7 @@ mod tests {
                         time_ms,
                         anchor_root,
                         moved,
+                        body_hash: vh,
                         validators_hash: vh,
                         next_validators_hash: nvh,
                     }
@@ -835,7 +836,10 @@ mod tests {
             })
     }
     fn arb_body() -> impl Strategy<Value = BlockBody> {
-        vec(arb_checkpoint(), 0..3).prop_map(|checkpoints| BlockBody { checkpoints })
+        vec(arb_checkpoint(), 0..3).prop_map(|checkpoints| BlockBody {
+            checkpoints,
+            reports: Vec::new(),
+        })
     }
     fn arb_value() -> impl Strategy<Value = BlockValue> {
         (arb_header(), arb_body()).prop_map(|(h, b)| BlockValue::with_body(h, b))
@@ -1281,6 +1285,7 @@ mod tests {
             time_ms: 1_700_000_000_000,
             anchor_root: Hash([9; 32]),
             moved: 0,
+            body_hash: trustchain_core::chain::BlockBody::default().hash(),
             validators_hash: set.hash(),
             next_validators_hash: set.hash(),
         }
@@ -1361,6 +1366,7 @@ mod tests {
                 }
                 .sign(&[&key(1), &key(2)]),
             ],
+            reports: Vec::new(),
         };
         let value = BlockValue::with_body(header(), body.clone());
         let p = ctx().new_proposal(Height(1), Round::new(0), value, Round::Nil, addr(0));
@@ -1426,6 +1432,7 @@ mod tests {
                     .sign(&[&key(1)]);
                     4_000
                 ],
+                reports: Vec::new(),
             },
             ..block
         };

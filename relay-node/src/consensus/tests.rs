@@ -51,6 +51,7 @@ fn header(set: &ValidatorSet, height: u64) -> BlockHeader {
         time_ms: 1_700_000_000_000,
         anchor_root: Hash([9; 32]),
         moved: 3,
+        body_hash: trustchain_core::chain::BlockBody::default().hash(),
         validators_hash: set.hash(),
         next_validators_hash: set.hash(),
     }
