@@ -12,6 +12,7 @@ use trustchain_core::chain::{BlockHeader, CertificateError, CommitCertificate, V
 use trustchain_core::hash::Hash;
 
 use crate::producer::ChainSnapshot;
+use crate::registry::{Registry, RegistryError};
 use crate::store::BlockBody;
 
 /// How far a proposed block's time may be ahead of this node's clock.
@@ -116,6 +117,26 @@ pub enum InvalidBlock {
         /// The block's height.
         height: u64,
     },
+    /// A node-registry report is refused.
+    #[error("block {height}: {source}")]
+    Registry {
+        /// The block's height.
+        height: u64,
+        /// Why.
+        source: Box<RegistryError>,
+    },
+    /// Reports in a chain without a registry (dev mode).
+    #[error("block {height} carries node-registry reports, but this chain has no registry")]
+    UnexpectedReports {
+        /// The block's height.
+        height: u64,
+    },
+    /// `next_validators_hash` is not the set the registry computes.
+    #[error("block {height} names a next validator set other than the one PoSR gives")]
+    NextValidators {
+        /// The block's height.
+        height: u64,
+    },
     /// A final block's certificate does not verify.
     #[error("block {height}: certificate: {source}")]
     Certificate {
@@ -126,16 +147,62 @@ pub enum InvalidBlock {
     },
 }
 
-/// Checks that `header` with `body` extends `snap`'s head under the validator set `set`: network,
-/// height, parent, epoch and set hashes, time (not before the head's; with `now_ms`, not more
-/// than [`MAX_CLOCK_AHEAD_MS`] after it — a re-proposed block keeps its older time, which stays
-/// valid), and a body whose checkpoints are each signed validly, by at least one validator, grow
-/// their scenario, come in ascending scenario order and hash, inserted into the anchor map, to
-/// the header's anchor root.
+/// What a valid block leads to.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    /// The validators of the block after it.
+    pub next_validators: ValidatorSet,
+    /// The registry after it (with `Some` registry given).
+    pub registry: Option<Registry>,
+}
+
+/// Checks that `header` with `body` extends `snap`'s head: network, height, parent, epoch and
+/// set hashes (the block is signed by `snap.next_validators`), time (not before the head's; with
+/// `now_ms`, not more than [`MAX_CLOCK_AHEAD_MS`] after it — a re-proposed block keeps its older
+/// time, which stays valid), the body hash, and a body whose checkpoints are each signed validly,
+/// by at least one validator, grow their scenario, come in ascending scenario order and hash,
+/// inserted into the anchor map, to the header's anchor root; then the node-registry reports
+/// through `registry` (none without one), and `next_validators_hash` against the set the registry
+/// computes for the block after.
 ///
 /// Until scenario replica sets exist (docs/network.md), a validator's signature on a checkpoint is
 /// what vouches for it; nobody but the scenario's own relay can check its log.
 pub fn validate_block(
+    snap: &ChainSnapshot,
+    registry: Option<&Registry>,
+    header: &BlockHeader,
+    body: &BlockBody,
+    now_ms: Option<u64>,
+) -> Result<Checked, InvalidBlock> {
+    let set = &snap.next_validators;
+    validate_shape(snap, set, header, body, now_ms)?;
+    let height = header.height;
+    let (next_validators, registry) = match registry {
+        None if !body.reports.is_empty() => {
+            return Err(InvalidBlock::UnexpectedReports { height });
+        }
+        None => (set.clone(), None),
+        Some(r) => {
+            let mut r = r.clone();
+            let next = r
+                .apply(header.time_ms, &body.reports, set)
+                .map_err(|source| InvalidBlock::Registry {
+                    height,
+                    source: Box::new(source),
+                })?;
+            (next.unwrap_or_else(|| set.clone()), Some(r))
+        }
+    };
+    if header.next_validators_hash != next_validators.hash() {
+        return Err(InvalidBlock::NextValidators { height });
+    }
+    Ok(Checked {
+        next_validators,
+        registry,
+    })
+}
+
+fn validate_shape(
     snap: &ChainSnapshot,
     set: &ValidatorSet,
     header: &BlockHeader,
@@ -162,10 +229,7 @@ pub fn validate_block(
             head: snap.head_hash,
         });
     }
-    if header.epoch != set.epoch
-        || header.validators_hash != set.hash()
-        || header.next_validators_hash != set.hash()
-    {
+    if header.epoch != set.epoch || header.validators_hash != set.hash() {
         return Err(InvalidBlock::Validators {
             height,
             epoch: header.epoch,
@@ -230,19 +294,20 @@ pub fn validate_block(
 }
 
 /// Checks a block that arrives final (gossiped or synced): [`validate_block`] without the clock
-/// rule (it may be old), and its certificate against `set`.
+/// rule (it may be old), and its certificate against the set that signs it.
 pub fn validate_final(
     snap: &ChainSnapshot,
-    set: &ValidatorSet,
+    registry: Option<&Registry>,
     header: &BlockHeader,
     certificate: &CommitCertificate,
     body: &BlockBody,
-) -> Result<(), InvalidBlock> {
-    validate_block(snap, set, header, body, None)?;
+) -> Result<Checked, InvalidBlock> {
+    let checked = validate_block(snap, registry, header, body, None)?;
     certificate
-        .verify(header, set)
+        .verify(header, &snap.next_validators)
         .map_err(|source| InvalidBlock::Certificate {
             height: header.height,
             source,
-        })
+        })?;
+    Ok(checked)
 }

@@ -33,6 +33,28 @@ use trustchain_core::crypto::PublicKey;
 use crate::config::{Overrides, RelayConfig};
 use crate::genesis::Genesis;
 
+/// A devnet's PoSR window: 2 s, so that epochs (5 windows) change every 10 s and a test or a
+/// person watching sees weights move within a minute.
+pub const DEVNET_WINDOW_MS: u64 = 2_000;
+
+/// A devnet's PoSR parameters: the defaults scaled down from 10-minute windows to 2-second ones
+/// (confirmation, ramp and saturation in a few windows, 20 % decay per down window), two
+/// independent observers suffice (so one node down still leaves the others observed), and each
+/// node — its own operator — may hold up to 40 % of the weight.
+pub fn devnet_posr() -> trustchain_core::posr::PosrParams {
+    trustchain_core::posr::PosrParams {
+        windows_per_epoch: 5,
+        min_observers: 2,
+        confirmation_windows: 2,
+        unconfirm_after_windows: 5,
+        ramp_windows: 2,
+        decay_ppm: 200_000,
+        runtime_saturation_windows: 50,
+        operator_cap_ppm: 400_000,
+        ..Default::default()
+    }
+}
+
 /// Nodes of a new devnet unless told otherwise.
 pub const DEFAULT_NODES: usize = 4;
 /// Most nodes of a devnet (ports of one kind are 100 apart).
@@ -231,7 +253,8 @@ fn create(opts: &DevnetOptions) -> anyhow::Result<Devnet> {
         .iter()
         .map(|(_, k, op)| (k.clone(), PublicKey::of(op), "default".to_string()))
         .collect();
-    let genesis = Genesis::create(&chain_id, crate::demo::now_ms(), &members)?;
+    let genesis = Genesis::create(&chain_id, crate::demo::now_ms(), &members)?
+        .with_posr(DEVNET_WINDOW_MS, devnet_posr())?;
 
     let web_dir = crate::node::default_web_dir();
     for node in &nodes {

@@ -25,6 +25,7 @@ use tokio::sync::{mpsc, watch};
 use trustchain_core::checkpoint::SignedCheckpoint;
 use trustchain_core::crypto::PublicKey;
 use trustchain_core::encoding::{Decode, Encode};
+use trustchain_core::posr::{Measurements, ObservationReport};
 use trustchain_core::value::ScenarioId;
 
 use crate::chain_app::{validate_block, validate_final};
@@ -34,9 +35,11 @@ use crate::consensus::{
 };
 use crate::metrics::Metrics;
 use crate::producer::{ChainSnapshot, commit_block, next_header, sign_moved};
+use crate::registry::Registry;
 use crate::store::{
     BlockBody, CONSENSUS_WAL, FinalBlock, MAX_BODY_CHECKPOINTS, Store, StoredBlock,
 };
+use trustchain_core::chain::MAX_BODY_REPORTS;
 
 /// What reaches the driver.
 #[derive(Debug)]
@@ -57,6 +60,13 @@ pub enum DriverIn {
     },
     /// A relay connected: ask it what we missed.
     PeerConnected(PeerId),
+    /// What this relay measured of the other nodes over a PoSR window (to sign as reports).
+    Observations {
+        /// The window.
+        window: u64,
+        /// Per node.
+        measured: Vec<(PublicKey, Measurements)>,
+    },
     /// Stop the thread.
     Stop,
 }
@@ -125,6 +135,10 @@ pub struct Driver {
     head_at: Instant,
     timers: HashMap<Timeout, Instant>,
     pool: BTreeMap<ScenarioId, SignedCheckpoint>,
+    /// The node registry as of the head.
+    registry: Registry,
+    /// Observation reports waiting for a block: (observer, subject, window) → report.
+    reports: BTreeMap<(PublicKey, PublicKey, u64), ObservationReport>,
     future_proposals: Vec<SignedProposal<TrustchainContext>>,
     my_proposal: Option<SignedProposal<TrustchainContext>>,
     /// WAL rows appended but not written: (height, bytes).
@@ -152,6 +166,7 @@ impl Driver {
         net: mpsc::UnboundedSender<NetOut>,
         cfg: DriverConfig,
         fresh: bool,
+        registry: Registry,
     ) -> anyhow::Result<Self> {
         let snap = snapshot.borrow().clone();
         let ctx = TrustchainContext::new(snap.chain_id());
@@ -181,6 +196,8 @@ impl Driver {
             head_at: now,
             timers: HashMap::new(),
             pool: BTreeMap::new(),
+            registry,
+            reports: BTreeMap::new(),
             future_proposals: Vec::new(),
             my_proposal: None,
             wal_pending: Vec::new(),
@@ -273,6 +290,7 @@ impl Driver {
                 let next = self.next_height();
                 self.ask(peer, next, true);
             }
+            DriverIn::Observations { window, measured } => self.observe(window, measured),
             DriverIn::Stop => {}
         }
     }
@@ -286,6 +304,7 @@ impl Driver {
         let next = self.next_height();
         match msg {
             NetMessage::Checkpoint(cp) => self.pool_insert(*cp),
+            NetMessage::Report(r) => self.report_insert(*r),
             NetMessage::Block(fb) => {
                 let h = fb.block.header.height;
                 if h == next {
@@ -352,7 +371,7 @@ impl Driver {
         let v = &p.message.value;
         if let Err(e) = validate_block(
             &snap,
-            self.epoch.core(),
+            Some(&self.registry),
             v.header(),
             v.body(),
             Some(now_ms()),
@@ -393,6 +412,37 @@ impl Driver {
             return;
         }
         self.pool.insert(c.scenario.clone(), cp);
+    }
+
+    fn report_insert(&mut self, r: ObservationReport) {
+        let key = (r.observer, r.subject, r.window);
+        if self.reports.contains_key(&key) || self.reports.len() >= MAX_POOL {
+            return;
+        }
+        if !self.registry.plausible(&r) {
+            self.refuse("report", "badly signed, or of another PoSR epoch");
+            return;
+        }
+        self.reports.insert(key, r);
+    }
+
+    /// Signs a report on every other registered node for `window`, pools and gossips them.
+    fn observe(&mut self, window: u64, measured: Vec<(PublicKey, Measurements)>) {
+        let me = PublicKey::of(&self.key);
+        let chain_id = self.ctx.chain_id().to_string();
+        for (subject, m) in measured {
+            if subject == me {
+                continue;
+            }
+            tracing::trace!(%subject, window, heartbeat = m.heartbeat_ppm, rtt_us = m.rtt_us, "measured");
+            let r = ObservationReport::sign(&chain_id, &self.key, subject, window, m);
+            if self.registry.plausible(&r) {
+                self.reports.insert((r.observer, r.subject, r.window), r);
+                let _ = self
+                    .net
+                    .send(NetOut::Publish(NetMessage::Report(Box::new(r))));
+            }
+        }
     }
 
     /// Asks `peer` for blocks from `from` (at most once a second per peer unless `force`).
@@ -436,20 +486,43 @@ impl Driver {
     /// Returns whether the block was applied.
     fn apply_final(&mut self, fb: FinalBlock, decided_here: bool) -> bool {
         let snap = self.snap();
-        let set = self.epoch.core().clone();
-        if !decided_here
-            && let Err(e) = validate_final(
+        let checked = if decided_here {
+            validate_block(
                 &snap,
-                &set,
+                Some(&self.registry),
+                &fb.block.header,
+                &fb.body,
+                None,
+            )
+        } else {
+            validate_final(
+                &snap,
+                Some(&self.registry),
                 &fb.block.header,
                 &fb.block.certificate,
                 &fb.body,
             )
-        {
-            self.refuse("final block", e);
-            return false;
-        }
+        };
+        let checked = match checked {
+            Ok(c) => c,
+            Err(e) => {
+                if decided_here {
+                    // The state machine decided a block this relay validated as a proposal (or
+                    // built); it cannot become invalid. Log loudly rather than diverge.
+                    tracing::error!(error = %e, "a decided block fails validation");
+                }
+                self.refuse("final block", e);
+                return false;
+            }
+        };
+        let set = checked.next_validators.clone();
         let height = fb.block.header.height;
+        let included: std::collections::BTreeSet<_> = fb
+            .body
+            .reports
+            .iter()
+            .map(|r| (r.observer, r.subject, r.window))
+            .collect();
         // Our own WAL rows of this height must not outlive the block in a later replay.
         if let Err(e) = self.flush_wal(false) {
             tracing::error!(error = %e, "consensus WAL write failed");
@@ -459,7 +532,7 @@ impl Driver {
             &snap,
             fb.block.clone(),
             fb.body.clone(),
-            set,
+            set.clone(),
             Some(height + 1),
         ) {
             Ok(n) => n,
@@ -469,6 +542,35 @@ impl Driver {
             }
         };
         self.snapshot.send_replace(Arc::new(next));
+        if let Some(r) = checked.registry {
+            self.registry = r;
+        }
+        if set.epoch != self.epoch.core().epoch {
+            match EpochSet::new(set.clone(), *self.epoch.seed()) {
+                Ok(e) => {
+                    tracing::info!(
+                        epoch = set.epoch,
+                        validators = set.validators.len(),
+                        height,
+                        "epoch change"
+                    );
+                    for (k, n) in self.registry.state().nodes() {
+                        tracing::debug!(
+                            node = %k,
+                            confirmed = n.confirmed,
+                            up = n.up_windows,
+                            down = n.down_windows,
+                            unobserved = n.unobserved_windows,
+                            runtime_mw = n.runtime_mw,
+                            "PoSR"
+                        );
+                    }
+                    self.epoch = e;
+                    self.publish_weights();
+                }
+                Err(e) => tracing::error!(error = %e, "the new validator set is unusable"),
+            }
+        }
         self.metrics.head_height.set(height);
         self.metrics.blocks.add(1);
         if decided_here {
@@ -492,6 +594,9 @@ impl Driver {
         self.pool.retain(|id, cp| {
             cp.checkpoint.size > snap.checkpoints.get(id).map_or(0, |a| a.checkpoint.size)
         });
+        let registry = &self.registry;
+        self.reports
+            .retain(|k, r| !included.contains(k) && registry.plausible(r));
         self.future_proposals.retain(|p| p.height.0 == height + 1);
         self.timers.clear();
         self.my_proposal = None;
@@ -529,6 +634,8 @@ impl Driver {
             self.scan_local();
             if self.waiting
                 && (!self.pool.is_empty()
+                    || self.registry.epoch_due(now_ms())
+                    || self.reports.values().any(|r| self.registry.admits(r))
                     || now.duration_since(self.head_at) >= self.cfg.idle_block)
             {
                 self.start_if_waiting();
@@ -637,12 +744,36 @@ impl Driver {
             .take(MAX_BODY_CHECKPOINTS as usize)
             .cloned()
             .collect();
-        let body = BlockBody {
-            checkpoints,
-            reports: Vec::new(),
-        };
+        let reports: Vec<ObservationReport> = self
+            .reports
+            .values()
+            .filter(|r| self.registry.admits(r))
+            .take(MAX_BODY_REPORTS as usize)
+            .copied()
+            .collect();
         let time_ms = now_ms().max(snap.head.header.time_ms);
-        let header = next_header(&snap, &body, time_ms, self.epoch.core());
+        let mut body = BlockBody {
+            checkpoints,
+            reports,
+        };
+        let after = match self
+            .registry
+            .clone()
+            .apply(time_ms, &body.reports, &snap.next_validators)
+        {
+            Ok(next) => next,
+            Err(e) => {
+                // A pooled report the registry refuses together with others: propose without.
+                tracing::warn!(error = %e, "proposing without registry reports");
+                body.reports.clear();
+                self.registry
+                    .clone()
+                    .apply(time_ms, &[], &snap.next_validators)
+                    .unwrap_or(None)
+            }
+        }
+        .unwrap_or_else(|| snap.next_validators.clone());
+        let header = next_header(&snap, &body, time_ms, &after);
         self.core
             .propose(height, round, BlockValue::with_body(header, body))
     }
@@ -749,6 +880,21 @@ impl Driver {
         txn.commit()?;
         self.wal_lazy = !durable;
         Ok(())
+    }
+
+    /// Sets the weight metrics from the current set.
+    pub fn publish_weights(&self) {
+        let me = PublicKey::of(&self.key);
+        let set = self.epoch.core();
+        let weight = set
+            .validators
+            .iter()
+            .find(|v| v.key == me)
+            .map_or(0, |v| v.weight);
+        self.metrics.validator_weight.set(weight);
+        self.metrics
+            .total_weight
+            .set(u64::try_from(set.total_weight()).unwrap_or(u64::MAX));
     }
 
     /// This relay's validator key.

@@ -93,6 +93,20 @@ pub struct Genesis {
     pub block: StoredBlock,
     /// The genesis nodes, keys ascending (the same keys and weights as `validators`).
     pub nodes: Vec<GenesisNode>,
+    /// How long one PoSR measurement window lasts, in milliseconds (`window = block time /
+    /// window_ms`). Like the chain id, agreed by every relay of the network: a relay with other
+    /// PoSR settings computes other validator sets and stops following the chain at the first
+    /// epoch change.
+    pub window_ms: u64,
+    /// The PoSR parameters (docs/posr.md).
+    pub posr: PosrParams,
+}
+
+/// The default PoSR window: 10 minutes (docs/posr.md's table assumes it).
+pub const DEFAULT_WINDOW_MS: u64 = 600_000;
+
+fn default_window_ms() -> u64 {
+    DEFAULT_WINDOW_MS
 }
 
 /// The file's JSON form.
@@ -105,6 +119,10 @@ struct GenesisFile {
     hash: Option<Hash>,
     nodes: Vec<GenesisNode>,
     block: String,
+    #[serde(default = "default_window_ms")]
+    window_ms: u64,
+    #[serde(default)]
+    posr: PosrParams,
 }
 
 impl Genesis {
@@ -167,9 +185,21 @@ impl Genesis {
                 certificate,
             },
             nodes: gnodes,
+            window_ms: DEFAULT_WINDOW_MS,
+            posr: PosrParams::default(),
         };
         g.check().context("the new genesis does not verify")?;
         Ok(g)
+    }
+
+    /// The same genesis with other PoSR settings (a window of `window_ms`, `posr`).
+    pub fn with_posr(mut self, window_ms: u64, posr: PosrParams) -> anyhow::Result<Genesis> {
+        ensure!(window_ms >= 100, "window_ms must be at least 100");
+        posr.check()
+            .map_err(|e| anyhow::anyhow!("PoSR parameters: {e}"))?;
+        self.window_ms = window_ms;
+        self.posr = posr;
+        Ok(self)
     }
 
     /// Reads and verifies a genesis file. Errors name the file and what is wrong with it.
@@ -198,11 +228,17 @@ impl Genesis {
         let mut nodes = f.nodes;
         nodes.sort_by_key(|n| n.key);
         let validators = validator_set(&nodes).context("\"nodes\"")?;
+        ensure!(f.window_ms >= 100, "\"window_ms\" must be at least 100");
+        f.posr
+            .check()
+            .map_err(|e| anyhow::anyhow!("\"posr\": {e}"))?;
         let g = Genesis {
             chain_id: f.chain_id,
             validators,
             block,
             nodes,
+            window_ms: f.window_ms,
+            posr: f.posr,
         };
         g.check()?;
         ensure!(
@@ -229,6 +265,8 @@ impl Genesis {
             hash: Some(self.hash()),
             nodes: self.nodes.clone(),
             block: trustchain_core::hex::encode(&self.block.to_bytes()),
+            window_ms: self.window_ms,
+            posr: self.posr,
         };
         let mut s = serde_json::to_string_pretty(&f).expect("genesis serializes");
         s.push('\n');

@@ -18,4 +18,5 @@ pub mod misbehave;
 pub mod node;
 pub mod p2p;
 pub mod producer;
+pub mod registry;
 pub mod store;

@@ -327,11 +327,12 @@ pub struct NetworkConfig {
 }
 
 /// Opens the chain of `genesis` in `store`: writes block 0 into a new database (`fresh` is then
-/// true), or checks that the database holds this network.
+/// true), or checks that the database holds this network; rebuilds the node registry by
+/// replaying every block's reports (and checks it against the stored epoch changes).
 fn open_chain(
     store: &Store,
     genesis: &crate::genesis::Genesis,
-) -> anyhow::Result<(ChainSnapshot, bool)> {
+) -> anyhow::Result<(ChainSnapshot, crate::registry::Registry, bool)> {
     use trustchain_core::encoding::Encode as _;
     let view = store.read()?;
     let (head, fresh) = match view.head()? {
@@ -363,8 +364,36 @@ fn open_chain(
             (genesis.block.clone(), true)
         }
     };
-    let snap = crate::producer::load_snapshot(store, head, genesis.validators.clone())?;
-    Ok((snap, fresh))
+    // Replay the registry: block by block, the set each block names must be the one stored.
+    let view = store.read()?;
+    let mut registry = crate::registry::Registry::genesis(genesis);
+    let mut set = genesis.validators.clone();
+    for h in 1..=head.header.height {
+        let block = view
+            .block(h)?
+            .ok_or_else(|| anyhow::anyhow!("database corrupt: block {h} is missing"))?;
+        let body = view.body(h)?.unwrap_or_default();
+        let next = registry
+            .apply(block.header.time_ms, &body.reports, &set)
+            .map_err(|e| anyhow::anyhow!("database corrupt: block {h}'s registry entries: {e}"))?;
+        if let Some(next) = next {
+            anyhow::ensure!(
+                next.hash() == block.header.next_validators_hash,
+                "the registry replayed to block {h} gives another validator set than the chain \
+                 (are the PoSR settings in the genesis file the network's?)"
+            );
+            set = next;
+        }
+    }
+    let current = view.epoch_set(head.header.epoch)?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "database corrupt: no validator set of epoch {}",
+            head.header.epoch
+        )
+    })?;
+    drop(view);
+    let snap = crate::producer::load_snapshot(store, head, current, set)?;
+    Ok((snap, registry, fresh))
 }
 
 /// Runs one relay of a network until `shutdown` resolves.
@@ -385,21 +414,13 @@ pub async fn run_network(
     );
     let metrics = Arc::new(Metrics::default());
     let genesis = &cfg.genesis;
-    let (snap, fresh) = open_chain(&store, genesis)?;
+    let (snap, registry, fresh) = open_chain(&store, genesis)?;
     metrics.head_height.set(snap.head.header.height);
-    let validator = genesis.validators.index_of(&me).is_some();
-    let weight = genesis
-        .validators
-        .validators
-        .iter()
-        .find(|v| v.key == me)
-        .map_or(0, |v| v.weight);
-    metrics.validator_weight.set(weight);
-    metrics
-        .total_weight
-        .set(u64::try_from(genesis.validators.total_weight()).unwrap_or(u64::MAX));
+    let validator = snap.next_validators.index_of(&me).is_some();
     let (snapshot_tx, chain) = watch::channel(Arc::new(snap));
-    let epoch = EpochSet::new(genesis.validators.clone(), genesis.hash())
+    let registry_nodes = registry.nodes();
+    let window_ms = registry.window_ms();
+    let epoch = EpochSet::new(chain.borrow().next_validators.clone(), genesis.hash())
         .map_err(|e| anyhow::anyhow!("genesis validator set: {e}"))?;
     let (ingest, writer) = ingest::start(store.clone(), metrics.clone())?;
     let (out_tx, out_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -418,7 +439,9 @@ pub async fn run_network(
             sync_grace: Duration::from_secs(5),
         },
         fresh,
+        registry,
     )?;
+    drv.publish_weights();
     drv.recover()?;
     let (driver_tx, driver_thread) = driver::spawn(drv)?;
     let p2p = crate::p2p::start(
@@ -439,6 +462,8 @@ pub async fn run_network(
             driver: driver_tx.clone(),
             out: out_rx,
             metrics: metrics.clone(),
+            nodes: registry_nodes,
+            window_ms,
         }),
     )
     .await

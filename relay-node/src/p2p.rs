@@ -267,7 +267,7 @@ fn gossip(key: &libp2p::identity::Keypair) -> anyhow::Result<gossipsub::Behaviou
 fn build_swarm(
     identity: libp2p::identity::Keypair,
     cert: libp2p_webrtc::tokio::Certificate,
-    relay_net: bool,
+    relay_net: Option<Duration>,
 ) -> anyhow::Result<libp2p::Swarm<Behaviour>> {
     Ok(libp2p::SwarmBuilder::with_existing_identity(identity)
         .with_tokio()
@@ -289,7 +289,11 @@ fn build_swarm(
                 .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer))))
         })?
         .with_behaviour(|key| {
-            let gossip = if relay_net { Some(gossip(key)?) } else { None };
+            let gossip = if relay_net.is_some() {
+                Some(gossip(key)?)
+            } else {
+                None
+            };
             Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Behaviour {
                 limits: libp2p::connection_limits::Behaviour::new(
                     libp2p::connection_limits::ConnectionLimits::default()
@@ -303,7 +307,10 @@ fn build_swarm(
                         .with_request_timeout(HEAD_POLL + Duration::from_secs(10))
                         .with_max_concurrent_streams(64),
                 ),
-                ping: ping::Behaviour::default(),
+                ping: match relay_net {
+                    Some(every) => ping::Behaviour::new(ping::Config::new().with_interval(every)),
+                    None => ping::Behaviour::default(),
+                },
                 gossip: Toggle::from(gossip),
                 sync: request_response::Behaviour::new(
                     [(StreamProtocol::new(SYNC_PROTOCOL), ProtocolSupport::Full)],
@@ -335,7 +342,7 @@ impl Client {
         let identity = libp2p::identity::Keypair::generate_ed25519();
         let cert = libp2p_webrtc::tokio::Certificate::generate(&mut rand::rng())
             .map_err(|e| anyhow::anyhow!("cannot make a WebRTC certificate: {e}"))?;
-        let mut swarm = build_swarm(identity, cert, false)?;
+        let mut swarm = build_swarm(identity, cert, None)?;
         // Native WebRTC dials from a UDP socket of a listener (browsers need none).
         if addr.iter().any(|p| matches!(p, Protocol::WebRTCDirect)) {
             let ip = addr.iter().find_map(|p| match p {
@@ -438,11 +445,18 @@ async fn answer(
             },
             Err(e) => err(e.into()),
         },
-        Request::EpochChanges { .. } => Response::EpochChanges {
-            // Single-node mode has one epoch: no changes to follow yet.
-            changes: Vec::new(),
-            current: chain.borrow().validators.clone(),
-        },
+        Request::EpochChanges { from_epoch } => {
+            match store
+                .read()
+                .and_then(|v| v.epoch_changes(from_epoch, wire::MAX_EPOCH_CHANGES as usize))
+            {
+                Ok(changes) => Response::EpochChanges {
+                    changes,
+                    current: chain.borrow().validators.clone(),
+                },
+                Err(e) => err(e.into()),
+            }
+        }
         Request::Record { scenario, index } => {
             let snap = chain.borrow().clone();
             match api::record_proof(&store, &snap, &scenario, index, misbehave) {
@@ -474,6 +488,48 @@ pub struct RelayNet {
     pub out: mpsc::UnboundedReceiver<NetOut>,
     /// Counters.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The registered nodes this relay measures for PoSR.
+    pub nodes: Vec<trustchain_core::crypto::PublicKey>,
+    /// The PoSR window length.
+    pub window_ms: u64,
+}
+
+/// How often relays ping each other: eight heartbeats per PoSR window, within [250 ms, 15 s].
+pub fn ping_interval(window_ms: u64) -> Duration {
+    Duration::from_millis((window_ms / 8).clamp(250, 15_000))
+}
+
+/// One window's heartbeats of one peer.
+#[derive(Default)]
+struct Heartbeats {
+    ok: u32,
+    failed: u32,
+    rtts_us: Vec<u32>,
+}
+
+impl Heartbeats {
+    /// The measurements of a window in which `expected` heartbeats were due. Bandwidth is not
+    /// sampled yet (0: PoSR's capacity factor stays at its floor).
+    fn measurements(&mut self, expected: u32) -> trustchain_core::posr::Measurements {
+        use trustchain_core::posr::{Measurements, PPM};
+        if self.ok == 0 {
+            return Measurements::DOWN;
+        }
+        self.rtts_us.sort_unstable();
+        let ppm = |n: u32, of: u32| ((n as u64 * PPM) / of.max(1) as u64).min(PPM) as u32;
+        Measurements {
+            heartbeat_ppm: ppm(self.ok, expected),
+            reachability_ppm: ppm(self.ok, self.ok + self.failed),
+            rtt_us: self.rtts_us[self.rtts_us.len() / 2],
+            bandwidth_kbps: 0,
+        }
+    }
+}
+
+/// The peer id of a node key (its ed25519 libp2p identity).
+fn peer_of(key: &trustchain_core::crypto::PublicKey) -> Option<PeerId> {
+    let pk = libp2p::identity::ed25519::PublicKey::try_from_bytes(key.as_bytes()).ok()?;
+    Some(libp2p::identity::PublicKey::from(pk).to_peer_id())
 }
 
 /// The gossip topic of the network `chain_id`.
@@ -523,7 +579,13 @@ pub async fn start(
 ) -> anyhow::Result<P2pInfo> {
     let identity = identity(node_key)?;
     let cert = certificate(&data_dir.join("webrtc-cert.pem"))?;
-    let mut swarm = build_swarm(identity, cert, relay_net.is_some())?;
+    let ping_every = relay_net.as_ref().map(|n| ping_interval(n.window_ms));
+    let mut swarm = build_swarm(identity, cert, ping_every)?;
+    let mut window_ms = 0;
+    let mut measured: std::collections::HashMap<
+        PeerId,
+        (trustchain_core::crypto::PublicKey, Heartbeats),
+    > = std::collections::HashMap::new();
     let mut topic_hash = None;
     let mut net_out = None;
     let mut bootstrap = Vec::new();
@@ -550,6 +612,14 @@ pub async fn start(
         net_out = Some(net.out);
         driver = Some(net.driver);
         metrics = Some(net.metrics);
+        window_ms = net.window_ms.max(1);
+        for k in &net.nodes {
+            if let Some(p) = peer_of(k)
+                && p != *swarm.local_peer_id()
+            {
+                measured.insert(p, (*k, Heartbeats::default()));
+            }
+        }
     }
 
     let webrtc: Multiaddr = Multiaddr::from(cfg.ip)
@@ -595,6 +665,23 @@ pub async fn start(
         SyncResponse,
     )>(16);
     let mut redial = tokio::time::interval(Duration::from_secs(2));
+    let mut window_tick = tokio::time::interval(Duration::from_millis(100));
+    let now_window = move || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
+            / window_ms.max(1)
+    };
+    // The window the task started in is partial: measurements start with the next.
+    let mut window = now_window();
+    // Heartbeats due in a window: one per interval, less one for the phase of the first (libp2p
+    // pings an interval after the previous answer, so a full window holds n - 1 to n of them).
+    let expected = ping_every.map_or(1, |p| {
+        (window_ms / p.as_millis().max(1) as u64)
+            .saturating_sub(1)
+            .max(1) as u32
+    });
     let mut relays: std::collections::HashSet<PeerId> = std::collections::HashSet::new();
     let to_driver = move |input: DriverIn| {
         if let Some(d) = &driver
@@ -625,6 +712,25 @@ pub async fn start(
                         swarm.behaviour_mut().sync.send_request(&peer, SyncRequest::Blocks { from, limit: MAX_SYNC_BLOCKS });
                     }
                 },
+                _ = window_tick.tick(), if !measured.is_empty() => {
+                    let w = now_window();
+                    if w != window {
+                        let done = window;
+                        window = w;
+                        let list = measured
+                            .values_mut()
+                            .map(|(k, hb)| {
+                                let m = hb.measurements(expected);
+                                *hb = Heartbeats::default();
+                                (*k, m)
+                            })
+                            .collect();
+                        // A jump of more than one window (a suspended machine) measured nothing.
+                        if w == done + 1 {
+                            to_driver(DriverIn::Observations { window: done, measured: list });
+                        }
+                    }
+                }
                 Some((channel, res)) = sync_rx.recv() => {
                     let _ = swarm.behaviour_mut().sync.send_response(channel, res);
                 }
@@ -661,6 +767,18 @@ pub async fn start(
                     SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } if relays.remove(&peer_id) => {
                         tracing::info!(%peer_id, "relay disconnected");
                         if let Some(m) = &metrics { m.peers.set(relays.len() as u64); }
+                    }
+                    SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event { peer, result, .. })) => {
+                        tracing::trace!(%peer, ok = result.is_ok(), known = measured.contains_key(&peer), "ping");
+                        if let Some((_, hb)) = measured.get_mut(&peer) {
+                            match result {
+                                Ok(rtt) => {
+                                    hb.ok += 1;
+                                    hb.rtts_us.push(u32::try_from(rtt.as_micros()).unwrap_or(u32::MAX));
+                                }
+                                Err(_) => hb.failed += 1,
+                            }
+                        }
                     }
                     SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Message { propagation_source, message, .. })) => {
                         match NetMessage::from_bytes_with(&message.data, NET_LIMITS) {

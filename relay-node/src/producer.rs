@@ -22,8 +22,8 @@ use trustchain_core::value::ScenarioId;
 
 use crate::metrics::Metrics;
 use crate::store::{
-    ANCHORED, BLOCKS, BODIES, BlockBody, CHECKPOINTS, CONSENSUS_WAL, EPOCHS, Store, StoreError,
-    StoredBlock,
+    ANCHORED, BLOCKS, BODIES, BlockBody, CHECKPOINTS, CONSENSUS_WAL, EPOCH_CHANGES, EPOCHS, Store,
+    StoreError, StoredBlock,
 };
 
 /// Agreement on a proposed block. Returns the block's commit certificate once it is final.
@@ -77,8 +77,11 @@ pub struct ChainSnapshot {
     pub head: StoredBlock,
     /// The head's hash.
     pub head_hash: Hash,
-    /// The current validators.
+    /// The validators of the head's epoch (they signed the head).
     pub validators: ValidatorSet,
+    /// The validators that sign the next block: the same set, except after the last block of an
+    /// epoch (whose `next_validators_hash` names this one).
+    pub next_validators: ValidatorSet,
     /// The anchor map as of the head.
     pub anchors: AnchorMap,
     /// Its tree, hashed once per block, from which anchor proofs are read.
@@ -109,6 +112,7 @@ pub fn load_snapshot(
     store: &Store,
     head: StoredBlock,
     validators: ValidatorSet,
+    next_validators: ValidatorSet,
 ) -> anyhow::Result<ChainSnapshot> {
     let view = store.read()?;
     let mut anchors = AnchorMap::new();
@@ -127,13 +131,15 @@ pub fn load_snapshot(
         head.header.height
     );
     anyhow::ensure!(
-        validators.hash() == head.header.next_validators_hash,
+        validators.hash() == head.header.validators_hash
+            && next_validators.hash() == head.header.next_validators_hash,
         "this node's validator set does not match the chain in the data directory"
     );
     Ok(ChainSnapshot {
         head_hash: head.header.hash(),
         head,
         validators,
+        next_validators,
         anchors,
         anchor_tree,
         checkpoints,
@@ -157,15 +163,18 @@ pub enum CommitError {
 /// Writes `block` (final: its certificate was checked by the caller) with `body` on top of
 /// `snap` in one durable transaction — the block, its body, the checkpoints and the anchored
 /// sizes, and, with `wal_below = Some(h)`, the removal of the consensus WAL below height `h` — and
-/// returns the new snapshot. `validators` are the set after the block.
+/// returns the new snapshot. `next_validators` sign the block after this one; if they are a new
+/// epoch's, the set and the hand-over height are stored too.
 pub fn commit_block(
     store: &Store,
     snap: &ChainSnapshot,
     block: StoredBlock,
     body: BlockBody,
-    validators: ValidatorSet,
+    next_validators: ValidatorSet,
     wal_below: Option<u64>,
 ) -> Result<ChainSnapshot, CommitError> {
+    let validators = snap.next_validators.clone();
+    let epoch_change = next_validators.epoch != validators.epoch;
     let height = block.header.height;
     let mut anchors = snap.anchors.clone();
     let mut checkpoints = snap.checkpoints.clone();
@@ -198,6 +207,12 @@ pub fn commit_block(
                 txn.open_table(CONSENSUS_WAL)?
                     .retain_in((0, 0)..(h, 0), |_, _| false)?;
             }
+            if epoch_change {
+                txn.open_table(EPOCHS)?
+                    .insert(next_validators.epoch, next_validators.to_bytes().as_slice())?;
+                txn.open_table(EPOCH_CHANGES)?
+                    .insert(next_validators.epoch, height)?;
+            }
         }
         txn.commit().map_err(StoreError::from)?;
         Ok(())
@@ -207,6 +222,7 @@ pub fn commit_block(
         head_hash: block.header.hash(),
         head: block,
         validators,
+        next_validators,
         anchors,
         anchor_tree,
         checkpoints,
@@ -246,13 +262,15 @@ pub fn sign_moved(
     Ok(out)
 }
 
-/// The header of the block after `snap`'s head that anchors `body`.
+/// The header of the block after `snap`'s head that anchors `body`, signed by `snap`'s next
+/// validators; `after` names the set of the block after it (another epoch's at a hand-over).
 pub fn next_header(
     snap: &ChainSnapshot,
     body: &BlockBody,
     time_ms: u64,
-    set: &ValidatorSet,
+    after: &ValidatorSet,
 ) -> BlockHeader {
+    let set = &snap.next_validators;
     let mut anchors = snap.anchors.clone();
     for cp in &body.checkpoints {
         anchors.insert(cp.checkpoint.scenario.anchor_key(), cp.checkpoint.digest());
@@ -267,7 +285,7 @@ pub fn next_header(
         moved: body.checkpoints.len() as u32,
         body_hash: body.hash(),
         validators_hash: set.hash(),
-        next_validators_hash: set.hash(),
+        next_validators_hash: after.hash(),
     }
 }
 
@@ -338,7 +356,7 @@ impl<F: Finalizer> Producer<F> {
         };
         drop(view);
         let validators = finalizer.validators().clone();
-        let snap = load_snapshot(&store, head, validators)?;
+        let snap = load_snapshot(&store, head, validators.clone(), validators)?;
         metrics.head_height.set(snap.head.header.height);
         let (tx, rx) = watch::channel(Arc::new(snap));
         Ok((

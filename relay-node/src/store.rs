@@ -38,6 +38,9 @@ pub const ANCHORED: TableDefinition<&str, u64> = TableDefinition::new("anchored"
 pub const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
 /// Validator sets by epoch.
 pub const EPOCHS: TableDefinition<u64, &[u8]> = TableDefinition::new("epochs");
+/// Epoch changes: `epoch → height` of the last block of the epoch before (whose
+/// `next_validators_hash` names the epoch's set).
+pub const EPOCH_CHANGES: TableDefinition<u64, u64> = TableDefinition::new("epoch_changes");
 /// Main block bodies: `height → BlockBody` bytes (the checkpoints the block anchored).
 pub const BODIES: TableDefinition<u64, &[u8]> = TableDefinition::new("bodies");
 /// Consensus write-ahead log: `(height, sequence) → entry` bytes (docs/consensus.md §2.2);
@@ -154,6 +157,7 @@ impl Store {
             txn.open_table(EPOCHS)?;
             txn.open_table(BODIES)?;
             txn.open_table(CONSENSUS_WAL)?;
+            txn.open_table(EPOCH_CHANGES)?;
         }
         txn.commit()?;
         Ok(Store { db })
@@ -396,6 +400,51 @@ impl ReadView {
         let mut out = Vec::new();
         for row in t.range((height, 0)..=(height, u64::MAX))? {
             out.push(row?.1.value().to_vec());
+        }
+        Ok(out)
+    }
+
+    /// The validator set of `epoch`.
+    pub fn epoch_set(&self, epoch: u64) -> Result<Option<ValidatorSet>, StoreError> {
+        let t = self.txn.open_table(EPOCHS)?;
+        t.get(epoch)?
+            .map(|v| ValidatorSet::from_bytes(v.value()).map_err(corrupt("epochs")))
+            .transpose()
+    }
+
+    /// The epoch changes from `from_epoch` on (at most `limit`): the hand-over block with its
+    /// certificate and the new set, as light clients follow them.
+    pub fn epoch_changes(
+        &self,
+        from_epoch: u64,
+        limit: usize,
+    ) -> Result<Vec<trustchain_core::chain::EpochChange>, StoreError> {
+        let t = self.txn.open_table(EPOCH_CHANGES)?;
+        let mut out = Vec::new();
+        for row in t.range(from_epoch..)? {
+            if out.len() >= limit {
+                break;
+            }
+            let (epoch, height) = row?;
+            let (epoch, height) = (epoch.value(), height.value());
+            let missing = |what| StoreError::Corrupt {
+                table: "epoch_changes",
+                source: DecodeError::Invalid {
+                    what,
+                    why: "missing for a recorded epoch change",
+                },
+            };
+            let block = self
+                .block(height)?
+                .ok_or_else(|| missing("hand-over block"))?;
+            let next = self
+                .epoch_set(epoch)?
+                .ok_or_else(|| missing("validator set"))?;
+            out.push(trustchain_core::chain::EpochChange {
+                header: block.header,
+                certificate: block.certificate,
+                next,
+            });
         }
         Ok(out)
     }

@@ -21,6 +21,7 @@
 //! | round certificate | `height ‖ round ‖ type u8 (0 precommit, 1 skip) ‖ seq(kind ‖ NilOrVal ‖ address ‖ signature)` |
 //! | timeout | `kind u8 (0 propose, 1 prevote, 2 precommit, 3 rebroadcast) ‖ round` |
 //! | proposed value | `height ‖ round ‖ valid_round ‖ proposer ‖ value ‖ validity bool` |
+//! | [`NetMessage`] tag | 0 consensus, 1 liveness, 2 final block, 3 checkpoint, 4 PoSR report |
 //!
 //! The round of a vote, a proposal, a certificate or a proposed value must be defined: `Round::Nil`
 //! there encodes (malachite never makes one) but is rejected on decoding. A `pol_round`, a
@@ -51,6 +52,7 @@ use trustchain_core::encoding::{
     Decode, DecodeError, Encode, FORMAT_VERSION, Limits, Reader, Writer,
 };
 use trustchain_core::hash::Hash;
+use trustchain_core::posr::ObservationReport;
 
 use super::ctx::{
     BlockId, BlockProposal, BlockValue, ConsVote, Height, TrustchainContext, ValAddr,
@@ -107,6 +109,8 @@ pub enum NetMessage {
     Block(Box<FinalBlock>),
     /// A scenario checkpoint to anchor.
     Checkpoint(Box<SignedCheckpoint>),
+    /// A PoSR observation report for the node registry (docs/posr.md).
+    Report(Box<ObservationReport>),
 }
 
 /// One write-ahead-log entry (docs/consensus.md §2.2).
@@ -566,6 +570,10 @@ impl Encode for NetMessage {
                 w.u8(3);
                 c.encode(w);
             }
+            NetMessage::Report(r) => {
+                w.u8(4);
+                r.encode(w);
+            }
         }
     }
 }
@@ -579,6 +587,7 @@ impl Decode for NetMessage {
             3 => Ok(NetMessage::Checkpoint(Box::new(SignedCheckpoint::decode(
                 r,
             )?))),
+            4 => Ok(NetMessage::Report(Box::new(ObservationReport::decode(r)?))),
             tag => Err(DecodeError::InvalidTag {
                 what: "net message",
                 tag,
@@ -954,6 +963,22 @@ mod tests {
             arb_liveness().prop_map(NetMessage::Liveness),
             arb_final_block().prop_map(|b| NetMessage::Block(Box::new(b))),
             arb_checkpoint().prop_map(|c| NetMessage::Checkpoint(Box::new(c))),
+            (any::<u8>(), any::<u8>(), any::<u64>(), any::<u32>()).prop_map(
+                |(a, b, window, rtt)| {
+                    NetMessage::Report(Box::new(ObservationReport::sign(
+                        "trustchain-test",
+                        &SigningKey::from_bytes(&[a; 32]),
+                        PublicKey::of(&SigningKey::from_bytes(&[b; 32])),
+                        window,
+                        trustchain_core::posr::Measurements {
+                            heartbeat_ppm: 1_000_000,
+                            reachability_ppm: 990_000,
+                            rtt_us: rtt,
+                            bandwidth_kbps: 0,
+                        },
+                    )))
+                }
+            ),
         ]
     }
     fn arb_timeout() -> impl Strategy<Value = Timeout> {
@@ -1153,12 +1178,12 @@ mod tests {
     #[test]
     fn unknown_tags_are_rejected() {
         let mut bytes = vote_message(Round::new(0)).to_bytes();
-        bytes[1] = 4;
+        bytes[1] = 5;
         assert_eq!(
             NetMessage::from_bytes(&bytes),
             Err(DecodeError::InvalidTag {
                 what: "net message",
-                tag: 4
+                tag: 5
             })
         );
         bytes[1] = 0;

@@ -1,6 +1,8 @@
 //! Helpers for tests that run the real `trustchain-relay` binary.
 #![allow(dead_code)]
 
+pub mod devnet;
+
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
