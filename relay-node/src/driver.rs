@@ -150,7 +150,18 @@ pub struct Driver {
     next_retransmit: Instant,
     /// Last sync request per peer (rate limit).
     asked: HashMap<PeerId, Instant>,
+    /// Relays that connected (sync poll targets, in turn).
+    peers: Vec<PeerId>,
+    /// When the height in progress started.
+    height_started: Instant,
+    /// When this relay last polled a peer for blocks because it made no progress.
+    polled: Instant,
 }
+
+/// A height in progress this long without a decision, or an idle wait this much longer than
+/// `idle_block`, makes the relay ask another relay for blocks: gossip alone can leave a relay
+/// behind (seen: a restarted relay that received no gossip of its peers' heights).
+const STALL_POLL: Duration = Duration::from_secs(2);
 
 impl Driver {
     /// A driver for the chain in `snapshot`, as the validator (or follower) holding `key`.
@@ -206,6 +217,9 @@ impl Driver {
             next_scan: now,
             next_retransmit: now,
             asked: HashMap::new(),
+            peers: Vec::new(),
+            height_started: now,
+            polled: now,
         })
     }
 
@@ -288,6 +302,9 @@ impl Driver {
             DriverIn::Synced { from, blocks } => self.on_synced(from, blocks),
             DriverIn::PeerConnected(peer) => {
                 let next = self.next_height();
+                if !self.peers.contains(&peer) {
+                    self.peers.push(peer);
+                }
                 self.ask(peer, next, true);
             }
             DriverIn::Observations { window, measured } => self.observe(window, measured),
@@ -611,6 +628,7 @@ impl Driver {
             return;
         }
         self.waiting = false;
+        self.height_started = Instant::now();
         let next = self.next_height();
         let actions = self.core.start_height(Height(next), self.epoch.clone());
         self.run(actions, false);
@@ -644,6 +662,18 @@ impl Driver {
         if now >= self.next_retransmit {
             self.next_retransmit = now + self.cfg.retransmit;
             self.retransmit();
+        }
+        let stalled = if self.waiting {
+            now.duration_since(self.head_at) > self.cfg.idle_block + STALL_POLL
+        } else {
+            now.duration_since(self.height_started) > STALL_POLL
+        };
+        if stalled && now.duration_since(self.polled) >= STALL_POLL / 2 && !self.peers.is_empty() {
+            self.polled = now;
+            // Each poll asks the next relay in turn.
+            self.peers.rotate_left(1);
+            let (peer, next) = (self.peers[0], self.next_height());
+            self.ask(peer, next, true);
         }
     }
 

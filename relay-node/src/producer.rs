@@ -192,7 +192,7 @@ pub fn commit_block(
         {
             txn.open_table(BLOCKS)?
                 .insert(height, block.to_bytes().as_slice())?;
-            if !body.checkpoints.is_empty() {
+            if body != BlockBody::default() {
                 txn.open_table(BODIES)?
                     .insert(height, body.to_bytes().as_slice())?;
             }

@@ -62,3 +62,63 @@ fn four_relays_stay_final_through_a_sigkill_and_a_wiped_restart() {
     // 4. Every acknowledged contract is on the chain, with a proof that verifies from genesis.
     w.verify_all(&nodes[0], trust);
 }
+
+/// PoSR on a real network: epochs change every 10 s on a devnet (2 s windows, 5 per epoch); a
+/// validator that is down for whole epochs is observed down by the others, so the chain gives it
+/// less weight than the validators that stayed up; records anchored across the epoch changes
+/// verify from the genesis alone, following every change.
+#[test]
+fn weights_follow_observed_uptime_across_epoch_changes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut nodes = devnet(&tmp.path().join("devnet"));
+    for n in nodes.iter_mut() {
+        n.start();
+    }
+    let trust = genesis_trust(&nodes[0]);
+    let mut w = Writer::open(&nodes[0]);
+    w.submit(&nodes[0], 3);
+    wait_anchored(&nodes[0], w.all());
+    let down = nodes[3].validator_key();
+    nodes[3].kill();
+
+    // Wait for two epoch changes after the kill: the first epoch with node 3 down is closed by
+    // the second change at the latest.
+    let start = epoch_changes(&nodes[0]).len();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while epoch_changes(&nodes[0]).len() < start + 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no two epoch changes within 60 s"
+        );
+        w.submit(&nodes[0], 1);
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    wait_anchored(&nodes[0], w.all());
+    let live: Vec<&Node> = nodes[..3].iter().collect();
+    assert_one_chain(&live);
+
+    let changes = epoch_changes(&nodes[0]);
+    let last = &changes.last().expect("an epoch change").next;
+    let weight = |k: &trustchain_core::crypto::PublicKey| {
+        last.validators
+            .iter()
+            .find(|v| v.key == *k)
+            .map_or(0, |v| v.weight)
+    };
+    let up: Vec<u64> = nodes[..3]
+        .iter()
+        .map(|n| weight(&n.validator_key()))
+        .collect();
+    eprintln!(
+        "epoch {}: weights of the live validators {up:?}, of the one down {}",
+        last.epoch,
+        weight(&down)
+    );
+    assert!(
+        up.iter().all(|&u| u > weight(&down)),
+        "the validator down for an epoch has weight {} against {up:?}",
+        weight(&down)
+    );
+    // Every record, anchored before and after the changes, verifies from genesis.
+    w.verify_all(&nodes[0], trust);
+}
