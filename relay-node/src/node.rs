@@ -107,14 +107,7 @@ pub async fn run_dev(
         .name("block-producer".into())
         .spawn(move || producer.run(interval, stop_rx))?;
 
-    let listener = tokio::net::TcpListener::bind(cfg.listen)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {} (is another relay running?)",
-                cfg.listen
-            )
-        })?;
+    let listener = bind_http(cfg.listen).await?;
     let addr = listener.local_addr()?;
     {
         let snap = chain.borrow();
@@ -126,18 +119,15 @@ pub async fn run_dev(
         );
     }
 
-    let demo_task = if cfg.demo {
-        start_demo(
-            &cfg.data_dir,
-            &store,
-            &ingest,
-            cfg.demo_records,
-            cfg.demo_every,
-        )
-        .await?
-    } else {
-        None
-    };
+    let demo_task = start_demo(
+        cfg.demo,
+        &cfg.data_dir,
+        &store,
+        &ingest,
+        cfg.demo_records,
+        cfg.demo_every,
+    )
+    .await?;
 
     let state = AppState {
         store: store.clone(),
@@ -176,28 +166,51 @@ pub async fn run_dev(
         }
         None => {}
     }
-    axum::serve(listener, router_with_web(state, cfg.web_dir.as_deref()))
-        .with_graceful_shutdown(shutdown)
-        .await?;
-    tracing::info!("shutting down");
-    if let Some(t) = demo_task {
-        t.abort();
-    }
+    serve(listener, state, cfg.web_dir.as_deref(), shutdown, demo_task).await?;
     let _ = stop_tx.send(true);
     let _ = producer_thread.join();
     drop(writer);
     Ok(())
 }
 
-/// Seeds the demo scenario on first start and, unless `every` is zero, adds a payment every
-/// `every`; returns the task adding them.
+/// Binds the HTTP listener, with an error that says what to check.
+async fn bind_http(listen: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen} (is another relay running?)"))
+}
+
+/// Serves the API (and web files) until `shutdown`, then stops the demo task.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    web_dir: Option<&std::path::Path>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    demo_task: Option<tokio::task::JoinHandle<()>>,
+) -> anyhow::Result<()> {
+    axum::serve(listener, router_with_web(state, web_dir))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    tracing::info!("shutting down");
+    if let Some(t) = demo_task {
+        t.abort();
+    }
+    Ok(())
+}
+
+/// If `enabled`: seeds the demo scenario on first start and, unless `every` is zero, adds a
+/// payment every `every`; returns the task adding them.
 async fn start_demo(
+    enabled: bool,
     data_dir: &std::path::Path,
     store: &Store,
     ingest: &Ingest,
     records: usize,
     every: Duration,
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    if !enabled {
+        return Ok(None);
+    }
     let owner = crate::keys::load_or_create(&data_dir.join("demo-owner.key"))?;
     let treasurer = crate::keys::load_or_create(&data_dir.join("demo-treasurer.key"))?;
     seed_demo(store, ingest, &owner, &treasurer, records).await?;
@@ -468,14 +481,7 @@ pub async fn run_network(
     )
     .await
     .context("starting libp2p (see [p2p] in the config)")?;
-    let listener = tokio::net::TcpListener::bind(cfg.http_listen)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {} (is another relay running?)",
-                cfg.http_listen
-            )
-        })?;
+    let listener = bind_http(cfg.http_listen).await?;
     let addr = listener.local_addr()?;
     tracing::info!(
         chain_id = %genesis.chain_id,
@@ -485,18 +491,15 @@ pub async fn run_network(
         data_dir = %cfg.data_dir.display(),
         "relay ready"
     );
-    let demo_task = if cfg.demo {
-        start_demo(
-            &cfg.data_dir,
-            &store,
-            &ingest,
-            cfg.demo_records,
-            cfg.demo_every,
-        )
-        .await?
-    } else {
-        None
-    };
+    let demo_task = start_demo(
+        cfg.demo,
+        &cfg.data_dir,
+        &store,
+        &ingest,
+        cfg.demo_records,
+        cfg.demo_every,
+    )
+    .await?;
     println!(
         "Trustchain relay of {} listening on http://{addr} ({})",
         genesis.chain_id,
@@ -517,13 +520,7 @@ pub async fn run_network(
         p2p: Some(p2p),
         misbehave: None,
     };
-    axum::serve(listener, router_with_web(state, cfg.web_dir.as_deref()))
-        .with_graceful_shutdown(shutdown)
-        .await?;
-    tracing::info!("shutting down");
-    if let Some(t) = demo_task {
-        t.abort();
-    }
+    serve(listener, state, cfg.web_dir.as_deref(), shutdown, demo_task).await?;
     let _ = driver_tx.send(DriverIn::Stop);
     let _ = driver_thread.join();
     drop(writer);

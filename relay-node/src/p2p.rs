@@ -22,7 +22,7 @@ use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, StreamProtocol, Transport as _, noise, ping, yamux};
 use tokio::sync::{mpsc, watch};
-use trustchain_core::encoding::{Decode, Encode};
+use trustchain_core::encoding::{Decode, Encode, Limits};
 use trustchain_core::wire::{self, FRAME_LIMITS, Request, Response};
 
 use crate::api;
@@ -68,10 +68,6 @@ impl P2pInfo {
     }
 }
 
-/// Frames of the relay protocol on a libp2p stream.
-#[derive(Clone, Default)]
-pub struct WireCodec;
-
 /// Reads one frame of at most `max` bytes. Memory grows with the bytes that actually arrive, not
 /// with the length a peer announces.
 async fn read_frame<T: futures::AsyncRead + Unpin + Send>(
@@ -97,103 +93,93 @@ fn invalid(e: impl std::fmt::Display) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
 }
 
-impl request_response::Codec for WireCodec {
-    type Protocol = StreamProtocol;
-    type Request = Request;
-    type Response = Response;
-
-    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> std::io::Result<Request>
-    where
-        T: futures::AsyncRead + Unpin + Send,
-    {
-        let buf = read_frame(io, wire::MAX_REQUEST_FRAME).await?;
-        Request::from_bytes_with(&buf, FRAME_LIMITS).map_err(invalid)
-    }
-
-    async fn read_response<T>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-    ) -> std::io::Result<Response>
-    where
-        T: futures::AsyncRead + Unpin + Send,
-    {
-        let buf = read_frame(io, wire::MAX_FRAME).await?;
-        Response::from_bytes_with(&buf, FRAME_LIMITS).map_err(invalid)
-    }
-
-    async fn write_request<T>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-        req: Request,
-    ) -> std::io::Result<()>
-    where
-        T: futures::AsyncWrite + Unpin + Send,
-    {
-        io.write_all(&wire::frame(&req)).await?;
-        io.close().await
-    }
-
-    async fn write_response<T>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-        res: Response,
-    ) -> std::io::Result<()>
-    where
-        T: futures::AsyncWrite + Unpin + Send,
-    {
-        let bytes = wire::frame(&res);
-        if bytes.len() > wire::MAX_FRAME + 4 {
-            return Err(invalid("response larger than a frame"));
-        }
-        io.write_all(&bytes).await?;
-        io.close().await
-    }
+/// What a request-response protocol frames: its request and response types and their limits.
+pub trait Frames: Send + Clone + 'static {
+    /// The request.
+    type Request: Encode + Decode + Send;
+    /// The response.
+    type Response: Encode + Decode + Send;
+    /// Largest request frame read.
+    const MAX_REQUEST: usize;
+    /// Largest response frame read or written.
+    const MAX_RESPONSE: usize;
+    /// Decoding limits of a request.
+    const REQUEST_LIMITS: Limits;
+    /// Decoding limits of a response.
+    const RESPONSE_LIMITS: Limits;
 }
 
-/// Frames of `/trustchain/sync/1`: final blocks for a relay catching up.
+/// A request-response codec of length-prefixed canonical frames (`wire::frame`), decoded with
+/// [`Frames`]' limits.
 #[derive(Clone, Default)]
-pub struct SyncCodec;
+pub struct FrameCodec<F>(std::marker::PhantomData<F>);
+
+/// `/trustchain/relay/1`: what browsers (and the native [`Client`]) ask a relay.
+#[derive(Clone, Default)]
+pub struct RelayFrames;
+impl Frames for RelayFrames {
+    type Request = Request;
+    type Response = Response;
+    const MAX_REQUEST: usize = wire::MAX_REQUEST_FRAME;
+    const MAX_RESPONSE: usize = wire::MAX_FRAME;
+    const REQUEST_LIMITS: Limits = FRAME_LIMITS;
+    const RESPONSE_LIMITS: Limits = FRAME_LIMITS;
+}
+
+/// `/trustchain/sync/1`: final blocks for a relay catching up.
+#[derive(Clone, Default)]
+pub struct SyncFrames;
+impl Frames for SyncFrames {
+    type Request = SyncRequest;
+    type Response = SyncResponse;
+    const MAX_REQUEST: usize = 1024;
+    const MAX_RESPONSE: usize = SYNC_LIMITS.max_total;
+    const REQUEST_LIMITS: Limits = NET_LIMITS;
+    const RESPONSE_LIMITS: Limits = SYNC_LIMITS;
+}
+
+/// The relay protocol's codec.
+pub type WireCodec = FrameCodec<RelayFrames>;
+/// The catch-up protocol's codec.
+pub type SyncCodec = FrameCodec<SyncFrames>;
 
 /// The catch-up protocol between relays.
 pub const SYNC_PROTOCOL: &str = "/trustchain/sync/1";
 
-impl request_response::Codec for SyncCodec {
+impl<F: Frames> request_response::Codec for FrameCodec<F> {
     type Protocol = StreamProtocol;
-    type Request = SyncRequest;
-    type Response = SyncResponse;
+    type Request = F::Request;
+    type Response = F::Response;
 
     async fn read_request<T>(
         &mut self,
         _: &StreamProtocol,
         io: &mut T,
-    ) -> std::io::Result<SyncRequest>
+    ) -> std::io::Result<F::Request>
     where
         T: futures::AsyncRead + Unpin + Send,
     {
-        let buf = read_frame(io, 1024).await?;
-        SyncRequest::from_bytes_with(&buf, NET_LIMITS).map_err(invalid)
+        let buf = read_frame(io, F::MAX_REQUEST).await?;
+        F::Request::from_bytes_with(&buf, F::REQUEST_LIMITS).map_err(invalid)
     }
 
     async fn read_response<T>(
         &mut self,
         _: &StreamProtocol,
         io: &mut T,
-    ) -> std::io::Result<SyncResponse>
+    ) -> std::io::Result<F::Response>
     where
         T: futures::AsyncRead + Unpin + Send,
     {
-        let buf = read_frame(io, SYNC_LIMITS.max_total).await?;
-        SyncResponse::from_bytes_with(&buf, SYNC_LIMITS).map_err(invalid)
+        let buf = read_frame(io, F::MAX_RESPONSE).await?;
+        F::Response::from_bytes_with(&buf, F::RESPONSE_LIMITS).map_err(invalid)
     }
 
     async fn write_request<T>(
         &mut self,
         _: &StreamProtocol,
         io: &mut T,
-        req: SyncRequest,
+        req: F::Request,
     ) -> std::io::Result<()>
     where
         T: futures::AsyncWrite + Unpin + Send,
@@ -206,12 +192,16 @@ impl request_response::Codec for SyncCodec {
         &mut self,
         _: &StreamProtocol,
         io: &mut T,
-        res: SyncResponse,
+        res: F::Response,
     ) -> std::io::Result<()>
     where
         T: futures::AsyncWrite + Unpin + Send,
     {
-        io.write_all(&wire::frame(&res)).await?;
+        let bytes = wire::frame(&res);
+        if bytes.len() > F::MAX_RESPONSE + 4 {
+            return Err(invalid("response larger than a frame"));
+        }
+        io.write_all(&bytes).await?;
         io.close().await
     }
 }

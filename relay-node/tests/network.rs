@@ -8,17 +8,24 @@ mod common;
 
 use common::devnet::*;
 use common::get_text;
+use trustchain_core::light_client::TrustedCheckpoint;
 
-#[test]
-fn four_relays_stay_final_through_a_sigkill_and_a_wiped_restart() {
+/// A running 4-relay devnet in a temporary directory, the trust in its block 0 (as a verifier
+/// holding only the genesis has), and a writer of the test scenario on node 0.
+fn running_devnet() -> (tempfile::TempDir, Vec<Node>, TrustedCheckpoint, Writer) {
     let tmp = tempfile::tempdir().unwrap();
     let mut nodes = devnet(&tmp.path().join("devnet"));
     for n in nodes.iter_mut() {
         n.start();
     }
-    // Trust block 0 itself, as a verifier holding only the genesis would.
     let trust = genesis_trust(&nodes[0]);
-    let mut w = Writer::open(&nodes[0]);
+    let w = Writer::open(&nodes[0]);
+    (tmp, nodes, trust, w)
+}
+
+#[test]
+fn four_relays_stay_final_through_a_sigkill_and_a_wiped_restart() {
+    let (tmp, mut nodes, trust, mut w) = running_devnet();
 
     // 1. All four up.
     for _ in 0..5 {
@@ -69,13 +76,7 @@ fn four_relays_stay_final_through_a_sigkill_and_a_wiped_restart() {
 /// verify from the genesis alone, following every change.
 #[test]
 fn weights_follow_observed_uptime_across_epoch_changes() {
-    let tmp = tempfile::tempdir().unwrap();
-    let mut nodes = devnet(&tmp.path().join("devnet"));
-    for n in nodes.iter_mut() {
-        n.start();
-    }
-    let trust = genesis_trust(&nodes[0]);
-    let mut w = Writer::open(&nodes[0]);
+    let (_tmp, mut nodes, trust, mut w) = running_devnet();
     w.submit(&nodes[0], 3);
     wait_anchored(&nodes[0], w.all());
     let down = nodes[3].validator_key();
