@@ -320,7 +320,13 @@ impl Driver {
     fn on_net(&mut self, from: PeerId, msg: NetMessage) {
         let next = self.next_height();
         match msg {
-            NetMessage::Checkpoint(cp) => self.pool_insert(*cp),
+            NetMessage::Checkpoint(cp) => {
+                self.pool_insert(*cp);
+                // Something to anchor: begin the next height now, not at the next tick.
+                if self.waiting && !self.pool.is_empty() {
+                    self.start_if_waiting();
+                }
+            }
             NetMessage::Report(r) => self.report_insert(*r),
             NetMessage::Block(fb) => {
                 let h = fb.block.header.height;
@@ -695,6 +701,9 @@ impl Driver {
             let _ = self
                 .net
                 .send(NetOut::Publish(NetMessage::Checkpoint(Box::new(cp))));
+        }
+        if self.waiting && !self.pool.is_empty() {
+            self.start_if_waiting();
         }
     }
 

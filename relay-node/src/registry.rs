@@ -157,12 +157,19 @@ impl Registry {
         let mut closed = self.state.epoch();
         while self.state.epoch() < target {
             closed = self.state.epoch();
-            self.state
-                .end_epoch(&self.params)
-                .map_err(|source| RegistryError::Close {
-                    epoch: closed,
-                    source: Box::new(source),
-                })?;
+            let summary =
+                self.state
+                    .end_epoch(&self.params)
+                    .map_err(|source| RegistryError::Close {
+                        epoch: closed,
+                        source: Box::new(source),
+                    })?;
+            // An observer that signed two different reports on one subject and window lost that
+            // voice already; it also pays the offence penalty, once per pair, in chain order.
+            for (a, _) in &summary.equivocations {
+                // Unknown observers cannot have recorded reports; nothing to penalize then.
+                let _ = self.state.penalize(&a.observer, &self.params);
+            }
         }
         let validators = match next_validator_set(&self.state, &self.params, closed) {
             Ok(set) => set.validators,
@@ -180,5 +187,159 @@ fn relabel(current: &ValidatorSet) -> ValidatorSet {
     ValidatorSet {
         epoch: current.epoch + 1,
         validators: current.validators.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::SigningKey;
+    use trustchain_core::posr::Measurements;
+
+    const UP: Measurements = Measurements {
+        heartbeat_ppm: 1_000_000,
+        reachability_ppm: 1_000_000,
+        rtt_us: 500,
+        bandwidth_kbps: 0,
+    };
+
+    fn keys() -> Vec<SigningKey> {
+        (1..=4u8)
+            .map(|i| SigningKey::from_bytes(&[i; 32]))
+            .collect()
+    }
+
+    /// A 4-node genesis at window 1000 of 1 s windows, 5 windows per epoch (devnet parameters).
+    fn setup() -> (Genesis, Vec<SigningKey>) {
+        let keys = keys();
+        let members: Vec<_> = keys
+            .iter()
+            .map(|k| (k.clone(), PublicKey::of(k), "default".to_string()))
+            .collect();
+        let g = Genesis::create("trustchain-registry-test", 1_000_000, &members)
+            .unwrap()
+            .with_posr(1_000, crate::devnet::devnet_posr())
+            .unwrap();
+        (g, keys)
+    }
+
+    /// Every node reports every other node up in `window`.
+    fn all_up(g: &Genesis, keys: &[SigningKey], window: u64) -> Vec<ObservationReport> {
+        let mut out = Vec::new();
+        for o in keys {
+            for s in keys {
+                if o != s {
+                    out.push(ObservationReport::sign(
+                        &g.chain_id,
+                        o,
+                        PublicKey::of(s),
+                        window,
+                        UP,
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn an_epoch_closes_one_window_after_its_end_and_names_weights_from_uptime() {
+        let (g, keys) = setup();
+        let mut r = Registry::genesis(&g);
+        let set0 = g.validators.clone();
+        // Windows 1000..1004 are PoSR epoch 200; a block in window 1005 is the grace window.
+        for w in 1000..1005 {
+            assert_eq!(
+                r.apply(w * 1_000 + 500, &all_up(&g, &keys, w), &set0)
+                    .unwrap(),
+                None
+            );
+        }
+        assert!(!r.epoch_due(1_005_500));
+        assert_eq!(r.apply(1_005_500, &[], &set0).unwrap(), None);
+        assert!(r.epoch_due(1_006_000));
+        let set1 = r
+            .apply(1_006_000, &[], &set0)
+            .unwrap()
+            .expect("epoch closes");
+        assert_eq!(
+            set1.epoch, 1,
+            "the chain epoch counts changes, not PoSR epochs"
+        );
+        assert_eq!(set1.validators.len(), 4);
+        assert!(set1.validators.iter().all(|v| v.weight > 0));
+        assert_ne!(
+            set1.hash(),
+            set0.hash(),
+            "PoSR weights replace the genesis weights"
+        );
+        // Reports of the closed epoch are refused now; of the next, admitted.
+        assert!(!r.admits(&all_up(&g, &keys, 1004)[0]));
+        assert!(r.admits(&all_up(&g, &keys, 1005)[0]));
+    }
+
+    #[test]
+    fn nobody_with_weight_keeps_the_current_set_and_an_idle_gap_closes_every_epoch_once() {
+        let (g, _) = setup();
+        let mut r = Registry::genesis(&g);
+        let set0 = g.validators.clone();
+        // No reports at all, then a block 3 epochs later: one change, same validators.
+        let next = r.apply(1_020_000, &[], &set0).unwrap().expect("closes");
+        assert_eq!(next.epoch, 1);
+        assert_eq!(next.validators, set0.validators);
+        assert_eq!(r.apply(1_020_500, &[], &next).unwrap(), None);
+    }
+
+    #[test]
+    fn bad_reports_are_refused_and_a_report_of_the_next_epoch_waits() {
+        let (g, keys) = setup();
+        let mut r = Registry::genesis(&g);
+        let set0 = g.validators.clone();
+        let mut forged = all_up(&g, &keys, 1000)[0];
+        forged.measurements.rtt_us += 1;
+        assert!(!r.plausible(&forged));
+        assert!(matches!(
+            r.clone().apply(1_000_500, &[forged], &set0),
+            Err(RegistryError::Signature { .. })
+        ));
+        let early = all_up(&g, &keys, 1005)[0];
+        assert!(r.plausible(&early) && !r.admits(&early));
+        assert!(matches!(
+            r.apply(1_000_500, &[early], &set0),
+            Err(RegistryError::Refused { .. })
+        ));
+    }
+
+    #[test]
+    fn an_equivocating_observer_is_penalized_when_the_epoch_closes() {
+        let (g, keys) = setup();
+        let mut honest = Registry::genesis(&g);
+        let mut with_lie = Registry::genesis(&g);
+        let set0 = g.validators.clone();
+        for w in 1000..1005 {
+            let reports = all_up(&g, &keys, w);
+            honest.apply(w * 1_000, &reports, &set0).unwrap();
+            with_lie.apply(w * 1_000, &reports, &set0).unwrap();
+        }
+        // Node 0 also signed a second, different report on node 1 for window 1004.
+        let lie = ObservationReport::sign(
+            &g.chain_id,
+            &keys[0],
+            PublicKey::of(&keys[1]),
+            1004,
+            Measurements::DOWN,
+        );
+        with_lie.apply(1_005_000, &[lie], &set0).unwrap();
+        honest.apply(1_005_000, &[], &set0).unwrap();
+        honest.apply(1_006_000, &[], &set0).unwrap();
+        with_lie.apply(1_006_000, &[], &set0).unwrap();
+        let liar = PublicKey::of(&keys[0]);
+        let runtime = |r: &Registry| r.state().node(&liar).unwrap().runtime_mw;
+        assert!(
+            runtime(&with_lie) < runtime(&honest),
+            "penalized: {} < {}",
+            runtime(&with_lie),
+            runtime(&honest)
+        );
     }
 }
