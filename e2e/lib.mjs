@@ -181,3 +181,148 @@ export function requireExplorer(webDir = SITE) {
     throw new Error(`${webDir}/explorer is missing: build it with e2e/setup.sh (trunk build --release)`);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// A real network: `trustchain-relay devnet --init-only`, then one `run` process per node
+// ---------------------------------------------------------------------------------------------
+
+/** Whether `port` can be bound on 127.0.0.1 (TCP, or UDP with `udp`). */
+async function portFree(port, udp = false) {
+  if (udp) {
+    const { createSocket } = await import("node:dgram");
+    return new Promise((resolve) => {
+      const s = createSocket("udp4");
+      s.once("error", () => resolve(false));
+      s.bind(port, "127.0.0.1", () => s.close(() => resolve(true)));
+    });
+  }
+  const { createServer } = await import("node:net");
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once("error", () => resolve(false));
+    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
+  });
+}
+
+/** A base port P with P+i, P+100+i, P+200+i (TCP) and P+300+i (UDP) free for i < nodes. */
+async function freeBasePort(nodes) {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + 10 * Math.floor(Math.random() * 2_500); // 20000..44990, +303 < 65536
+    let ok = true;
+    for (let i = 0; i < nodes && ok; i++) {
+      for (const [off, udp] of [[0, false], [100, false], [200, false], [300, true]]) {
+        if (!(await portFree(base + off + i, udp))) { ok = false; break; }
+      }
+    }
+    if (ok) return base;
+  }
+  throw new Error("no free base port for a devnet");
+}
+
+/**
+ * A devnet of `nodes` relays (`trustchain-relay devnet --init-only` in a fresh directory on a free
+ * base port, then one `trustchain-relay run` per node): BFT consensus, epochs every ~10 s; node 0
+ * drives demo/budget and serves the web files (`webDir`). Resolves once every node listens and
+ * node 0's demo records are anchored. Returns { dir, base, nodes: [{ index, url, proc, stop(),
+ * kill(), log() }], url (node 0's), stop() } — stop() ends every node (SIGTERM, then SIGKILL
+ * after 5 s) and removes the directory.
+ */
+export async function startDevnet({ nodes = 4, webDir = SITE, anchored = 110 } = {}) {
+  if (!existsSync(RELAY_BIN)) throw new Error(`${RELAY_BIN} is missing: run e2e/setup.sh`);
+  if (!existsSync(join(webDir, "widget", "trust-verify.js"))) {
+    throw new Error(`${webDir}/widget is missing: run wasm-pkg/build.sh (or e2e/setup.sh)`);
+  }
+  const { execFileSync } = await import("node:child_process");
+  const { readFileSync, writeFileSync } = await import("node:fs");
+  const tmp = mkdtempSync(join(tmpdir(), "tc-e2e-devnet-"));
+  const dir = join(tmp, "devnet");
+  const base = await freeBasePort(nodes);
+  const net = { dir, base, nodes: [], url: null };
+  net.stop = async () => {
+    await Promise.all(net.nodes.map((n) => n.stop()));
+    rmSync(tmp, { recursive: true, force: true });
+  };
+  try {
+    execFileSync(RELAY_BIN, ["devnet", "--init-only", "--nodes", String(nodes), "--dir", dir,
+      "--base-port", String(base)], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: "warn" } });
+    // Node 0 serves this checkout's web files, whichever checkout the binary was built in.
+    const cfg0 = join(dir, "node-0", "relay.toml");
+    const text = readFileSync(cfg0, "utf8").replace(/^web_dir = .*\n/m, "");
+    writeFileSync(cfg0, `web_dir = ${JSON.stringify(webDir)}\n${text}`);
+    for (let i = 0; i < nodes; i++) net.nodes.push(runNode(dir, i));
+    // If the test process dies before stop() (a crash, a closed pipe), no relay outlives it.
+    const orphans = () => net.nodes.forEach((n) => n.proc.exitCode === null && n.proc.signalCode === null && n.proc.kill("SIGKILL"));
+    process.once("exit", orphans);
+    const stop = net.stop;
+    net.stop = async () => { process.off("exit", orphans); await stop(); };
+    const urls = await Promise.all(net.nodes.map((n) => n.started));
+    urls.forEach((u, i) => { net.nodes[i].url = u; });
+    net.url = urls[0];
+    await waitAnchored(net.url, anchored);
+    return net;
+  } catch (e) {
+    const logs = net.nodes.map((n) => `--- node ${n.index}:\n${n.log().slice(-2000)}`).join("\n");
+    await net.stop();
+    throw new Error(`${e.message}\n${logs}`);
+  }
+}
+
+/** One `trustchain-relay run --config <dir>/node-<i>/relay.toml` process. */
+function runNode(dir, index) {
+  const proc = spawn(RELAY_BIN, ["run", "--config", join(dir, `node-${index}`, "relay.toml")], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, RUST_LOG: "warn" },
+  });
+  let out = "", err = "";
+  proc.stderr.on("data", (d) => { err += d; if (err.length > 200_000) err = err.slice(-100_000); });
+  const started = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`node ${index} did not start:\n${out}\n${err}`)), 60_000);
+    proc.stdout.on("data", (d) => {
+      out += d;
+      if (out.length > 200_000) out = out.slice(-100_000);
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    proc.on("exit", (code, sig) => { clearTimeout(timer); reject(new Error(`node ${index} exited (${code ?? sig}):\n${err}`)); });
+  });
+  started.catch(() => {}); // awaited by startDevnet; an exit after start is not an error here
+  const alive = () => proc.exitCode === null && proc.signalCode === null;
+  return {
+    index, proc, started, url: null,
+    log: () => `${out}${err}`,
+    async stop() {
+      if (!alive()) return;
+      const done = new Promise((r) => proc.once("exit", r));
+      proc.kill("SIGTERM");
+      await Promise.race([done, new Promise((r) => setTimeout(r, 5000))]);
+      if (alive()) { proc.kill("SIGKILL"); await done; }
+    },
+    /** SIGKILL, as a crash or a pulled plug. */
+    async kill() {
+      if (!alive()) return;
+      const done = new Promise((r) => proc.once("exit", r));
+      proc.kill("SIGKILL");
+      await done;
+    },
+  };
+}
+
+/** GET `path` from `url` as JSON. */
+export async function getJson(url, path) {
+  const res = await fetch(`${url}${path}`);
+  if (!res.ok) throw new Error(`${url}${path}: HTTP ${res.status}`);
+  return res.json();
+}
+
+/** Waits until `url`'s /v1/main/epochs lists at least `min` epoch changes; returns that answer. */
+export async function waitEpochChanges(url, min = 1, timeout = 30_000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    try {
+      const e = await getJson(url, "/v1/main/epochs");
+      if (e.changes.length >= min) return e;
+    } catch { /* not ready */ }
+    if (Date.now() > deadline) throw new Error(`no ${min} epoch change(s) on ${url} within ${timeout} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

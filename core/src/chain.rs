@@ -130,6 +130,14 @@ pub struct BlockBody {
     pub checkpoints: Vec<crate::checkpoint::SignedCheckpoint>,
     /// Observation reports for the node registry.
     pub reports: Vec<crate::posr::ObservationReport>,
+    /// Beacon commitments of the current epoch's validators (docs/beacon.md).
+    pub beacon_commits: Vec<crate::beacon::BeaconCommit>,
+    /// Beacon reveals of the previous epoch's secrets.
+    pub beacon_reveals: Vec<crate::beacon::BeaconReveal>,
+    /// In the last block of an epoch: the finished beacon round of the epoch before (every
+    /// commit and reveal recorded), from which anyone holding that epoch's validator set
+    /// recomputes the beacon value (`BeaconRound::verify`).
+    pub beacon_round: Option<crate::beacon::BeaconRound>,
 }
 
 impl BlockBody {
@@ -400,6 +408,9 @@ impl Encode for BlockBody {
         w.u8(FORMAT_VERSION);
         w.seq(&self.checkpoints);
         w.seq(&self.reports);
+        w.seq(&self.beacon_commits);
+        w.seq(&self.beacon_reveals);
+        w.option(&self.beacon_round);
     }
 }
 impl Decode for BlockBody {
@@ -408,6 +419,17 @@ impl Decode for BlockBody {
         Ok(BlockBody {
             checkpoints: r.seq("body checkpoints", MAX_BODY_CHECKPOINTS, 80)?,
             reports: r.seq("body reports", MAX_BODY_REPORTS, crate::posr::REPORT_SIZE)?,
+            beacon_commits: r.seq(
+                "body beacon commits",
+                MAX_VALIDATORS,
+                crate::beacon::COMMIT_SIZE,
+            )?,
+            beacon_reveals: r.seq(
+                "body beacon reveals",
+                MAX_VALIDATORS,
+                crate::beacon::REVEAL_SIZE,
+            )?,
+            beacon_round: r.option("body beacon round")?,
         })
     }
 }

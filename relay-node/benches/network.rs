@@ -862,7 +862,7 @@ fn throughput(urls: &[String], pids: &[u32], scenarios: usize, tag: &str, k: &Kn
         body_bytes.push(
             BlockBody {
                 checkpoints: vec![cp.clone(); m],
-                reports: Vec::new(),
+                ..Default::default()
             }
             .to_bytes()
             .len() as f64,

@@ -176,6 +176,7 @@ pub fn router_with_web(state: AppState, web_dir: Option<&std::path::Path>) -> Ro
         .route("/v1/main/head", get(head))
         .route("/v1/main/blocks/{height}", get(block))
         .route("/v1/main/epochs", get(epochs))
+        .route("/v1/main/beacon", get(beacon))
         .route("/v1/heads", get(heads))
         .route("/metrics", get(metrics));
     let api = match web_dir {
@@ -739,6 +740,40 @@ async fn epochs(State(s): State<AppState>) -> ApiResult<Json<serde_json::Value>>
     Ok(Json(
         serde_json::json!({ "epochs": sets, "changes": changes }),
     ))
+}
+
+/// `GET /v1/main/beacon`: every finished beacon round (docs/beacon.md) with the hand-over block
+/// that carries it, and its value as recomputed here from the round and the epoch's validators
+/// (a client recomputes it the same way: `BeaconRound::verify`).
+async fn beacon(State(s): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
+    let chain_id = s.chain.borrow().chain_id().to_string();
+    let view = s.store.read()?;
+    let mut rounds = Vec::new();
+    for change in view.epoch_changes(1, usize::MAX)? {
+        let height = change.header.height;
+        let Some(round) = view.body(height)?.and_then(|b| b.beacon_round) else {
+            continue;
+        };
+        let output = view
+            .epoch_set(round.epoch)?
+            .and_then(|set| round.verify(&chain_id, &set).ok())
+            .map(|o| {
+                serde_json::json!({
+                    "value": o.value,
+                    "revealed": o.revealed,
+                    "withheld": o.withheld,
+                    "revealed_weight": o.revealed_weight.to_string(),
+                    "total_weight": o.total_weight.to_string(),
+                })
+            });
+        rounds.push(serde_json::json!({
+            "epoch": round.epoch,
+            "block": height,
+            "round": round,
+            "output": output,
+        }));
+    }
+    Ok(Json(serde_json::json!({ "rounds": rounds })))
 }
 
 async fn heads(State(s): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {

@@ -125,8 +125,14 @@ pub enum InvalidBlock {
         /// Why.
         source: Box<RegistryError>,
     },
-    /// Reports in a chain without a registry (dev mode).
-    #[error("block {height} carries node-registry reports, but this chain has no registry")]
+    /// The beacon round in the body is not the one the registry finishes at this block.
+    #[error("block {height}: its beacon round is not the one this block finishes")]
+    BeaconRound {
+        /// The block's height.
+        height: u64,
+    },
+    /// Registry or beacon entries in a chain without a registry (dev mode).
+    #[error("block {height} carries node-registry or beacon entries, but this chain has none")]
     UnexpectedReports {
         /// The block's height.
         height: u64,
@@ -178,19 +184,26 @@ pub fn validate_block(
     validate_shape(snap, set, header, body, now_ms)?;
     let height = header.height;
     let (next_validators, registry) = match registry {
-        None if !body.reports.is_empty() => {
+        None if !body.reports.is_empty()
+            || !body.beacon_commits.is_empty()
+            || !body.beacon_reveals.is_empty()
+            || body.beacon_round.is_some() =>
+        {
             return Err(InvalidBlock::UnexpectedReports { height });
         }
         None => (set.clone(), None),
         Some(r) => {
             let mut r = r.clone();
-            let next = r
-                .apply(header.time_ms, &body.reports, set)
-                .map_err(|source| InvalidBlock::Registry {
-                    height,
-                    source: Box::new(source),
-                })?;
-            (next.unwrap_or_else(|| set.clone()), Some(r))
+            let applied =
+                r.apply(header.time_ms, body, set)
+                    .map_err(|source| InvalidBlock::Registry {
+                        height,
+                        source: Box::new(source),
+                    })?;
+            if body.beacon_round != applied.round {
+                return Err(InvalidBlock::BeaconRound { height });
+            }
+            (applied.next.unwrap_or_else(|| set.clone()), Some(r))
         }
     };
     if header.next_validators_hash != next_validators.hash() {

@@ -22,6 +22,7 @@ use informalsystems_malachitebft_core_consensus::{LivenessMsg, SignedConsensusMs
 use informalsystems_malachitebft_core_types::{Round, SignedProposal, Timeout};
 use libp2p::PeerId;
 use tokio::sync::{mpsc, watch};
+use trustchain_core::beacon::{BeaconCommit, BeaconReveal, BeaconSecret};
 use trustchain_core::checkpoint::SignedCheckpoint;
 use trustchain_core::crypto::PublicKey;
 use trustchain_core::encoding::{Decode, Encode};
@@ -139,6 +140,10 @@ pub struct Driver {
     registry: Registry,
     /// Observation reports waiting for a block: (observer, subject, window) → report.
     reports: BTreeMap<(PublicKey, PublicKey, u64), ObservationReport>,
+    /// Beacon commitments waiting for a block: (epoch, validator) → commit.
+    beacon_commits: BTreeMap<(u64, PublicKey), BeaconCommit>,
+    /// Beacon reveals waiting for a block.
+    beacon_reveals: BTreeMap<(u64, PublicKey), BeaconReveal>,
     future_proposals: Vec<SignedProposal<TrustchainContext>>,
     my_proposal: Option<SignedProposal<TrustchainContext>>,
     /// WAL rows appended but not written: (height, bytes).
@@ -209,6 +214,8 @@ impl Driver {
             pool: BTreeMap::new(),
             registry,
             reports: BTreeMap::new(),
+            beacon_commits: BTreeMap::new(),
+            beacon_reveals: BTreeMap::new(),
             future_proposals: Vec::new(),
             my_proposal: None,
             wal_pending: Vec::new(),
@@ -328,6 +335,16 @@ impl Driver {
                 }
             }
             NetMessage::Report(r) => self.report_insert(*r),
+            NetMessage::BeaconCommit(c) => {
+                if self.registry.admits_commit(&c) {
+                    self.beacon_commits.insert((c.epoch, c.validator), *c);
+                }
+            }
+            NetMessage::BeaconReveal(r) => {
+                if self.registry.admits_reveal(&r) {
+                    self.beacon_reveals.insert((r.epoch, r.validator), *r);
+                }
+            }
             NetMessage::Block(fb) => {
                 let h = fb.block.header.height;
                 if h == next {
@@ -468,6 +485,64 @@ impl Driver {
         }
     }
 
+    /// This relay's beacon duties (docs/beacon.md): as a validator of the current epoch, commit to
+    /// a secret (kept durably first, so a restart can still reveal it); in the next epoch,
+    /// reveal it. Commit and reveal wait in the pool (and are re-sent) until a block has them.
+    fn beacon_duties(&mut self) {
+        let me = PublicKey::of(&self.key);
+        let chain_id = self.ctx.chain_id().to_string();
+        let epoch = self.registry.beacon_epoch();
+        if self.registry.needs_commit(&me) && !self.beacon_commits.contains_key(&(epoch, me)) {
+            match self.beacon_secret(epoch) {
+                Ok(secret) => {
+                    let (c, _) = BeaconCommit::new(&chain_id, &self.key, epoch, secret);
+                    self.beacon_commits.insert((epoch, me), c);
+                    let _ = self
+                        .net
+                        .send(NetOut::Publish(NetMessage::BeaconCommit(Box::new(c))));
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot keep a beacon secret; not committing")
+                }
+            }
+        }
+        if let Some(e) = self.registry.reveal_due(&me)
+            && !self.beacon_reveals.contains_key(&(e, me))
+        {
+            match self
+                .store
+                .read()
+                .map_err(anyhow::Error::from)
+                .and_then(|v| Ok(v.beacon_secret(e)?))
+            {
+                Ok(Some(secret)) => {
+                    let (_, r) = BeaconCommit::new(&chain_id, &self.key, e, BeaconSecret(secret));
+                    self.beacon_reveals.insert((e, me), r);
+                    let _ = self
+                        .net
+                        .send(NetOut::Publish(NetMessage::BeaconReveal(Box::new(r))));
+                }
+                // Lost with a wiped database: the reveal is withheld (and penalized).
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "cannot read a beacon secret"),
+            }
+        }
+    }
+
+    /// The secret of `epoch`: the stored one, or a fresh one stored durably.
+    fn beacon_secret(&self, epoch: u64) -> anyhow::Result<BeaconSecret> {
+        if let Some(s) = self.store.read()?.beacon_secret(epoch)? {
+            return Ok(BeaconSecret(s));
+        }
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        let txn = self.store.write()?;
+        txn.open_table(crate::store::BEACON_SECRETS)?
+            .insert(epoch, secret)?;
+        txn.commit()?;
+        Ok(BeaconSecret(secret))
+    }
+
     /// Asks `peer` for blocks from `from` (at most once a second per peer unless `force`).
     fn ask(&mut self, peer: PeerId, from: u64, force: bool) {
         let now = Instant::now();
@@ -569,7 +644,8 @@ impl Driver {
             self.registry = r;
         }
         if set.epoch != self.epoch.core().epoch {
-            match EpochSet::new(set.clone(), *self.epoch.seed()) {
+            // The new epoch's leaders follow the beacon value this block finished.
+            match EpochSet::new(set.clone(), self.registry.seed()) {
                 Ok(e) => {
                     tracing::info!(
                         epoch = set.epoch,
@@ -620,6 +696,8 @@ impl Driver {
         let registry = &self.registry;
         self.reports
             .retain(|k, r| !included.contains(k) && registry.plausible(r));
+        self.beacon_commits.retain(|_, c| registry.admits_commit(c));
+        self.beacon_reveals.retain(|_, r| registry.admits_reveal(r));
         self.future_proposals.retain(|p| p.height.0 == height + 1);
         self.timers.clear();
         self.my_proposal = None;
@@ -656,6 +734,7 @@ impl Driver {
         if now >= self.next_scan {
             self.next_scan = now + self.cfg.checkpoint_delay;
             self.scan_local();
+            self.beacon_duties();
             if self.waiting
                 && (!self.pool.is_empty()
                     || self.registry.epoch_due(now_ms())
@@ -747,6 +826,23 @@ impl Driver {
                         cp.clone(),
                     ))));
             }
+            let again = self
+                .reports
+                .values()
+                .map(|r| NetMessage::Report(Box::new(*r)))
+                .chain(
+                    self.beacon_commits
+                        .values()
+                        .map(|c| NetMessage::BeaconCommit(Box::new(*c))),
+                )
+                .chain(
+                    self.beacon_reveals
+                        .values()
+                        .map(|r| NetMessage::BeaconReveal(Box::new(*r))),
+                );
+            for m in again {
+                let _ = self.net.send(NetOut::Publish(m));
+            }
         }
     }
 
@@ -791,27 +887,44 @@ impl Driver {
             .copied()
             .collect();
         let time_ms = now_ms().max(snap.head.header.time_ms);
+        let registry = &self.registry;
         let mut body = BlockBody {
             checkpoints,
             reports,
+            beacon_commits: self
+                .beacon_commits
+                .values()
+                .filter(|c| registry.admits_commit(c))
+                .copied()
+                .collect(),
+            beacon_reveals: self
+                .beacon_reveals
+                .values()
+                .filter(|r| registry.admits_reveal(r))
+                .copied()
+                .collect(),
+            beacon_round: None,
         };
-        let after = match self
+        let applied = match self
             .registry
             .clone()
-            .apply(time_ms, &body.reports, &snap.next_validators)
+            .apply(time_ms, &body, &snap.next_validators)
         {
-            Ok(next) => next,
+            Ok(a) => a,
             Err(e) => {
-                // A pooled report the registry refuses together with others: propose without.
-                tracing::warn!(error = %e, "proposing without registry reports");
+                // Pooled entries the registry refuses together: propose without them.
+                tracing::warn!(error = %e, "proposing without registry and beacon entries");
                 body.reports.clear();
+                body.beacon_commits.clear();
+                body.beacon_reveals.clear();
                 self.registry
                     .clone()
-                    .apply(time_ms, &[], &snap.next_validators)
-                    .unwrap_or(None)
+                    .apply(time_ms, &body, &snap.next_validators)
+                    .unwrap_or_default()
             }
-        }
-        .unwrap_or_else(|| snap.next_validators.clone());
+        };
+        body.beacon_round = applied.round;
+        let after = applied.next.unwrap_or_else(|| snap.next_validators.clone());
         let header = next_header(&snap, &body, time_ms, &after);
         self.core
             .propose(height, round, BlockValue::with_body(header, body))
@@ -877,11 +990,12 @@ impl Driver {
                         work.extend(self.propose(height, round));
                     }
                 }
-                Action::Decided(Decision {
-                    header,
-                    body,
-                    certificate,
-                }) => {
+                Action::Decided(decision) => {
+                    let Decision {
+                        header,
+                        body,
+                        certificate,
+                    } = *decision;
                     let fb = FinalBlock {
                         block: StoredBlock {
                             header,

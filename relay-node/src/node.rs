@@ -386,10 +386,10 @@ fn open_chain(
             .block(h)?
             .ok_or_else(|| anyhow::anyhow!("database corrupt: block {h} is missing"))?;
         let body = view.body(h)?.unwrap_or_default();
-        let next = registry
-            .apply(block.header.time_ms, &body.reports, &set)
+        let applied = registry
+            .apply(block.header.time_ms, &body, &set)
             .map_err(|e| anyhow::anyhow!("database corrupt: block {h}'s registry entries: {e}"))?;
-        if let Some(next) = next {
+        if let Some(next) = applied.next {
             anyhow::ensure!(
                 next.hash() == block.header.next_validators_hash,
                 "the registry replayed to block {h} gives another validator set than the chain \
@@ -433,7 +433,8 @@ pub async fn run_network(
     let (snapshot_tx, chain) = watch::channel(Arc::new(snap));
     let registry_nodes = registry.nodes();
     let window_ms = registry.window_ms();
-    let epoch = EpochSet::new(chain.borrow().next_validators.clone(), genesis.hash())
+    // The leader seed: the latest beacon value (the genesis hash before the first one).
+    let epoch = EpochSet::new(chain.borrow().next_validators.clone(), registry.seed())
         .map_err(|e| anyhow::anyhow!("genesis validator set: {e}"))?;
     let (ingest, writer) = ingest::start(store.clone(), metrics.clone())?;
     let (out_tx, out_rx) = tokio::sync::mpsc::unbounded_channel();

@@ -392,7 +392,7 @@ impl<F: Finalizer> Producer<F> {
         let set = self.finalizer.validators().clone();
         let body = BlockBody {
             checkpoints: new_cps,
-            reports: Vec::new(),
+            ..Default::default()
         };
         let header = next_header(&snap, &body, time_ms, &set);
         let certificate = self.finalizer.finalize(&header)?;

@@ -13,8 +13,12 @@
 //! loss). The chain's own epoch counter (what light clients follow) counts the changes, one at a
 //! time; it is not the PoSR epoch number.
 
-use trustchain_core::chain::ValidatorSet;
+use trustchain_core::beacon::{
+    BeaconCollector, BeaconCommit, BeaconError, BeaconReveal, BeaconRound,
+};
+use trustchain_core::chain::{BlockBody, ValidatorSet};
 use trustchain_core::crypto::PublicKey;
+use trustchain_core::hash::Hash;
 use trustchain_core::posr::{
     ObservationReport, PosrError, PosrParams, PosrState, Recorded, next_validator_set,
 };
@@ -45,6 +49,18 @@ pub enum RegistryError {
         /// Why.
         source: Box<PosrError>,
     },
+    /// A beacon commit or reveal is refused (other than a commit equivocation, which is kept as
+    /// evidence).
+    #[error("beacon entry by {validator}: {source}")]
+    Beacon {
+        /// Its validator.
+        validator: PublicKey,
+        /// Why.
+        source: BeaconError,
+    },
+    /// A beacon reveal in an epoch with no round to reveal (the first epoch).
+    #[error("beacon reveal by {0} while no round is open for reveals")]
+    NoRevealRound(PublicKey),
     /// Closing an epoch failed (never with valid parameters).
     #[error("closing PoSR epoch {epoch}: {source}")]
     Close {
@@ -62,6 +78,23 @@ pub struct Registry {
     params: PosrParams,
     window_ms: u64,
     state: PosrState,
+    /// The beacon round of the current chain epoch: collecting commits.
+    committing: BeaconCollector,
+    /// The round of the epoch before: commits closed, collecting reveals.
+    revealing: Option<BeaconCollector>,
+    /// The latest beacon value (the genesis hash until the first round finishes): the leader
+    /// seed of the next epoch.
+    value: Hash,
+}
+
+/// What a block does to the registry.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// The validators of the next chain epoch, if the block closes the current one.
+    pub next: Option<ValidatorSet>,
+    /// The beacon round the block must carry (`BlockBody::beacon_round`): the round of the epoch
+    /// before, finished by a block that closes an epoch.
+    pub round: Option<BeaconRound>,
 }
 
 impl Registry {
@@ -75,6 +108,13 @@ impl Registry {
             params: genesis.posr,
             window_ms: genesis.window_ms,
             state: PosrState::genesis(genesis.posr.epoch_of(window), &pairs),
+            committing: BeaconCollector::new(
+                &genesis.chain_id,
+                genesis.validators.clone(),
+                genesis.hash(),
+            ),
+            revealing: None,
+            value: genesis.hash(),
         }
     }
 
@@ -117,6 +157,67 @@ impl Registry {
             && (e == self.state.epoch() || e == self.state.epoch() + 1)
     }
 
+    /// The latest beacon value: the leader seed of the epoch that follows it.
+    pub fn seed(&self) -> Hash {
+        self.value
+    }
+
+    /// The chain epoch whose beacon commits are being collected.
+    pub fn beacon_epoch(&self) -> u64 {
+        self.committing.finish().0.epoch
+    }
+
+    /// Whether `key` is a validator of the current epoch that has not committed yet.
+    pub fn needs_commit(&self, key: &PublicKey) -> bool {
+        let probe = BeaconCommit {
+            epoch: self.beacon_epoch(),
+            validator: *key,
+            commitment: Hash::ZERO,
+            signature: trustchain_core::crypto::Signature([0; 64]),
+        };
+        // Only a member's commit gets past the membership check (to fail on its signature).
+        let member = !matches!(
+            self.committing.clone().add_commit(probe),
+            Err(BeaconError::NotValidator(_))
+        );
+        member
+            && !self
+                .committing
+                .finish()
+                .0
+                .commits
+                .iter()
+                .any(|c| c.validator == *key)
+    }
+
+    /// The epoch whose secret `key` must reveal now, if it committed and has not revealed.
+    pub fn reveal_due(&self, key: &PublicKey) -> Option<u64> {
+        let (round, _) = self.revealing.as_ref()?.finish();
+        (round.commits.iter().any(|c| c.validator == *key)
+            && !round.reveals.iter().any(|r| r.validator == *key))
+        .then_some(round.epoch)
+    }
+
+    /// Whether a block may record `c` now, as a new commit.
+    pub fn admits_commit(&self, c: &BeaconCommit) -> bool {
+        let (round, _) = self.committing.finish();
+        !round.commits.iter().any(|k| k.validator == c.validator)
+            && self.committing.clone().add_commit(*c).is_ok()
+    }
+
+    /// Whether a block may record `r` now, as a new reveal.
+    pub fn admits_reveal(&self, r: &BeaconReveal) -> bool {
+        let Some(rv) = &self.revealing else {
+            return false;
+        };
+        !rv.finish()
+            .0
+            .reveals
+            .iter()
+            .any(|k| k.validator == r.validator)
+            && rv.clone().add_reveal(*r).is_ok()
+    }
+
     /// Whether a block made at `now_ms` would close the PoSR epoch being collected.
     pub fn epoch_due(&self, now_ms: u64) -> bool {
         self.params
@@ -130,10 +231,32 @@ impl Registry {
     pub fn apply(
         &mut self,
         time_ms: u64,
-        reports: &[ObservationReport],
+        body: &BlockBody,
         current: &ValidatorSet,
-    ) -> Result<Option<ValidatorSet>, RegistryError> {
-        for r in reports {
+    ) -> Result<Applied, RegistryError> {
+        for c in &body.beacon_commits {
+            match self.committing.add_commit(*c) {
+                // An equivocation is kept as evidence (and penalized when the round finishes).
+                Ok(()) | Err(BeaconError::Equivocation(_)) => {}
+                Err(source) => {
+                    return Err(RegistryError::Beacon {
+                        validator: c.validator,
+                        source,
+                    });
+                }
+            }
+        }
+        for r in &body.beacon_reveals {
+            let rv = self
+                .revealing
+                .as_mut()
+                .ok_or(RegistryError::NoRevealRound(r.validator))?;
+            rv.add_reveal(*r).map_err(|source| RegistryError::Beacon {
+                validator: r.validator,
+                source,
+            })?;
+        }
+        for r in &body.reports {
             let v = r
                 .verify(&self.chain_id)
                 .map_err(|_| RegistryError::Signature {
@@ -152,8 +275,24 @@ impl Registry {
             .params
             .epoch_of(self.window_of(time_ms).saturating_sub(GRACE_WINDOWS));
         if target <= self.state.epoch() {
-            return Ok(None);
+            return Ok(Applied::default());
         }
+        // The epoch closes. First the beacon round of the epoch before: its value seeds the
+        // next epoch's leaders; who committed and did not reveal, or committed twice, pays.
+        let round = self.revealing.take().map(|rv| {
+            let (round, out) = rv.finish();
+            let offenders: Vec<PublicKey> = out
+                .withheld
+                .iter()
+                .copied()
+                .chain(rv.equivocations().iter().map(|(a, _)| a.validator))
+                .collect();
+            for k in offenders {
+                let _ = self.state.penalize(&k, &self.params);
+            }
+            self.value = out.value;
+            round
+        });
         let mut closed = self.state.epoch();
         while self.state.epoch() < target {
             closed = self.state.epoch();
@@ -176,9 +315,18 @@ impl Registry {
             // Nobody has weight yet (no runtime observed): keep the current validators.
             Err(_) => current.validators.clone(),
         };
-        Ok(Some(
-            ValidatorSet::new(current.epoch + 1, validators).unwrap_or_else(|_| relabel(current)),
-        ))
+        let next =
+            ValidatorSet::new(current.epoch + 1, validators).unwrap_or_else(|_| relabel(current));
+        let mut finished = std::mem::replace(
+            &mut self.committing,
+            BeaconCollector::new(&self.chain_id, next.clone(), self.value),
+        );
+        finished.close_commits();
+        self.revealing = Some(finished);
+        Ok(Applied {
+            next: Some(next),
+            round,
+        })
     }
 }
 
@@ -202,6 +350,13 @@ mod tests {
         rtt_us: 500,
         bandwidth_kbps: 0,
     };
+
+    fn with_reports(reports: Vec<ObservationReport>) -> BlockBody {
+        BlockBody {
+            reports,
+            ..Default::default()
+        }
+    }
 
     fn keys() -> Vec<SigningKey> {
         (1..=4u8)
@@ -250,17 +405,24 @@ mod tests {
         // Windows 1000..1004 are PoSR epoch 200; a block in window 1005 is the grace window.
         for w in 1000..1005 {
             assert_eq!(
-                r.apply(w * 1_000 + 500, &all_up(&g, &keys, w), &set0)
-                    .unwrap(),
+                r.apply(w * 1_000 + 500, &with_reports(all_up(&g, &keys, w)), &set0)
+                    .unwrap()
+                    .next,
                 None
             );
         }
         assert!(!r.epoch_due(1_005_500));
-        assert_eq!(r.apply(1_005_500, &[], &set0).unwrap(), None);
+        assert_eq!(
+            r.apply(1_005_500, &BlockBody::default(), &set0)
+                .unwrap()
+                .next,
+            None
+        );
         assert!(r.epoch_due(1_006_000));
         let set1 = r
-            .apply(1_006_000, &[], &set0)
+            .apply(1_006_000, &BlockBody::default(), &set0)
             .unwrap()
+            .next
             .expect("epoch closes");
         assert_eq!(
             set1.epoch, 1,
@@ -284,10 +446,19 @@ mod tests {
         let mut r = Registry::genesis(&g);
         let set0 = g.validators.clone();
         // No reports at all, then a block 3 epochs later: one change, same validators.
-        let next = r.apply(1_020_000, &[], &set0).unwrap().expect("closes");
+        let next = r
+            .apply(1_020_000, &BlockBody::default(), &set0)
+            .unwrap()
+            .next
+            .expect("closes");
         assert_eq!(next.epoch, 1);
         assert_eq!(next.validators, set0.validators);
-        assert_eq!(r.apply(1_020_500, &[], &next).unwrap(), None);
+        assert_eq!(
+            r.apply(1_020_500, &BlockBody::default(), &next)
+                .unwrap()
+                .next,
+            None
+        );
     }
 
     #[test]
@@ -299,13 +470,14 @@ mod tests {
         forged.measurements.rtt_us += 1;
         assert!(!r.plausible(&forged));
         assert!(matches!(
-            r.clone().apply(1_000_500, &[forged], &set0),
+            r.clone()
+                .apply(1_000_500, &with_reports(vec![forged]), &set0),
             Err(RegistryError::Signature { .. })
         ));
         let early = all_up(&g, &keys, 1005)[0];
         assert!(r.plausible(&early) && !r.admits(&early));
         assert!(matches!(
-            r.apply(1_000_500, &[early], &set0),
+            r.apply(1_000_500, &with_reports(vec![early]), &set0),
             Err(RegistryError::Refused { .. })
         ));
     }
@@ -318,8 +490,12 @@ mod tests {
         let set0 = g.validators.clone();
         for w in 1000..1005 {
             let reports = all_up(&g, &keys, w);
-            honest.apply(w * 1_000, &reports, &set0).unwrap();
-            with_lie.apply(w * 1_000, &reports, &set0).unwrap();
+            honest
+                .apply(w * 1_000, &with_reports(reports.clone()), &set0)
+                .unwrap();
+            with_lie
+                .apply(w * 1_000, &with_reports(reports), &set0)
+                .unwrap();
         }
         // Node 0 also signed a second, different report on node 1 for window 1004.
         let lie = ObservationReport::sign(
@@ -329,10 +505,18 @@ mod tests {
             1004,
             Measurements::DOWN,
         );
-        with_lie.apply(1_005_000, &[lie], &set0).unwrap();
-        honest.apply(1_005_000, &[], &set0).unwrap();
-        honest.apply(1_006_000, &[], &set0).unwrap();
-        with_lie.apply(1_006_000, &[], &set0).unwrap();
+        with_lie
+            .apply(1_005_000, &with_reports(vec![lie]), &set0)
+            .unwrap();
+        honest
+            .apply(1_005_000, &BlockBody::default(), &set0)
+            .unwrap();
+        honest
+            .apply(1_006_000, &BlockBody::default(), &set0)
+            .unwrap();
+        with_lie
+            .apply(1_006_000, &BlockBody::default(), &set0)
+            .unwrap();
         let liar = PublicKey::of(&keys[0]);
         let runtime = |r: &Registry| r.state().node(&liar).unwrap().runtime_mw;
         assert!(
@@ -340,6 +524,77 @@ mod tests {
             "penalized: {} < {}",
             runtime(&with_lie),
             runtime(&honest)
+        );
+    }
+
+    #[test]
+    fn the_beacon_round_of_an_epoch_is_finished_by_the_next_change_and_seeds_the_leaders() {
+        use trustchain_core::beacon::{BeaconCommit, BeaconSecret};
+        let (g, keys) = setup();
+        let mut r = Registry::genesis(&g);
+        let set0 = g.validators.clone();
+        assert_eq!(
+            r.seed(),
+            g.hash(),
+            "the genesis hash seeds the first epochs"
+        );
+        let drawn: Vec<_> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| BeaconCommit::new(&g.chain_id, k, 0, BeaconSecret([i as u8 + 7; 32])))
+            .collect();
+        let me = PublicKey::of(&keys[0]);
+        assert!(r.needs_commit(&me));
+        let commits = BlockBody {
+            beacon_commits: drawn.iter().map(|(c, _)| *c).collect(),
+            ..Default::default()
+        };
+        assert!(r.admits_commit(&drawn[0].0));
+        r.apply(1_000_500, &commits, &set0).unwrap();
+        assert!(!r.needs_commit(&me) && !r.admits_commit(&drawn[0].0));
+        assert_eq!(
+            r.reveal_due(&me),
+            None,
+            "reveals open only in the next epoch"
+        );
+        // The first change finishes no round (none was revealing) and opens epoch 0's reveals.
+        let set1 = {
+            for w in 1000..1005 {
+                r.apply(w * 1_000 + 600, &with_reports(all_up(&g, &keys, w)), &set0)
+                    .unwrap();
+            }
+            let a = r.apply(1_006_000, &BlockBody::default(), &set0).unwrap();
+            assert_eq!(a.round, None);
+            a.next.expect("epoch 1")
+        };
+        assert_eq!(r.reveal_due(&me), Some(0));
+        // Three of four reveal; the fourth withholds.
+        let reveals = BlockBody {
+            beacon_reveals: drawn[..3].iter().map(|(_, rv)| *rv).collect(),
+            ..Default::default()
+        };
+        r.apply(1_006_500, &reveals, &set1).unwrap();
+        let withholder = PublicKey::of(&keys[3]);
+        let before = r.state().node(&withholder).unwrap().runtime_mw;
+        let a = r.apply(1_012_000, &BlockBody::default(), &set1).unwrap();
+        let round = a
+            .round
+            .expect("epoch 0's round is finished by the second change");
+        assert_eq!(
+            (round.epoch, round.commits.len(), round.reveals.len()),
+            (0, 4, 3)
+        );
+        // Anyone holding epoch 0's set recomputes the value the leaders now follow.
+        let out = round
+            .verify(&g.chain_id, &set0)
+            .expect("the round verifies");
+        assert_eq!(out.value, r.seed());
+        assert_ne!(r.seed(), g.hash());
+        assert_eq!(out.withheld, vec![withholder]);
+        let after = r.state().node(&withholder).unwrap().runtime_mw;
+        assert!(
+            after < before,
+            "the withholder is penalized: {after} < {before}"
         );
     }
 }

@@ -41,6 +41,9 @@ pub const EPOCHS: TableDefinition<u64, &[u8]> = TableDefinition::new("epochs");
 /// Epoch changes: `epoch → height` of the last block of the epoch before (whose
 /// `next_validators_hash` names the epoch's set).
 pub const EPOCH_CHANGES: TableDefinition<u64, u64> = TableDefinition::new("epoch_changes");
+/// This relay's beacon secrets: `epoch → secret` (written durably before the commitment is
+/// published, so a restart can still reveal).
+pub const BEACON_SECRETS: TableDefinition<u64, [u8; 32]> = TableDefinition::new("beacon_secrets");
 /// Main block bodies: `height → BlockBody` bytes (the checkpoints the block anchored).
 pub const BODIES: TableDefinition<u64, &[u8]> = TableDefinition::new("bodies");
 /// Consensus write-ahead log: `(height, sequence) → entry` bytes (docs/consensus.md §2.2);
@@ -158,6 +161,7 @@ impl Store {
             txn.open_table(BODIES)?;
             txn.open_table(CONSENSUS_WAL)?;
             txn.open_table(EPOCH_CHANGES)?;
+            txn.open_table(BEACON_SECRETS)?;
         }
         txn.commit()?;
         Ok(Store { db })
@@ -447,6 +451,12 @@ impl ReadView {
             });
         }
         Ok(out)
+    }
+
+    /// This relay's beacon secret of `epoch`, if it made one.
+    pub fn beacon_secret(&self, epoch: u64) -> Result<Option<[u8; 32]>, StoreError> {
+        let t = self.txn.open_table(BEACON_SECRETS)?;
+        Ok(t.get(epoch)?.map(|v| v.value()))
     }
 
     /// The largest sequence number in the write-ahead log (`None`: empty).

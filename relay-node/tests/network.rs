@@ -120,6 +120,26 @@ fn weights_follow_observed_uptime_across_epoch_changes() {
         "the validator down for an epoch has weight {} against {up:?}",
         weight(&down)
     );
+    // The beacon: epoch 0's round is finished by the second change; anyone holding epoch 0's
+    // validators (the genesis set) recomputes the value the relay reports; the live validators
+    // committed and revealed (the one killed early may or may not have committed in time).
+    let (status, beacon) = common::get_json(&format!("{}/v1/main/beacon", nodes[0].url));
+    assert_eq!(status, 200, "{beacon}");
+    let first = &beacon["rounds"][0];
+    let round: trustchain_core::beacon::BeaconRound =
+        serde_json::from_value(first["round"].clone()).expect("a finished beacon round");
+    assert_eq!(round.epoch, 0);
+    let out = round
+        .verify(&trust.chain_id, &trust.validators)
+        .expect("the round verifies against the genesis validators");
+    assert_eq!(
+        serde_json::to_value(out.value).unwrap(),
+        first["output"]["value"],
+        "the relay's beacon value is the one the round gives"
+    );
+    assert!(round.commits.len() >= 3, "the live validators committed");
+    assert!(out.revealed.len() >= 3, "the live validators revealed");
+
     // Every record, anchored before and after the changes, verifies from genesis.
     w.verify_all(&nodes[0], trust);
 }

@@ -74,6 +74,43 @@ impl Transport for Relay {
             Relay::P2p(t) => t.block(height).await,
         }
     }
+    async fn epoch_changes(
+        &self,
+        from_epoch: u64,
+    ) -> Result<Vec<trustchain_core::chain::EpochChange>, TransportError> {
+        match self {
+            Relay::Http(t) => t.epoch_changes(from_epoch).await,
+            Relay::P2p(t) => t.epoch_changes(from_epoch).await,
+        }
+    }
+}
+
+/// Follows the chain's epoch changes from the client's latest trusted epoch up to `epoch`, as the
+/// relay serves them. Each hand-over is checked by core's light client (the last block of the
+/// epoch it trusts, certified by that epoch's set, naming the next set), so a relay cannot hand
+/// over to a set of its choosing. Failures are left to the verdict: a header of an epoch still
+/// unknown fails its certificate step, saying so.
+async fn follow_epochs<T: Transport>(inner: &Rc<RefCell<Inner>>, t: &T, epoch: u64) {
+    loop {
+        let known = inner.borrow().client.epoch();
+        if known >= epoch {
+            return;
+        }
+        let Ok(changes) = t.epoch_changes(known + 1).await else {
+            return;
+        };
+        let mut st = inner.borrow_mut();
+        for change in &changes {
+            if change.header.epoch == st.client.epoch()
+                && st.client.apply_epoch_change(change).is_err()
+            {
+                return;
+            }
+        }
+        if st.client.epoch() == known {
+            return; // no progress: the relay has nothing newer
+        }
+    }
 }
 
 struct Inner {
@@ -204,6 +241,12 @@ impl LightClient {
                 (name.clone(), answer)
             }))
             .await;
+            // Heads of epochs the client does not know yet: follow the hand-overs first.
+            for ((_, t), (_, answer)) in ts.iter().zip(&heads) {
+                if let Ok((h, _)) = answer {
+                    follow_epochs(&inner, t, h.epoch).await;
+                }
+            }
             let mut check = inner.borrow_mut().client.cross_check(&heads);
             let probes = check.probes();
             let answers = futures::future::join_all(probes.iter().map(|p| {
@@ -311,6 +354,9 @@ async fn fetch_and_verify<T: Transport>(
         .record_proof(scenario, index)
         .await
         .map_err(|e| transport_error(&e))?;
+    if let Ok(p) = &decoded {
+        follow_epochs(inner, t, p.header.epoch).await;
+    }
     let url = t.name().starts_with("http").then(|| {
         format!(
             "{}/v1/scenarios/{}/records/{index}",
@@ -378,6 +424,7 @@ async fn load_charter<T: Transport>(
         .await
         .map_err(|e| format!("charter not fetched: {e}"))?
         .map_err(|e| format!("charter not decoded: {e}"))?;
+    follow_epochs(inner, t, proof.header.epoch).await;
     let mut st = inner.borrow_mut();
     let verdict = st.client.verify_record(&proof, None);
     match (&verdict.outcome, &proof.entry) {

@@ -202,34 +202,63 @@ fn parse_trust_value(v: JsValue) -> Result<TrustedCheckpoint, String> {
     let set = get(&v, "validators")
         .filter(JsValue::is_object)
         .ok_or_else(|| bad("validators"))?;
-    let epoch = number(&set, "epoch").ok_or_else(|| bad("validators.epoch"))?;
-    let list: js_sys::Array = get(&set, "validators")
-        .filter(js_sys::Array::is_array)
-        .ok_or_else(|| bad("validators.validators"))?
-        .unchecked_into();
-    if list.length() > MAX_VALIDATORS {
-        return Err(bad("more validators than allowed"));
-    }
-    let mut validators = Vec::with_capacity(list.length() as usize);
-    for item in list.iter() {
-        let key = text(&item, "key")
-            .and_then(|k| PublicKey::from_hex(&k).ok())
-            .ok_or_else(|| bad("a validator key"))?;
-        let weight = number(&item, "weight").ok_or_else(|| bad("a validator weight"))?;
-        validators.push(Validator { key, weight });
-    }
-    // Well formed (non-empty, positive weights) and in the relay's order (strictly ascending).
-    let checked = ValidatorSet::new(epoch, validators.clone())
-        .map_err(|e| format!("trusted checkpoint: {e}"))?;
-    if checked.validators != validators {
-        return Err("trusted checkpoint: validator keys must be strictly ascending".into());
-    }
+    let checked = parse_set_value(&set).map_err(|e| match e {
+        SetError::Field(what) if what.starts_with("a ") => bad(what),
+        SetError::Field(what) => bad(&format!("validators.{what}")),
+        SetError::Invalid(why) => format!("trusted checkpoint: {why}"),
+    })?;
     Ok(TrustedCheckpoint {
         chain_id,
         height,
         block,
         validators: checked,
     })
+}
+
+/// Why a validator set object was not read.
+pub(crate) enum SetError {
+    /// A field missing or out of range (its name).
+    Field(&'static str),
+    /// Not a well-formed set.
+    Invalid(String),
+}
+
+/// Reads a validator set object (`{epoch, validators: [{key, weight}]}`, as the relay's JSON
+/// carries it) field by field with core's limits; the keys must be in the relay's order.
+pub(crate) fn parse_set_value(set: &JsValue) -> Result<ValidatorSet, SetError> {
+    let get = |o: &JsValue, k: &str| js_sys::Reflect::get(o, &JsValue::from_str(k)).ok();
+    let number = |o: &JsValue, k: &str| {
+        get(o, k)
+            .and_then(|x| x.as_f64())
+            .filter(|n| *n >= 0.0 && n.fract() == 0.0 && *n <= 9_007_199_254_740_991.0)
+            .map(|n| n as u64)
+    };
+    let epoch = number(set, "epoch").ok_or(SetError::Field("epoch"))?;
+    let list: js_sys::Array = get(set, "validators")
+        .filter(js_sys::Array::is_array)
+        .ok_or(SetError::Field("validators"))?
+        .unchecked_into();
+    if list.length() > MAX_VALIDATORS {
+        return Err(SetError::Invalid("more validators than allowed".into()));
+    }
+    let mut validators = Vec::with_capacity(list.length() as usize);
+    for item in list.iter() {
+        let key = get(&item, "key")
+            .and_then(|x| x.as_string())
+            .and_then(|k| PublicKey::from_hex(&k).ok())
+            .ok_or(SetError::Field("a validator key"))?;
+        let weight = number(&item, "weight").ok_or(SetError::Field("a validator weight"))?;
+        validators.push(Validator { key, weight });
+    }
+    // Well formed (non-empty, positive weights) and in the relay's order (strictly ascending).
+    let checked = ValidatorSet::new(epoch, validators.clone())
+        .map_err(|e| SetError::Invalid(e.to_string()))?;
+    if checked.validators != validators {
+        return Err(SetError::Invalid(
+            "validator keys must be strictly ascending".into(),
+        ));
+    }
+    Ok(checked)
 }
 
 pub(crate) fn parse_trust(v: JsValue) -> Result<TrustedCheckpoint, JsError> {

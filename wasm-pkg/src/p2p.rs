@@ -681,4 +681,17 @@ impl Transport for P2pTransport {
         let bytes = self.ask(req).await?;
         block_answer(&bytes, refused)
     }
+
+    async fn epoch_changes(
+        &self,
+        from_epoch: u64,
+    ) -> Result<Vec<trustchain_core::chain::EpochChange>, TransportError> {
+        let bytes = self.ask(Request::EpochChanges { from_epoch }).await?;
+        match Response::from_bytes_with(&bytes, FRAME_LIMITS) {
+            Ok(Response::EpochChanges { changes, .. }) => Ok(changes),
+            Ok(Response::Error { code, message }) => Err(refused(code, message)),
+            Ok(_) => Err(unexpected("epoch changes")),
+            Err(e) => Err(TransportError::BadAnswer(format!("epoch changes: {e}"))),
+        }
+    }
 }

@@ -7,7 +7,7 @@
 //! light client only sees decoded, size-limited values.
 
 use js_sys::{Promise, Uint8Array};
-use trustchain_core::chain::{BlockHeader, CommitCertificate};
+use trustchain_core::chain::{BlockHeader, CommitCertificate, EpochChange};
 use trustchain_core::encoding::{Decode as _, DecodeError};
 use trustchain_core::light_client::TrustedCheckpoint;
 use trustchain_core::proof::RecordProof;
@@ -91,6 +91,9 @@ pub trait Transport {
     /// The relay's head block (`None`) or its block at a height, with the certificate — not yet
     /// verified: the light client checks it.
     async fn block(&self, height: Option<u64>) -> Result<CertifiedBlock, TransportError>;
+    /// The epoch changes from `from_epoch` (the first epoch the client does not know) on, oldest
+    /// first — not yet verified: the light client checks each hand-over against the set it trusts.
+    async fn epoch_changes(&self, from_epoch: u64) -> Result<Vec<EpochChange>, TransportError>;
 }
 
 /// A block header with its commit certificate, as a relay served it.
@@ -273,5 +276,50 @@ impl Transport for HttpTransport {
             code,
             message,
         })
+    }
+
+    async fn epoch_changes(&self, from_epoch: u64) -> Result<Vec<EpochChange>, TransportError> {
+        // `/v1/main/epochs` is JSON only: the new sets are read from it (field by field, as the
+        // trusted checkpoint is), each hand-over block in canonical bytes from the blocks route.
+        let bytes = self
+            .get(&format!("{}/v1/main/epochs", self.base), wire::MAX_FRAME)
+            .await?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| TransportError::BadAnswer("epochs are not UTF-8".into()))?;
+        let v = js_sys::JSON::parse(text)
+            .map_err(|_| TransportError::BadAnswer("epochs are not JSON".into()))?;
+        let get = |o: &JsValue, k: &str| js_sys::Reflect::get(o, &JsValue::from_str(k)).ok();
+        let bad = |what: &str| TransportError::BadAnswer(format!("epoch changes: {what}"));
+        let list: js_sys::Array = get(&v, "changes")
+            .filter(js_sys::Array::is_array)
+            .ok_or_else(|| bad("no list of changes"))?
+            .unchecked_into();
+        let mut out = Vec::new();
+        for c in list.iter().take(wire::MAX_EPOCH_CHANGES as usize) {
+            let next = get(&c, "next")
+                .filter(JsValue::is_object)
+                .ok_or_else(|| bad("a change without its next set"))
+                .and_then(|n| {
+                    crate::parse_set_value(&n).map_err(|e| match e {
+                        crate::SetError::Field(w) => bad(w),
+                        crate::SetError::Invalid(w) => bad(&w),
+                    })
+                })?;
+            if next.epoch < from_epoch {
+                continue;
+            }
+            let height = get(&c, "header")
+                .and_then(|h| get(&h, "height"))
+                .and_then(|h| h.as_f64())
+                .filter(|n| *n >= 0.0 && n.fract() == 0.0 && *n <= 9_007_199_254_740_991.0)
+                .ok_or_else(|| bad("a change without its block height"))?;
+            let (header, certificate) = self.block(Some(height as u64)).await?;
+            out.push(EpochChange {
+                header,
+                certificate,
+                next,
+            });
+        }
+        Ok(out)
     }
 }

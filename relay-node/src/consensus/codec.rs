@@ -21,7 +21,7 @@
 //! | round certificate | `height ‖ round ‖ type u8 (0 precommit, 1 skip) ‖ seq(kind ‖ NilOrVal ‖ address ‖ signature)` |
 //! | timeout | `kind u8 (0 propose, 1 prevote, 2 precommit, 3 rebroadcast) ‖ round` |
 //! | proposed value | `height ‖ round ‖ valid_round ‖ proposer ‖ value ‖ validity bool` |
-//! | [`NetMessage`] tag | 0 consensus, 1 liveness, 2 final block, 3 checkpoint, 4 PoSR report |
+//! | [`NetMessage`] tag | 0 consensus, 1 liveness, 2 final block, 3 checkpoint, 4 PoSR report, 5 beacon commit, 6 beacon reveal |
 //!
 //! The round of a vote, a proposal, a certificate or a proposed value must be defined: `Round::Nil`
 //! there encodes (malachite never makes one) but is rejected on decoding. A `pol_round`, a
@@ -45,6 +45,7 @@ use mc::{
     RoundSignature, SignedMessage, Timeout, TimeoutKind, Validity, VoteType,
 };
 use mcc::{LivenessMsg, ProposedValue, SignedConsensusMsg, WalEntry};
+use trustchain_core::beacon::{BeaconCommit, BeaconReveal};
 use trustchain_core::chain::{BlockHeader, MAX_VALIDATORS};
 use trustchain_core::checkpoint::SignedCheckpoint;
 use trustchain_core::crypto::PublicKey;
@@ -111,6 +112,10 @@ pub enum NetMessage {
     Checkpoint(Box<SignedCheckpoint>),
     /// A PoSR observation report for the node registry (docs/posr.md).
     Report(Box<ObservationReport>),
+    /// A validator's beacon commitment (docs/beacon.md).
+    BeaconCommit(Box<BeaconCommit>),
+    /// A validator's beacon reveal.
+    BeaconReveal(Box<BeaconReveal>),
 }
 
 /// One write-ahead-log entry (docs/consensus.md §2.2).
@@ -574,6 +579,14 @@ impl Encode for NetMessage {
                 w.u8(4);
                 r.encode(w);
             }
+            NetMessage::BeaconCommit(c) => {
+                w.u8(5);
+                c.encode(w);
+            }
+            NetMessage::BeaconReveal(r) => {
+                w.u8(6);
+                r.encode(w);
+            }
         }
     }
 }
@@ -588,6 +601,8 @@ impl Decode for NetMessage {
                 r,
             )?))),
             4 => Ok(NetMessage::Report(Box::new(ObservationReport::decode(r)?))),
+            5 => Ok(NetMessage::BeaconCommit(Box::new(BeaconCommit::decode(r)?))),
+            6 => Ok(NetMessage::BeaconReveal(Box::new(BeaconReveal::decode(r)?))),
             tag => Err(DecodeError::InvalidTag {
                 what: "net message",
                 tag,
@@ -847,7 +862,7 @@ mod tests {
     fn arb_body() -> impl Strategy<Value = BlockBody> {
         vec(arb_checkpoint(), 0..3).prop_map(|checkpoints| BlockBody {
             checkpoints,
-            reports: Vec::new(),
+            ..Default::default()
         })
     }
     fn arb_value() -> impl Strategy<Value = BlockValue> {
@@ -1178,12 +1193,12 @@ mod tests {
     #[test]
     fn unknown_tags_are_rejected() {
         let mut bytes = vote_message(Round::new(0)).to_bytes();
-        bytes[1] = 5;
+        bytes[1] = 7;
         assert_eq!(
             NetMessage::from_bytes(&bytes),
             Err(DecodeError::InvalidTag {
                 what: "net message",
-                tag: 5
+                tag: 7
             })
         );
         bytes[1] = 0;
@@ -1391,7 +1406,7 @@ mod tests {
                 }
                 .sign(&[&key(1), &key(2)]),
             ],
-            reports: Vec::new(),
+            ..Default::default()
         };
         let value = BlockValue::with_body(header(), body.clone());
         let p = ctx().new_proposal(Height(1), Round::new(0), value, Round::Nil, addr(0));
@@ -1457,7 +1472,7 @@ mod tests {
                     .sign(&[&key(1)]);
                     4_000
                 ],
-                reports: Vec::new(),
+                ..Default::default()
             },
             ..block
         };

@@ -219,7 +219,7 @@ pub enum Action {
     },
     /// The height is decided: commit the block, then start the next height
     /// ([`ConsensusCore::start_height`]).
-    Decided(Decision),
+    Decided(Box<Decision>),
     /// Malachite refused the input with an error (logged; the state machine is unchanged past
     /// the point of the error). Never expected from honest, validated inputs.
     Failed(String),
@@ -782,11 +782,11 @@ impl ConsensusCore {
         // emitting `Decide`; that check refuses unknown and duplicate signers, the only reasons
         // the conversion can fail.
         match to_core_certificate(cert, self.io.set.core()) {
-            Ok(certificate) => Action::Decided(Decision {
+            Ok(certificate) => Action::Decided(Box::new(Decision {
                 header: value.header().clone(),
                 body: value.body().clone(),
                 certificate,
-            }),
+            })),
             Err(e) => Action::Failed(format!("decided certificate has no core form: {e}")),
         }
     }

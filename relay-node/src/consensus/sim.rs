@@ -600,7 +600,7 @@ impl Sim {
                     work.extend(next.into_iter().map(|a| (h, false, a)));
                 }
                 Action::Decided(decision) => {
-                    if let Some(next) = self.record(i, decision, false) {
+                    if let Some(next) = self.record(i, *decision, false) {
                         let h = self.nodes[i].core.height().0;
                         work.extend(next.into_iter().map(|a| (h, false, a)));
                     }

@@ -391,7 +391,7 @@ fn run_one_height() -> (Vec<Decision>, usize) {
                     }
                 }
                 Action::Decided(d) => {
-                    assert!(decided[to].replace(d).is_none(), "decided twice");
+                    assert!(decided[to].replace(*d).is_none(), "decided twice");
                 }
                 Action::WalAppend(_) => wal[to] += 1,
                 Action::Failed(e) => panic!("node {to}: {e}"),
