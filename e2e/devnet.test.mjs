@@ -177,9 +177,7 @@ test("devnet: the widget verifies through four relays, across an epoch change, a
   await page.close();
 });
 
-test("devnet: an explorer page left open follows the next epoch change", {
-  todo: "web-app/src/app/state.rs Ctx::set_trust reads /v1/main/epochs once, when trust is set; heads of later epochs fail (unknown epoch)",
-}, async () => {
+test("devnet: an explorer page left open follows the next epoch change", async () => {
   const page = await newPage();
   await page.goto(`${net.url}/explorer/`);
   await page.locator(".relays .pill.ok").first().waitFor({ timeout: 15_000 });

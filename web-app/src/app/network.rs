@@ -61,7 +61,12 @@ fn seen(c: Ctx, b: &Block) -> Seen {
 }
 
 async fn head_of(c: Ctx, relay: &str) -> Result<Seen, String> {
-    let b: Block = net::json(&Relay::new(relay).url("/v1/main/head")).await?;
+    let relay = Relay::new(relay);
+    let b: Block = net::json(&relay.url("/v1/main/head")).await?;
+    // A head of a newer epoch: learn the hand-overs first (each checked by the client).
+    if c.client_epoch().is_some_and(|e| b.block.header.epoch > e) {
+        c.follow_epochs(&relay).await;
+    }
     Ok(seen(c, &b))
 }
 

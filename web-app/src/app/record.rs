@@ -39,6 +39,7 @@ async fn load(c: Ctx, id: &str, index: u64) -> Result<Loaded, String> {
         return Err("no trusted checkpoint".into());
     };
     let api = c.api();
+    c.follow_epochs(&api).await;
     let bytes = net::bytes(&api.record(id, index, "bytes")).await?;
     // The rules are checked against the charter only once the charter is itself verified.
     let charter = if index == 0 {

@@ -34,6 +34,7 @@ pub fn ScenarioPage() -> impl IntoView {
 /// Verifies the scenario's record 0 with the light client: the charter to render and check
 /// rules against, with the block it was verified in.
 pub async fn verified_charter(c: Ctx, id: &str) -> Result<(Charter, u64), String> {
+    c.follow_epochs(&c.api()).await;
     let bytes = net::bytes(&c.api().record(id, 0, "bytes")).await?;
     c.with_client(|lc| check::verified_charter(lc, id, &bytes))
         .unwrap_or_else(|| Err("no trusted checkpoint".into()))
@@ -469,6 +470,7 @@ async fn consistency(c: Ctx, id: &str, from: u64, to: u64) -> Result<Consistency
     // Tie the later checkpoint to a certified block: the checkpoint of a record proof the light
     // client verifies now (proofs are built on the latest anchored checkpoint). Fetched first, so
     // "latest" means exactly that checkpoint even while the scenario keeps growing.
+    c.follow_epochs(&c.api()).await;
     let anchored = match net::bytes(&c.api().record(id, 0, "bytes")).await {
         Ok(b) => c
             .with_client(|lc| check::check_bytes(lc, &b, None))

@@ -171,19 +171,32 @@ impl Ctx {
         // the light client (certified by the outgoing set, naming the next), so a relay cannot
         // hand over to a set of its choosing.
         let relay = Relay::new(&self.relay.get_untracked());
-        leptos::task::spawn_local(async move {
-            if let Ok(e) = net::json::<crate::api::Epochs>(&relay.url("/v1/main/epochs")).await {
-                for change in &e.changes {
-                    let _ = self.with_client(|lc| {
-                        if change.header.epoch >= lc.epoch() {
-                            lc.apply_epoch_change(change).map_err(|e| e.to_string())
-                        } else {
-                            Ok(())
-                        }
-                    });
+        leptos::task::spawn_local(async move { self.follow_epochs(&relay).await });
+    }
+
+    /// Follows the epoch changes `relay` serves beyond the light client's epoch: each is checked
+    /// by the client (certified by the outgoing set, naming the next), so a relay cannot hand
+    /// over to a set of its choosing. Called before every verification, so a page left open
+    /// keeps up with the network's epochs.
+    pub async fn follow_epochs(self, relay: &Relay) {
+        let Some(known) = self.client_epoch() else {
+            return;
+        };
+        let Ok(e) = net::json::<crate::api::Epochs>(&relay.url("/v1/main/epochs")).await else {
+            return;
+        };
+        if e.changes.iter().all(|c| c.header.epoch < known) {
+            return;
+        }
+        for change in &e.changes {
+            let _ = self.with_client(|lc| {
+                if change.header.epoch >= lc.epoch() {
+                    lc.apply_epoch_change(change).map_err(|e| e.to_string())
+                } else {
+                    Ok(())
                 }
-            }
-        });
+            });
+        }
     }
 
     /// Pins a checkpoint (kept in this browser) and uses it from now on.
@@ -219,6 +232,13 @@ impl Ctx {
     }
 
     /// Runs `f` on the light client, if there is one.
+    /// The latest epoch the light client knows (read without notifying views).
+    pub fn client_epoch(&self) -> Option<u64> {
+        self.client
+            .try_with_value(|c| c.as_ref().map(|lc| lc.epoch()))
+            .flatten()
+    }
+
     pub fn with_client<R>(&self, f: impl FnOnce(&mut LightClient) -> R) -> Option<R> {
         let r = self
             .client
