@@ -703,6 +703,8 @@ impl Driver {
         self.my_proposal = None;
         self.waiting = true;
         self.head_at = Instant::now();
+        // Checkpoint what grew during the height at the next tick, right after this input.
+        self.next_scan = self.head_at;
         true
     }
 
@@ -733,7 +735,12 @@ impl Driver {
         }
         if now >= self.next_scan {
             self.next_scan = now + self.cfg.checkpoint_delay;
-            self.scan_local();
+            // Checkpoints are signed between heights only: one per grown scenario per height
+            // (a height in progress already has its block; signing more would only be gossiped,
+            // verified and replaced).
+            if self.waiting {
+                self.scan_local();
+            }
             self.beacon_duties();
             if self.waiting
                 && (!self.pool.is_empty()
