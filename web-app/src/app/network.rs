@@ -28,6 +28,8 @@ struct Seen {
     signers: usize,
     /// `Ok`: certified by the trusted validators; `Err`: why not.
     certified: Result<(), String>,
+    /// Of an epoch before the trusted checkpoint's: not checkable here (not a failed check).
+    before_trust: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -57,6 +59,7 @@ fn seen(c: Ctx, b: &Block) -> Seen {
         epoch: h.epoch,
         signers: b.block.certificate.signatures.len(),
         certified,
+        before_trust: c.before_trust(h.epoch),
     }
 }
 
@@ -248,7 +251,11 @@ fn HeadCards(
                 {move || status.get().and_then(|s| s.ok()).map(|s| view! {
                     <span class="value small"><code>{s.chain_id.clone()}</code></span>
                     <span class="sub">"epoch " {s.epoch} " · " {s.validators} " validator(s)"</span>
-                    <span class="sub">"a block every " {s.block_interval_ms} " ms when a scenario moved"</span>
+                    <span class="sub">{if s.mode == "network" {
+                        "BFT: a block as soon as scenarios move or PoSR reports arrive".to_string()
+                    } else {
+                        format!("a block every {} ms when a scenario moved", s.block_interval_ms)
+                    }}</span>
                 })}
             </div>
             <div class="stat">
@@ -353,6 +360,9 @@ fn BlocksTable(blocks: RwSignal<Vec<Seen>>) -> impl IntoView {
                         <td class="num">{b.moved}</td>
                         <td>{match b.certified {
                             Ok(()) => view! { <span class="pill ok" title=format!("epoch {}", b.epoch)>{format!("✓ {}", b.signers)}</span> }.into_any(),
+                            Err(_) if b.before_trust => view! {
+                                <span class="pill" title=format!("epoch {} is before the checkpoint you trust: its validators are not known here", b.epoch)>{format!("– ep. {}", b.epoch)}</span>
+                            }.into_any(),
                             Err(e) => view! { <span class="pill bad" title=e>"✗"</span> }.into_any(),
                         }}</td>
                     </tr>

@@ -239,6 +239,18 @@ impl Ctx {
             .flatten()
     }
 
+    /// Whether the header of `epoch` is older than anything the light client can check: an epoch
+    /// before the trusted checkpoint's (read without notifying views).
+    pub fn before_trust(&self, epoch: u64) -> bool {
+        self.client
+            .try_with_value(|c| {
+                c.as_ref()
+                    .map(|lc| lc.validators(epoch).is_none() && epoch < lc.epoch())
+            })
+            .flatten()
+            .unwrap_or(false)
+    }
+
     pub fn with_client<R>(&self, f: impl FnOnce(&mut LightClient) -> R) -> Option<R> {
         let r = self
             .client
