@@ -38,13 +38,12 @@ use std::time::{Duration, Instant};
 use ed25519_dalek::{Signer as _, SigningKey};
 use redb::{Database, TableDefinition};
 use serde_json::Value as Json;
-use trustchain_core::charter::{Charter, RecordKind, UnsignedCharter};
+use trustchain_core::charter::Charter;
 use trustchain_core::checkpoint::SignedCheckpoint;
-use trustchain_core::contract::{Body, Contract, UnsignedContract};
+use trustchain_core::contract::Contract;
 use trustchain_core::crypto::PublicKey;
 use trustchain_core::encoding::Encode;
-use trustchain_core::schema::{FieldSchema, FieldType};
-use trustchain_core::value::{Fields, ScenarioId, Value};
+use trustchain_core::value::ScenarioId;
 use trustchain_relay::api::CANONICAL_BATCH;
 use trustchain_relay::store::BlockBody;
 
@@ -79,69 +78,16 @@ fn author(i: usize) -> SigningKey {
     key(40 + i as u8)
 }
 
-/// A charter with one kind `entry` (n: int ≥ 0, client: text) and one rule.
+/// The workload: the small charter and contract of the relay's tests.
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 fn charter(id: &ScenarioId, writers: &[PublicKey]) -> Charter {
-    let fields = vec![
-        FieldSchema {
-            name: "n".into(),
-            description: "a sequence number".into(),
-            ty: FieldType::Int {
-                min: Some(0),
-                max: None,
-            },
-            required: true,
-        },
-        FieldSchema {
-            name: "client".into(),
-            description: "who wrote it".into(),
-            ty: FieldType::Text {
-                max_len: 32,
-                one_of: vec![],
-            },
-            required: true,
-        },
-    ];
-    let rules = vec![
-        trustchain_core::rules::compile(
-            "n_small",
-            "n < 1000000000",
-            "n stays below a billion",
-            &fields,
-        )
-        .expect("rule compiles"),
-    ];
-    UnsignedCharter {
-        scenario: id.clone(),
-        title: "bench ledger".into(),
-        white_paper: String::new(),
-        owners: vec![PublicKey::of(&owner())],
-        writers: writers.to_vec(),
-        kinds: vec![RecordKind {
-            name: "entry".into(),
-            description: String::new(),
-            digest_only: false,
-            fields,
-            rules,
-        }],
-        time_ms: 1,
-    }
-    .sign(&owner())
+    common::charter_of(id, &owner(), writers)
 }
 
 fn entry(id: &ScenarioId, author: &SigningKey, nonce: u64, client: &str) -> Contract {
-    let mut f = Fields::new();
-    f.insert("n".into(), Value::Int((nonce % 1_000_000) as i64));
-    f.insert("client".into(), Value::Text(client.into()));
-    UnsignedContract {
-        scenario: id.clone(),
-        kind: "entry".into(),
-        author: PublicKey::of(author),
-        nonce,
-        time_ms: 1_700_000_000_000,
-        body: Body::Fields(f),
-        attachments: vec![],
-    }
-    .sign(author)
+    common::entry_of(id, author, nonce, (nonce % 1_000_000) as i64, client)
 }
 
 fn enc(id: &ScenarioId) -> String {

@@ -130,8 +130,14 @@ pub fn scenario() -> ScenarioId {
     ScenarioId::new(SCENARIO).unwrap()
 }
 
-/// A charter with one kind `entry` (n: int ≥ 0, client: text), written by `writers`.
+/// A charter of [`SCENARIO`] with one kind `entry` (n: int ≥ 0, client: text), written by
+/// `writers`.
 pub fn charter(owner: &SigningKey, writers: &[PublicKey]) -> Charter {
+    charter_of(&scenario(), owner, writers)
+}
+
+/// [`charter`] for the scenario `id`.
+pub fn charter_of(id: &ScenarioId, owner: &SigningKey, writers: &[PublicKey]) -> Charter {
     let fields = vec![
         FieldSchema {
             name: "n".into(),
@@ -162,7 +168,7 @@ pub fn charter(owner: &SigningKey, writers: &[PublicKey]) -> Charter {
         .expect("rule compiles"),
     ];
     UnsignedCharter {
-        scenario: scenario(),
+        scenario: id.clone(),
         title: "test ledger".into(),
         white_paper: String::new(),
         owners: vec![PublicKey::of(owner)],
@@ -180,11 +186,22 @@ pub fn charter(owner: &SigningKey, writers: &[PublicKey]) -> Charter {
 }
 
 pub fn entry(author: &SigningKey, nonce: u64, n: i64, client: &str) -> Contract {
+    entry_of(&scenario(), author, nonce, n, client)
+}
+
+/// [`entry`] in the scenario `id`.
+pub fn entry_of(
+    id: &ScenarioId,
+    author: &SigningKey,
+    nonce: u64,
+    n: i64,
+    client: &str,
+) -> Contract {
     let mut f = Fields::new();
     f.insert("n".into(), Value::Int(n));
     f.insert("client".into(), Value::Text(client.into()));
     UnsignedContract {
-        scenario: scenario(),
+        scenario: id.clone(),
         kind: "entry".into(),
         author: PublicKey::of(author),
         nonce,
