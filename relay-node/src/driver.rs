@@ -61,6 +61,8 @@ pub enum DriverIn {
     },
     /// A relay connected: ask it what we missed.
     PeerConnected(PeerId),
+    /// This relay durably accepted new records: checkpoint them now if between heights.
+    Moved,
     /// What this relay measured of the other nodes over a PoSR window (to sign as reports).
     Observations {
         /// The window.
@@ -315,6 +317,11 @@ impl Driver {
                 self.ask(peer, next, true);
             }
             DriverIn::Observations { window, measured } => self.observe(window, measured),
+            DriverIn::Moved => {
+                if self.waiting {
+                    self.scan_local();
+                }
+            }
             DriverIn::Stop => {}
         }
     }

@@ -264,10 +264,23 @@ fn verify_signatures(contracts: Vec<Contract>) -> Result<Verified, IngestError> 
     }
 }
 
+/// Called after every durable group commit that accepted something (from the writer thread).
+pub type CommitHook = Box<dyn Fn() + Send>;
+
 /// Starts the writer thread.
 pub fn start(
     store: Arc<Store>,
     metrics: Arc<Metrics>,
+) -> Result<(Ingest, std::thread::JoinHandle<()>), StoreError> {
+    start_with_hook(store, metrics, None)
+}
+
+/// [`start`], calling `on_commit` after each durable commit that accepted contracts or charters
+/// (a network relay wakes its consensus driver with it, so new records are checkpointed at once).
+pub fn start_with_hook(
+    store: Arc<Store>,
+    metrics: Arc<Metrics>,
+    on_commit: Option<CommitHook>,
 ) -> Result<(Ingest, std::thread::JoinHandle<()>), StoreError> {
     let view = store.read()?;
     let mut charters = HashMap::new();
@@ -285,6 +298,7 @@ pub fn start(
         charters,
         sizes,
         metrics,
+        on_commit,
     };
     let handle = std::thread::Builder::new()
         .name("ingest-writer".into())
@@ -330,6 +344,7 @@ struct Writer {
     charters: HashMap<ScenarioId, Arc<ScenarioRules>>,
     sizes: HashMap<ScenarioId, u64>,
     metrics: Arc<Metrics>,
+    on_commit: Option<CommitHook>,
 }
 
 type Reply = oneshot::Sender<Result<Accepted, IngestError>>;
@@ -474,6 +489,11 @@ impl Writer {
                 self.charters.extend(new_charters);
                 self.metrics.contracts_accepted.add(accepted_contracts);
                 self.metrics.commits.add(1);
+                if let Some(hook) = &self.on_commit
+                    && outcomes.iter().any(|(_, r)| r.is_ok())
+                {
+                    hook();
+                }
                 for (reply, res) in outcomes {
                     if res.is_err() {
                         self.metrics.contracts_rejected.add(1);

@@ -436,7 +436,6 @@ pub async fn run_network(
     // The leader seed: the latest beacon value (the genesis hash before the first one).
     let epoch = EpochSet::new(chain.borrow().next_validators.clone(), registry.seed())
         .map_err(|e| anyhow::anyhow!("genesis validator set: {e}"))?;
-    let (ingest, writer) = ingest::start(store.clone(), metrics.clone())?;
     let (out_tx, out_rx) = tokio::sync::mpsc::unbounded_channel();
     let mut drv = Driver::new(
         store.clone(),
@@ -458,6 +457,15 @@ pub async fn run_network(
     drv.publish_weights();
     drv.recover()?;
     let (driver_tx, driver_thread) = driver::spawn(drv)?;
+    // New records wake the driver, so they are checkpointed without waiting for its next scan.
+    let wake = driver_tx.clone();
+    let (ingest, writer) = ingest::start_with_hook(
+        store.clone(),
+        metrics.clone(),
+        Some(Box::new(move || {
+            let _ = wake.try_send(DriverIn::Moved);
+        })),
+    )?;
     let p2p = crate::p2p::start(
         crate::p2p::P2pConfig {
             ip: cfg.browser_ip,
