@@ -155,6 +155,8 @@ pub struct Driver {
     wal_seq: u64,
     next_scan: Instant,
     next_retransmit: Instant,
+    /// When this relay next re-gossips its own pending checkpoints and beacon entries.
+    next_regossip: Instant,
     /// Last sync request per peer (rate limit).
     asked: HashMap<PeerId, Instant>,
     /// Relays that connected (sync poll targets, in turn).
@@ -225,6 +227,7 @@ impl Driver {
             wal_seq,
             next_scan: now,
             next_retransmit: now,
+            next_regossip: now,
             asked: HashMap::new(),
             peers: Vec::new(),
             height_started: now,
@@ -550,6 +553,34 @@ impl Driver {
         Ok(BeaconSecret(secret))
     }
 
+    /// Re-gossips what this relay made itself and no block holds yet: its checkpoints and beacon
+    /// entries (a message published before any relay was connected is lost, and only blocks
+    /// proposed elsewhere would take it).
+    fn regossip_own(&self) {
+        let me = PublicKey::of(&self.key);
+        let own: Vec<NetMessage> = self
+            .pool
+            .values()
+            .filter(|cp| cp.signatures.iter().any(|s| s.key == me))
+            .map(|cp| NetMessage::Checkpoint(Box::new(cp.clone())))
+            .chain(
+                self.beacon_commits
+                    .values()
+                    .filter(|c| c.validator == me)
+                    .map(|c| NetMessage::BeaconCommit(Box::new(*c))),
+            )
+            .chain(
+                self.beacon_reveals
+                    .values()
+                    .filter(|r| r.validator == me)
+                    .map(|r| NetMessage::BeaconReveal(Box::new(*r))),
+            )
+            .collect();
+        for m in own {
+            let _ = self.net.send(NetOut::Publish(m));
+        }
+    }
+
     /// Asks `peer` for blocks from `from` (at most once a second per peer unless `force`).
     fn ask(&mut self, peer: PeerId, from: u64, force: bool) {
         let now = Instant::now();
@@ -761,6 +792,10 @@ impl Driver {
         if now >= self.next_retransmit {
             self.next_retransmit = now + self.cfg.retransmit;
             self.retransmit();
+        }
+        if now >= self.next_regossip {
+            self.next_regossip = now + Duration::from_secs(1);
+            self.regossip_own();
         }
         let stalled = if self.waiting {
             now.duration_since(self.head_at) > self.cfg.idle_block + STALL_POLL
