@@ -105,11 +105,14 @@ pub enum Domain {
     Proposer,
     /// A main block's body: the anchored checkpoints and the node-registry reports.
     BlockBody,
+    /// Overlay placement draws: a member's rendezvous ticket for a scenario, and the seeded tie
+    /// break among equally healthy hub candidates (see `placement`). Not signed.
+    Placement,
 }
 
 impl Domain {
     /// Every domain, for the table in the docs and the test vectors.
-    pub const ALL: [Domain; 20] = [
+    pub const ALL: [Domain; 21] = [
         Domain::LogLeaf,
         Domain::LogNode,
         Domain::AnchorLeaf,
@@ -130,6 +133,7 @@ impl Domain {
         Domain::ConsensusProposal,
         Domain::Proposer,
         Domain::BlockBody,
+        Domain::Placement,
     ];
 
     /// The blake3 `derive_key` context string of this domain.
@@ -155,6 +159,7 @@ impl Domain {
             Domain::ConsensusProposal => "trustchain v1 consensus proposal",
             Domain::Proposer => "trustchain v1 proposer",
             Domain::BlockBody => "trustchain v1 block body",
+            Domain::Placement => "trustchain v1 placement",
         }
     }
 
@@ -181,6 +186,7 @@ impl Domain {
             Domain::ConsensusProposal => &KEYS[17],
             Domain::Proposer => &KEYS[18],
             Domain::BlockBody => &KEYS[19],
+            Domain::Placement => &KEYS[20],
         }
     }
 
@@ -207,7 +213,7 @@ impl Domain {
     }
 }
 
-const KEYS: [[u8; 32]; 20] = [
+const KEYS: [[u8; 32]; 21] = [
     // log leaf
     [
         0x89, 0x72, 0xd2, 0x5a, 0x5d, 0x46, 0xe4, 0x32, 0xf3, 0xb7, 0xf2, 0xcc, 0x4f, 0x35, 0xed,
@@ -327,6 +333,12 @@ const KEYS: [[u8; 32]; 20] = [
         0xbc, 0x27, 0xaf, 0x44, 0x69, 0xeb, 0x43, 0xe3, 0x65, 0x70, 0x64, 0x69, 0x2a, 0x33, 0xe0,
         0x5b, 0x25, 0x7d, 0x72, 0x92, 0x81, 0xe3, 0x14, 0xbd, 0x51, 0xe5, 0xe5, 0xba, 0x37, 0x5f,
         0x2a, 0xcd,
+    ],
+    // placement
+    [
+        0x4a, 0xf0, 0x20, 0x1a, 0xee, 0x0c, 0x70, 0x29, 0x4c, 0x3f, 0x23, 0xc6, 0xef, 0x49, 0xc3,
+        0x25, 0x0d, 0xf3, 0xfe, 0xe1, 0x4b, 0x8c, 0x43, 0x04, 0xc0, 0x57, 0xe4, 0x13, 0x0a, 0x90,
+        0xa3, 0x8e,
     ],
 ];
 

@@ -29,6 +29,7 @@ pub mod hash;
 pub mod hex;
 pub mod light_client;
 pub mod log;
+pub mod placement;
 pub mod posr;
 pub mod proof;
 pub mod receipt;

@@ -133,7 +133,8 @@ impl From<IngestError> for ApiError {
                 rejection: trustchain_core::charter::Rejection::Unauthorised(_),
                 ..
             } => StatusCode::FORBIDDEN,
-            IngestError::ReplayedNonce { .. } => StatusCode::CONFLICT,
+            IngestError::ReplayedNonce { .. } | IngestError::NotAt { .. } => StatusCode::CONFLICT,
+            IngestError::NotHome { .. } => StatusCode::MISDIRECTED_REQUEST,
             IngestError::Storage(_) | IngestError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
@@ -373,9 +374,13 @@ async fn scenario(
         .ok_or_else(|| ApiError::not_found(format!("no scenario {id} on this relay")))?;
     let charter = view.charter(&id)?;
     let head = snap.checkpoints.get(&id);
+    // A scenario kept here as a replica names its home (which takes its writes).
+    let home = view.home(&id)?;
     Ok(Json(serde_json::json!({
         "id": id,
         "size": size,
+        "role": if home.is_some() { "replica" } else { "home" },
+        "home": home,
         "charter": charter,
         "head_checkpoint": head,
         "anchored_in_block": head.map(|_| snap.head.header.height),

@@ -9,6 +9,7 @@
 //! commit.
 
 use trustchain_core::chain::{BlockHeader, CertificateError, CommitCertificate, ValidatorSet};
+use trustchain_core::checkpoint::SignedCheckpoint;
 use trustchain_core::hash::Hash;
 
 use crate::producer::ChainSnapshot;
@@ -181,7 +182,7 @@ pub fn validate_block(
     now_ms: Option<u64>,
 ) -> Result<Checked, InvalidBlock> {
     let set = &snap.next_validators;
-    validate_shape(snap, set, header, body, now_ms)?;
+    validate_shape(snap, set, registry, header, body, now_ms)?;
     let height = header.height;
     let (next_validators, registry) = match registry {
         None if !body.reports.is_empty()
@@ -218,6 +219,7 @@ pub fn validate_block(
 fn validate_shape(
     snap: &ChainSnapshot,
     set: &ValidatorSet,
+    registry: Option<&Registry>,
     header: &BlockHeader,
     body: &BlockBody,
     now_ms: Option<u64>,
@@ -282,10 +284,7 @@ fn validate_shape(
             scenario: c.scenario.to_string(),
             why,
         };
-        cp.verify_signatures().map_err(|e| bad(e.to_string()))?;
-        if !cp.signatures.iter().any(|s| set.index_of(&s.key).is_some()) {
-            return Err(bad("no signature by a validator".into()));
-        }
+        check_checkpoint(set, registry, cp).map_err(bad)?;
         let anchored = snap
             .checkpoints
             .get(&c.scenario)
@@ -304,6 +303,24 @@ fn validate_shape(
         return Err(InvalidBlock::AnchorRoot { height });
     }
     Ok(())
+}
+
+/// Checks a checkpoint's signatures: all valid, and — on a network (with a registry) — by a
+/// majority of its scenario's replica set among `set`'s members (docs/network.md, "Replica
+/// sets"); in dev mode (no registry) by at least one validator.
+pub fn check_checkpoint(
+    set: &ValidatorSet,
+    registry: Option<&Registry>,
+    cp: &SignedCheckpoint,
+) -> Result<(), String> {
+    cp.verify_signatures().map_err(|e| e.to_string())?;
+    match registry {
+        Some(r) => crate::replica::check_signers(r.places(), set, cp)
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        None if cp.signatures.iter().any(|s| set.index_of(&s.key).is_some()) => Ok(()),
+        None => Err("no signature by a validator".into()),
+    }
 }
 
 /// Checks a block that arrives final (gossiped or synced): [`validate_block`] without the clock

@@ -23,13 +23,13 @@ use informalsystems_malachitebft_core_types::{Round, SignedProposal, Timeout};
 use libp2p::PeerId;
 use tokio::sync::{mpsc, watch};
 use trustchain_core::beacon::{BeaconCommit, BeaconReveal, BeaconSecret};
-use trustchain_core::checkpoint::SignedCheckpoint;
+use trustchain_core::checkpoint::{Checkpoint, ReplicaSignature, SignedCheckpoint};
 use trustchain_core::crypto::PublicKey;
 use trustchain_core::encoding::{Decode, Encode};
 use trustchain_core::posr::{Measurements, ObservationReport};
 use trustchain_core::value::ScenarioId;
 
-use crate::chain_app::{validate_block, validate_final};
+use crate::chain_app::{check_checkpoint, validate_block, validate_final};
 use crate::consensus::codec::{MAX_SYNC_BLOCKS, NetMessage, WalRecord};
 use crate::consensus::{
     Action, BlockValue, ConsensusCore, Decision, EpochSet, Height, TimeoutConfig, TrustchainContext,
@@ -37,6 +37,7 @@ use crate::consensus::{
 use crate::metrics::Metrics;
 use crate::producer::{ChainSnapshot, commit_block, next_header, sign_moved};
 use crate::registry::Registry;
+use crate::replica::{needed, replicas_of};
 use crate::store::{
     BlockBody, CONSENSUS_WAL, FinalBlock, MAX_BODY_CHECKPOINTS, Store, StoredBlock,
 };
@@ -63,6 +64,14 @@ pub enum DriverIn {
     PeerConnected(PeerId),
     /// This relay durably accepted new records: checkpoint them now if between heights.
     Moved,
+    /// A replica co-signed a checkpoint of a scenario homed here (signature checked by the
+    /// network layer against the replica's key).
+    ReplicaSigned {
+        /// The checkpoint.
+        checkpoint: Checkpoint,
+        /// The replica's signature.
+        signature: ReplicaSignature,
+    },
     /// What this relay measured of the other nodes over a PoSR window (to sign as reports).
     Observations {
         /// The window.
@@ -86,7 +95,35 @@ pub enum NetOut {
         /// First height wanted.
         from: u64,
     },
+    /// Send the entries behind `checkpoint` to `replicas` and ask them to co-sign it
+    /// ([`crate::replica`]).
+    Replicate {
+        /// A checkpoint of a scenario homed here.
+        checkpoint: Checkpoint,
+        /// The scenario's replicas (this relay excluded).
+        replicas: Vec<PublicKey>,
+    },
 }
+
+/// A checkpoint of a scenario homed here, waiting for its replicas' signatures.
+struct Awaiting {
+    /// The checkpoint with the signatures so far (ours first).
+    cp: SignedCheckpoint,
+    /// Its replicas when it was (last) sent.
+    replicas: Vec<PublicKey>,
+    /// When it was last sent.
+    sent: Instant,
+    /// When this checkpoint was first sent.
+    since: Instant,
+}
+
+/// How long a checkpoint that has its majority (or is anchored) is still sent to the replicas
+/// that did not sign it, so that they catch up even if the scenario stops growing.
+const REPLICA_TRAIL: Duration = Duration::from_secs(30);
+
+/// How long a checkpoint waits for its replicas before it is sent again (a newer checkpoint of
+/// the scenario replaces it then, if the log grew).
+const REPLICA_RESEND: Duration = Duration::from_secs(1);
 
 /// Settings of the driver.
 #[derive(Clone, Copy, Debug)]
@@ -138,6 +175,8 @@ pub struct Driver {
     head_at: Instant,
     timers: HashMap<Timeout, Instant>,
     pool: BTreeMap<ScenarioId, SignedCheckpoint>,
+    /// Checkpoints of scenarios homed here waiting for their replicas.
+    awaiting: BTreeMap<ScenarioId, Awaiting>,
     /// The node registry as of the head.
     registry: Registry,
     /// Observation reports waiting for a block: (observer, subject, window) → report.
@@ -216,6 +255,7 @@ impl Driver {
             head_at: now,
             timers: HashMap::new(),
             pool: BTreeMap::new(),
+            awaiting: BTreeMap::new(),
             registry,
             reports: BTreeMap::new(),
             beacon_commits: BTreeMap::new(),
@@ -320,6 +360,10 @@ impl Driver {
                 self.ask(peer, next, true);
             }
             DriverIn::Observations { window, measured } => self.observe(window, measured),
+            DriverIn::ReplicaSigned {
+                checkpoint,
+                signature,
+            } => self.replica_signed(checkpoint, signature),
             DriverIn::Moved => {
                 if self.waiting {
                     self.scan_local();
@@ -445,16 +489,9 @@ impl Driver {
         if c.size <= anchored.max(pooled) {
             return;
         }
-        if let Err(e) = cp.verify_signatures() {
+        let set = self.snapshot.borrow().next_validators.clone();
+        if let Err(e) = check_checkpoint(&set, Some(&self.registry), &cp) {
             self.refuse("checkpoint", e);
-            return;
-        }
-        if !cp
-            .signatures
-            .iter()
-            .any(|s| self.epoch.core().index_of(&s.key).is_some())
-        {
-            self.refuse("checkpoint", "no signature by a validator");
             return;
         }
         if self.pool.len() >= MAX_POOL && !self.pool.contains_key(&c.scenario) {
@@ -556,7 +593,20 @@ impl Driver {
     /// Re-gossips what this relay made itself and no block holds yet: its checkpoints and beacon
     /// entries (a message published before any relay was connected is lost, and only blocks
     /// proposed elsewhere would take it).
-    fn regossip_own(&self) {
+    fn regossip_own(&mut self) {
+        let now = Instant::now();
+        let stale: Vec<SignedCheckpoint> = self
+            .awaiting
+            .values()
+            .filter(|a| now.duration_since(a.sent) >= REPLICA_RESEND)
+            .filter(|a| now.duration_since(a.since) < REPLICA_TRAIL)
+            .map(|a| a.cp.clone())
+            .collect();
+        self.awaiting
+            .retain(|_, a| now.duration_since(a.since) < REPLICA_TRAIL);
+        for cp in stale {
+            self.replicate(cp);
+        }
         let me = PublicKey::of(&self.key);
         let own: Vec<NetMessage> = self
             .pool
@@ -728,8 +778,17 @@ impl Driver {
         }
         tracing::debug!(height, here = decided_here, "block final");
         let snap = self.snap();
+        let anchored = |id: &ScenarioId| snap.checkpoints.get(id).map_or(0, |a| a.checkpoint.size);
+        let registry = &self.registry;
+        // At an epoch change a replica set may change: a pooled checkpoint that the new set's
+        // placement refuses is dropped (its home signs a new one).
         self.pool.retain(|id, cp| {
-            cp.checkpoint.size > snap.checkpoints.get(id).map_or(0, |a| a.checkpoint.size)
+            cp.checkpoint.size > anchored(id)
+                && check_checkpoint(&snap.next_validators, Some(registry), cp).is_ok()
+        });
+        // An anchored checkpoint still goes to the replicas that did not sign it, for a while.
+        self.awaiting.retain(|id, a| {
+            a.cp.checkpoint.size > anchored(id) || a.since.elapsed() < REPLICA_TRAIL
         });
         let registry = &self.registry;
         self.reports
@@ -814,9 +873,15 @@ impl Driver {
     /// Signs checkpoints of this relay's scenarios that grew, pools and gossips them.
     fn scan_local(&mut self) {
         let snap = self.snap();
-        let pool = &self.pool;
+        let (pool, awaiting) = (&self.pool, &self.awaiting);
+        let now = Instant::now();
         let signed = match sign_moved(&self.store, &snap, &self.key, now_ms(), |id| {
-            pool.get(id).map_or(0, |p| p.checkpoint.size)
+            // A checkpoint still waiting for its replicas is not replaced until it is resent.
+            let waiting = awaiting
+                .get(id)
+                .filter(|a| now.duration_since(a.sent) < REPLICA_RESEND)
+                .map_or(0, |a| a.cp.checkpoint.size);
+            pool.get(id).map_or(0, |p| p.checkpoint.size).max(waiting)
         }) {
             Ok(s) => s,
             Err(e) => {
@@ -825,13 +890,108 @@ impl Driver {
             }
         };
         for cp in signed {
-            self.pool_insert(cp.clone());
-            let _ = self
-                .net
-                .send(NetOut::Publish(NetMessage::Checkpoint(Box::new(cp))));
+            self.replicate(cp);
         }
         if self.waiting && !self.pool.is_empty() {
             self.start_if_waiting();
+        }
+    }
+
+    /// Sends a checkpoint of a scenario homed here to its replicas, or pools and gossips it at
+    /// once when it needs no other signature (a network smaller than a replica set's quorum).
+    fn replicate(&mut self, mut cp: SignedCheckpoint) {
+        let snap = self.snap();
+        let me = PublicKey::of(&self.key);
+        let replicas = replicas_of(
+            self.registry.places(),
+            &snap.next_validators,
+            &cp.checkpoint.scenario,
+            &me,
+        );
+        // The replica set may have changed since the last send (an epoch change).
+        cp.signatures
+            .retain(|s| s.key == me || replicas.contains(&s.key));
+        let missing: Vec<PublicKey> = replicas
+            .iter()
+            .filter(|r| !cp.signatures.iter().any(|s| s.key == **r))
+            .copied()
+            .collect();
+        if !missing.is_empty() {
+            let _ = self.net.send(NetOut::Replicate {
+                checkpoint: cp.checkpoint.clone(),
+                replicas: missing.clone(),
+            });
+        }
+        if cp.signatures.len() >= needed(replicas.len()) {
+            self.pool_signed(&cp);
+        }
+        let id = cp.checkpoint.scenario.clone();
+        if missing.is_empty() {
+            self.awaiting.remove(&id);
+            return;
+        }
+        let now = Instant::now();
+        let since = match self.awaiting.get(&id) {
+            Some(a) if a.cp.checkpoint == cp.checkpoint => a.since,
+            _ => now,
+        };
+        self.awaiting.insert(
+            id,
+            Awaiting {
+                cp,
+                replicas,
+                sent: now,
+                since,
+            },
+        );
+    }
+
+    /// Pools and gossips a checkpoint that has its majority, unless it is pooled or anchored.
+    fn pool_signed(&mut self, cp: &SignedCheckpoint) {
+        let id = &cp.checkpoint.scenario;
+        let have = self.pool.get(id).map_or(0, |p| p.checkpoint.size).max(
+            self.snap()
+                .checkpoints
+                .get(id)
+                .map_or(0, |a| a.checkpoint.size),
+        );
+        if cp.checkpoint.size <= have {
+            return;
+        }
+        self.pool_insert(cp.clone());
+        let _ = self
+            .net
+            .send(NetOut::Publish(NetMessage::Checkpoint(Box::new(
+                cp.clone(),
+            ))));
+    }
+
+    /// A replica's signature on a checkpoint waiting here: added; with enough, the checkpoint
+    /// is pooled and gossiped.
+    fn replica_signed(&mut self, checkpoint: Checkpoint, signature: ReplicaSignature) {
+        let Some(a) = self.awaiting.get_mut(&checkpoint.scenario) else {
+            return;
+        };
+        if a.cp.checkpoint != checkpoint || !a.replicas.contains(&signature.key) {
+            return;
+        }
+        let sigs = &mut a.cp.signatures;
+        if let Err(i) = sigs.binary_search_by_key(&signature.key, |s| s.key) {
+            sigs.insert(i, signature);
+        }
+        let (enough, all) = (
+            sigs.len() >= needed(a.replicas.len()),
+            sigs.len() > a.replicas.len(),
+        );
+        let cp = a.cp.clone();
+        if all {
+            self.awaiting.remove(&checkpoint.scenario);
+        }
+        if enough {
+            self.pool_signed(&cp);
+            if self.waiting && !self.pool.is_empty() {
+                self.start_if_waiting();
+            }
         }
     }
 

@@ -80,6 +80,14 @@ pub struct GenesisNode {
     pub region: String,
     /// Its voting weight in epoch 0.
     pub weight: u64,
+    /// Its capacity in placement units (1 to `placement::MAX_TICKETS`, default 1): a node with
+    /// k units is chosen as a scenario replica k times as often (docs/network.md).
+    #[serde(default = "default_capacity")]
+    pub capacity: u32,
+}
+
+fn default_capacity() -> u32 {
+    1
 }
 
 /// A network's genesis: its name, first validator set and block 0 with its certificate.
@@ -158,6 +166,7 @@ impl Genesis {
                 key: PublicKey::of(k),
                 operator: *operator,
                 region: region.clone(),
+                capacity: 1,
                 weight,
             })
             .collect();
@@ -324,6 +333,13 @@ impl Genesis {
         check_chain_id(&self.chain_id).context("\"chain_id\"")?;
         for n in &self.nodes {
             check_region(&n.region).with_context(|| format!("node {}", n.key))?;
+            ensure!(
+                (1..=trustchain_core::placement::MAX_TICKETS).contains(&n.capacity),
+                "node {}: capacity {} is outside 1..={}",
+                n.key,
+                n.capacity,
+                trustchain_core::placement::MAX_TICKETS
+            );
         }
         let h = &self.block.header;
         let set_hash = self.validators.hash();

@@ -16,7 +16,7 @@ use trustchain_core::value::{ScenarioId, Value};
 
 use crate::metrics::Metrics;
 use crate::store::{
-    ENTRIES, LOG_NODES, NONCES, REFS, SIZES, Store, StoreError, TableNodes, ref_digest,
+    ENTRIES, HOMES, LOG_NODES, NONCES, REFS, SIZES, Store, StoreError, TableNodes, ref_digest,
 };
 
 /// Most contracts in one request.
@@ -37,6 +37,9 @@ pub enum Command {
         scenario: ScenarioId,
         /// The contracts, in order, signatures checked.
         contracts: Verified,
+        /// `Some(size)`: a replica appending what the scenario's home sent, which must land at
+        /// index `size`; `None`: a client's write, refused on a replica.
+        at: Option<u64>,
         /// Where the answer goes.
         reply: oneshot::Sender<Result<Accepted, IngestError>>,
     },
@@ -44,6 +47,8 @@ pub enum Command {
     CreateScenario {
         /// The signed charter.
         charter: Box<Charter>,
+        /// `Some(home)`: founded here as a replica of the scenario homed at `home`.
+        home: Option<PublicKey>,
         /// Where the answer goes.
         reply: oneshot::Sender<Result<Accepted, IngestError>>,
     },
@@ -123,6 +128,26 @@ pub enum IngestError {
     /// Storage failed: nothing was acknowledged.
     #[error("storage failure, nothing was written: {0}")]
     Storage(String),
+    /// A client wrote to a scenario this relay keeps as a replica.
+    #[error(
+        "scenario {scenario} is kept here as a replica; its home relay {home} takes its writes (submit there)"
+    )]
+    NotHome {
+        /// The scenario.
+        scenario: ScenarioId,
+        /// Its home relay's key.
+        home: PublicKey,
+    },
+    /// Replicated entries that do not continue the log where it ends.
+    #[error("scenario {scenario} holds {size} entries here, not {at}")]
+    NotAt {
+        /// The scenario.
+        scenario: ScenarioId,
+        /// Its size here.
+        size: u64,
+        /// Where the entries were to go.
+        at: u64,
+    },
     /// The node is stopping.
     #[error("the relay is shutting down")]
     ShuttingDown,
@@ -147,6 +172,8 @@ impl IngestError {
             IngestError::BatchTooLarge(_) => "batch_too_large",
             IngestError::Storage(_) => "storage",
             IngestError::ShuttingDown => "shutting_down",
+            IngestError::NotHome { .. } => "not_home",
+            IngestError::NotAt { .. } => "not_at",
         }
     }
 }
@@ -163,6 +190,62 @@ impl Ingest {
         &self,
         scenario: ScenarioId,
         contracts: Vec<Contract>,
+    ) -> Result<Accepted, IngestError> {
+        self.append(scenario, contracts, None).await
+    }
+
+    /// Appends, as a replica, what the home of `scenario` sent: entries from index `start`
+    /// (the charter first when `start` is 0), checked like a client's and landing exactly at
+    /// `start`. Returns the log size after them.
+    pub async fn replicate(
+        &self,
+        home: PublicKey,
+        scenario: ScenarioId,
+        start: u64,
+        entries: Vec<Entry>,
+    ) -> Result<u64, IngestError> {
+        let mut entries = entries.into_iter().peekable();
+        let mut size = start;
+        if start == 0
+            && let Some(Entry::Charter(_)) = entries.peek()
+        {
+            let Some(Entry::Charter(charter)) = entries.next() else {
+                unreachable!("peeked")
+            };
+            if charter.content.scenario != scenario {
+                return Err(IngestError::BadCharter(format!(
+                    "the charter founds {}, not {scenario}",
+                    charter.content.scenario
+                )));
+            }
+            size = self.found(charter, Some(home)).await?.size;
+        }
+        let mut contracts = Vec::new();
+        for (item, e) in entries.enumerate() {
+            match e {
+                Entry::Contract(c) => contracts.push(c),
+                Entry::Charter(_) => {
+                    return Err(IngestError::BadCharter(format!(
+                        "entry {} is a second charter",
+                        size + item as u64
+                    )));
+                }
+            }
+        }
+        for chunk in contracts.chunks(MAX_BATCH) {
+            size = self
+                .append(scenario.clone(), chunk.to_vec(), Some(size))
+                .await?
+                .size;
+        }
+        Ok(size)
+    }
+
+    async fn append(
+        &self,
+        scenario: ScenarioId,
+        contracts: Vec<Contract>,
+        at: Option<u64>,
     ) -> Result<Accepted, IngestError> {
         if contracts.len() > MAX_BATCH {
             return Err(IngestError::BatchTooLarge(contracts.len()));
@@ -191,6 +274,7 @@ impl Ingest {
             .send(Command::Contracts {
                 scenario,
                 contracts,
+                at,
                 reply,
             })
             .await
@@ -200,11 +284,20 @@ impl Ingest {
 
     /// Founds a scenario; resolves after the durable commit.
     pub async fn create(&self, charter: Charter) -> Result<Accepted, IngestError> {
+        self.found(charter, None).await
+    }
+
+    async fn found(
+        &self,
+        charter: Charter,
+        home: Option<PublicKey>,
+    ) -> Result<Accepted, IngestError> {
         check_charter(&charter)?;
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Command::CreateScenario {
                 charter: Box::new(charter),
+                home,
                 reply,
             })
             .await
@@ -285,6 +378,7 @@ pub fn start_with_hook(
     let view = store.read()?;
     let mut charters = HashMap::new();
     let mut sizes = HashMap::new();
+    let homes = view.homes()?.into_iter().collect();
     for (id, size) in view.scenarios()? {
         if let Some(c) = view.charter(&id)? {
             charters.insert(id.clone(), ScenarioRules::new(c));
@@ -297,6 +391,7 @@ pub fn start_with_hook(
         store,
         charters,
         sizes,
+        homes,
         metrics,
         on_commit,
     };
@@ -343,6 +438,8 @@ struct Writer {
     store: Arc<Store>,
     charters: HashMap<ScenarioId, Arc<ScenarioRules>>,
     sizes: HashMap<ScenarioId, u64>,
+    /// Scenarios kept here as replicas, and their homes.
+    homes: HashMap<ScenarioId, PublicKey>,
     metrics: Arc<Metrics>,
     on_commit: Option<CommitHook>,
 }
@@ -394,6 +491,7 @@ impl Writer {
         let mut outcomes: Vec<(Reply, Result<Accepted, IngestError>)> = Vec::new();
         let mut new_sizes: HashMap<ScenarioId, u64> = HashMap::new();
         let mut new_charters: Vec<(ScenarioId, Arc<ScenarioRules>)> = Vec::new();
+        let mut new_homes: Vec<(ScenarioId, PublicKey)> = Vec::new();
         let mut accepted_contracts = 0u64;
         let result: Result<(), StoreError> = (|| {
             let txn = self.store.write()?;
@@ -403,23 +501,28 @@ impl Writer {
                 let mut sizes = txn.open_table(SIZES)?;
                 let mut nonces = txn.open_table(NONCES)?;
                 let mut refs = txn.open_table(REFS)?;
+                let mut homes = txn.open_table(HOMES)?;
                 for cmd in group {
                     match cmd {
                         Command::Contracts {
                             scenario,
                             contracts,
+                            at,
                             reply,
                         } => {
                             let contracts = contracts.0;
+                            let start = *new_sizes
+                                .get(&scenario)
+                                .or_else(|| self.sizes.get(&scenario))
+                                .unwrap_or(&0);
                             let verdict =
-                                self.check_contracts(&scenario, &contracts, &nonces, &refs);
+                                self.placed(&scenario, &new_homes, start, at)
+                                    .and_then(|()| {
+                                        self.check_contracts(&scenario, &contracts, &nonces, &refs)
+                                    });
                             let res = match verdict {
                                 Err(e) => Err(e),
                                 Ok(()) => {
-                                    let start = *new_sizes
-                                        .get(&scenario)
-                                        .or_else(|| self.sizes.get(&scenario))
-                                        .unwrap_or(&0);
                                     let mut size = start;
                                     for c in &contracts {
                                         let bytes = Entry::Contract(c.clone()).to_bytes();
@@ -453,7 +556,11 @@ impl Writer {
                             };
                             outcomes.push((reply, res));
                         }
-                        Command::CreateScenario { charter, reply } => {
+                        Command::CreateScenario {
+                            charter,
+                            home,
+                            reply,
+                        } => {
                             let id = charter.content.scenario.clone();
                             let res = if self.sizes.contains_key(&id) || new_sizes.contains_key(&id)
                             {
@@ -467,6 +574,10 @@ impl Writer {
                                 append(&mut entries, &mut nodes, &id, 0, &bytes)?;
                                 sizes.insert(id.as_str(), 1)?;
                                 new_sizes.insert(id.clone(), 1);
+                                if let Some(home) = home {
+                                    homes.insert(id.as_str(), *home.as_bytes())?;
+                                    new_homes.push((id.clone(), home));
+                                }
                                 new_charters.push((id.clone(), ScenarioRules::new(*charter)));
                                 Ok(Accepted {
                                     scenario: id,
@@ -487,6 +598,7 @@ impl Writer {
             Ok(()) => {
                 self.sizes.extend(new_sizes);
                 self.charters.extend(new_charters);
+                self.homes.extend(new_homes);
                 self.metrics.contracts_accepted.add(accepted_contracts);
                 self.metrics.commits.add(1);
                 if let Some(hook) = &self.on_commit
@@ -507,6 +619,40 @@ impl Writer {
                     let _ = reply.send(res.and(Err(IngestError::Storage(e.to_string()))));
                 }
             }
+        }
+    }
+
+    /// Whether contracts may land at `start`: a client's (`at` none) only on a scenario homed
+    /// here, a replica's only at the log's end of a scenario kept here as a replica.
+    fn placed(
+        &self,
+        scenario: &ScenarioId,
+        new_homes: &[(ScenarioId, PublicKey)],
+        start: u64,
+        at: Option<u64>,
+    ) -> Result<(), IngestError> {
+        let home = self.homes.get(scenario).or_else(|| {
+            new_homes
+                .iter()
+                .find(|(s, _)| s == scenario)
+                .map(|(_, h)| h)
+        });
+        match (at, home) {
+            (None, Some(home)) => Err(IngestError::NotHome {
+                scenario: scenario.clone(),
+                home: *home,
+            }),
+            (Some(_), None) if self.charters.contains_key(scenario) => {
+                Err(IngestError::BadCharter(format!(
+                    "scenario {scenario} is homed at this relay, not replicated to it"
+                )))
+            }
+            (Some(at), _) if at != start => Err(IngestError::NotAt {
+                scenario: scenario.clone(),
+                size: start,
+                at,
+            }),
+            _ => Ok(()),
         }
     }
 

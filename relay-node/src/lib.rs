@@ -19,4 +19,5 @@ pub mod node;
 pub mod p2p;
 pub mod producer;
 pub mod registry;
+pub mod replica;
 pub mod store;

@@ -432,6 +432,7 @@ pub async fn run_network(
     let validator = snap.next_validators.index_of(&me).is_some();
     let (snapshot_tx, chain) = watch::channel(Arc::new(snap));
     let registry_nodes = registry.nodes();
+    let places = registry.places().clone();
     let window_ms = registry.window_ms();
     // The leader seed: the latest beacon value (the genesis hash before the first one).
     let epoch = EpochSet::new(chain.borrow().next_validators.clone(), registry.seed())
@@ -486,6 +487,12 @@ pub async fn run_network(
             metrics: metrics.clone(),
             nodes: registry_nodes,
             window_ms,
+            replica: crate::replica::ReplicaSide {
+                store: store.clone(),
+                ingest: ingest.clone(),
+                key: node_key.clone(),
+                places,
+            },
         }),
     )
     .await

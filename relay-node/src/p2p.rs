@@ -31,7 +31,9 @@ use crate::consensus::codec::{
 };
 use crate::driver::{DriverIn, NetOut};
 use crate::producer::ChainSnapshot;
+use crate::replica::{REPLICA_LIMITS, ReplicaRequest, ReplicaResponse};
 use crate::store::Store;
+use trustchain_core::checkpoint::Checkpoint;
 
 /// How long a `Head` request waits for a new block before answering with the current head.
 pub const HEAD_POLL: Duration = Duration::from_secs(20);
@@ -138,6 +140,22 @@ impl Frames for SyncFrames {
     const RESPONSE_LIMITS: Limits = SYNC_LIMITS;
 }
 
+/// `/trustchain/replica/1`: a scenario's home sends its entries to its replicas, which
+/// co-sign its checkpoints ([`crate::replica`]).
+#[derive(Clone, Default)]
+pub struct ReplicaFrames;
+impl Frames for ReplicaFrames {
+    type Request = ReplicaRequest;
+    type Response = ReplicaResponse;
+    const MAX_REQUEST: usize = REPLICA_LIMITS.max_total;
+    const MAX_RESPONSE: usize = 2048;
+    const REQUEST_LIMITS: Limits = REPLICA_LIMITS;
+    const RESPONSE_LIMITS: Limits = REPLICA_LIMITS;
+}
+
+/// The replica protocol's name.
+pub const REPLICA_PROTOCOL: &str = "/trustchain/replica/1";
+
 /// The relay protocol's codec.
 pub type WireCodec = FrameCodec<RelayFrames>;
 /// The catch-up protocol's codec.
@@ -215,6 +233,7 @@ struct Behaviour {
     gossip: Toggle<gossipsub::Behaviour>,
     /// Relay-to-relay catch-up.
     sync: request_response::Behaviour<SyncCodec>,
+    replica: request_response::Behaviour<FrameCodec<ReplicaFrames>>,
 }
 
 /// Connections a relay accepts: enough for many browsers, bounded so that no peer can exhaust it.
@@ -307,6 +326,12 @@ fn build_swarm(
                     request_response::Config::default()
                         .with_request_timeout(Duration::from_secs(30))
                         .with_max_concurrent_streams(16),
+                ),
+                replica: request_response::Behaviour::new(
+                    [(StreamProtocol::new(REPLICA_PROTOCOL), ProtocolSupport::Full)],
+                    request_response::Config::default()
+                        .with_request_timeout(Duration::from_secs(30))
+                        .with_max_concurrent_streams(64),
                 ),
             })
         })?
@@ -482,6 +507,8 @@ pub struct RelayNet {
     pub nodes: Vec<trustchain_core::crypto::PublicKey>,
     /// The PoSR window length.
     pub window_ms: u64,
+    /// What this relay needs to act as a scenario replica.
+    pub replica: crate::replica::ReplicaSide,
 }
 
 /// How often relays ping each other: eight heartbeats per PoSR window, within [250 ms, 15 s].
@@ -581,7 +608,12 @@ pub async fn start(
     let mut bootstrap = Vec::new();
     let mut driver = None;
     let mut metrics = None;
+    let mut replica_side = None;
+    // Registered nodes by peer id (replica requests are taken from them only).
+    let mut node_keys: std::collections::HashMap<PeerId, trustchain_core::crypto::PublicKey> =
+        std::collections::HashMap::new();
     if let Some(net) = relay_net {
+        replica_side = Some(net.replica);
         let topic = gossipsub::IdentTopic::new(net.topic);
         if let Some(g) = swarm.behaviour_mut().gossip.as_mut() {
             g.subscribe(&topic)
@@ -608,6 +640,7 @@ pub async fn start(
                 && p != *swarm.local_peer_id()
             {
                 measured.insert(p, (*k, Heartbeats::default()));
+                node_keys.insert(p, *k);
             }
         }
     }
@@ -654,6 +687,22 @@ pub async fn start(
         request_response::ResponseChannel<SyncResponse>,
         SyncResponse,
     )>(16);
+    let (replica_tx, mut replica_rx) = mpsc::channel::<(
+        request_response::ResponseChannel<ReplicaResponse>,
+        ReplicaResponse,
+    )>(64);
+    // Home side: requests in flight, and what each replica is known to hold.
+    let mut replicating: std::collections::HashMap<
+        request_response::OutboundRequestId,
+        (trustchain_core::crypto::PublicKey, Checkpoint),
+    > = std::collections::HashMap::new();
+    let mut replica_sizes: std::collections::HashMap<
+        (
+            trustchain_core::crypto::PublicKey,
+            trustchain_core::value::ScenarioId,
+        ),
+        u64,
+    > = std::collections::HashMap::new();
     let mut redial = tokio::time::interval(Duration::from_secs(2));
     let mut window_tick = tokio::time::interval(Duration::from_millis(100));
     let now_window = move || {
@@ -701,7 +750,27 @@ pub async fn start(
                     NetOut::Sync { peer, from } => {
                         swarm.behaviour_mut().sync.send_request(&peer, SyncRequest::Blocks { from, limit: MAX_SYNC_BLOCKS });
                     }
+                    NetOut::Replicate { checkpoint, replicas } => {
+                        for key in replicas {
+                            let Some(peer) = peer_of(&key) else { continue };
+                            // Unknown: ask first (an empty request), so nothing is sent twice.
+                            let start = replica_sizes
+                                .get(&(key, checkpoint.scenario.clone()))
+                                .copied()
+                                .unwrap_or(checkpoint.size);
+                            match crate::replica::append_from(&store, &checkpoint, start) {
+                                Ok(req) => {
+                                    let id = swarm.behaviour_mut().replica.send_request(&peer, req);
+                                    replicating.insert(id, (key, checkpoint.clone()));
+                                }
+                                Err(e) => tracing::error!(error = %e, "cannot read entries to replicate"),
+                            }
+                        }
+                    }
                 },
+                Some((channel, res)) = replica_rx.recv() => {
+                    let _ = swarm.behaviour_mut().replica.send_response(channel, res);
+                }
                 _ = window_tick.tick(), if !measured.is_empty() => {
                     let w = now_window();
                     if w != window {
@@ -794,6 +863,61 @@ pub async fn start(
                     },
                     SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::OutboundFailure { peer, error, .. })) => {
                         tracing::debug!(%peer, %error, "sync request failed");
+                    }
+                    SwarmEvent::Behaviour(BehaviourEvent::Replica(request_response::Event::Message { peer, message, .. })) => match message {
+                        request_response::Message::Request { request, channel, .. } => {
+                            let tx = replica_tx.clone();
+                            match (node_keys.get(&peer).copied(), replica_side.clone()) {
+                                (Some(from), Some(side)) => {
+                                    let set = chain.borrow().next_validators.clone();
+                                    tokio::spawn(async move {
+                                        let res = side.answer(from, &set, crate::demo::now_ms(), request).await;
+                                        let _ = tx.send((channel, res)).await;
+                                    });
+                                }
+                                _ => {
+                                    let _ = tx.try_send((channel, ReplicaResponse::refused("not a registered node of this network")));
+                                }
+                            }
+                        }
+                        request_response::Message::Response { request_id, response } => {
+                            let Some((key, cp)) = replicating.remove(&request_id) else { continue };
+                            let slot = (key, cp.scenario.clone());
+                            match response {
+                                ReplicaResponse::Signed(sig) => {
+                                    if sig.key == key && key.verify(&cp.digest(), &sig.signature).is_ok() {
+                                        replica_sizes.insert(slot, cp.size);
+                                        to_driver(DriverIn::ReplicaSigned { checkpoint: cp, signature: sig });
+                                    } else {
+                                        tracing::warn!(%peer, "a replica's signature does not verify");
+                                    }
+                                }
+                                ReplicaResponse::Need { size } if size < cp.size => {
+                                    replica_sizes.insert(slot, size);
+                                    match crate::replica::append_from(&store, &cp, size) {
+                                        Ok(req) => {
+                                            let id = swarm.behaviour_mut().replica.send_request(&peer, req);
+                                            replicating.insert(id, (key, cp));
+                                        }
+                                        Err(e) => tracing::error!(error = %e, "cannot read entries to replicate"),
+                                    }
+                                }
+                                ReplicaResponse::Need { size } => {
+                                    tracing::warn!(%peer, scenario = %cp.scenario, size, "a replica asks for entries past the checkpoint");
+                                    replica_sizes.remove(&slot);
+                                }
+                                ReplicaResponse::Refused { message } => {
+                                    tracing::debug!(%peer, scenario = %cp.scenario, %message, "replica refused");
+                                    replica_sizes.remove(&slot);
+                                }
+                            }
+                        }
+                    },
+                    SwarmEvent::Behaviour(BehaviourEvent::Replica(request_response::Event::OutboundFailure { peer, request_id, error, .. })) => {
+                        if let Some((key, cp)) = replicating.remove(&request_id) {
+                            replica_sizes.remove(&(key, cp.scenario));
+                        }
+                        tracing::debug!(%peer, %error, "replica request failed");
                     }
                     _ => {}
                 },

@@ -229,7 +229,7 @@ pub fn commit_block(
     })
 }
 
-/// Signs, with `key`, a checkpoint of every scenario in the store that grew past both its
+/// Signs, with `key`, a checkpoint of every scenario homed here (not those kept as replicas) that grew past both its
 /// anchored size in `snap` and `pending(scenario)` (the size of a checkpoint already waiting to be
 /// anchored), ascending by scenario. `main_ref` is `snap`'s head.
 pub fn sign_moved(
@@ -240,8 +240,13 @@ pub fn sign_moved(
     pending: impl Fn(&ScenarioId) -> u64,
 ) -> Result<Vec<SignedCheckpoint>, StoreError> {
     let view = store.read()?;
+    let replicated: std::collections::HashSet<ScenarioId> =
+        view.homes()?.into_iter().map(|(id, _)| id).collect();
     let mut out = Vec::new();
     for (id, size) in view.scenarios()? {
+        if replicated.contains(&id) {
+            continue;
+        }
         let anchored = snap.checkpoints.get(&id).map_or(0, |c| c.checkpoint.size);
         if size <= anchored.max(pending(&id)) {
             continue;

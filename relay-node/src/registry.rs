@@ -24,6 +24,7 @@ use trustchain_core::posr::{
 };
 
 use crate::genesis::Genesis;
+use crate::replica::Places;
 
 /// Windows after the end of a PoSR epoch before a block closes it.
 pub const GRACE_WINDOWS: u64 = 1;
@@ -85,6 +86,8 @@ pub struct Registry {
     /// The latest beacon value (the genesis hash until the first round finishes): the leader
     /// seed of the next epoch.
     value: Hash,
+    /// The registered nodes' regions and capacities (scenario placement).
+    places: Places,
 }
 
 /// What a block does to the registry.
@@ -115,7 +118,13 @@ impl Registry {
             ),
             revealing: None,
             value: genesis.hash(),
+            places: Places::of(genesis),
         }
+    }
+
+    /// The registered nodes' regions and capacities.
+    pub fn places(&self) -> &Places {
+        &self.places
     }
 
     /// The window `time_ms` falls in.

@@ -14,6 +14,7 @@ use trustchain_core::chain::{BlockHeader, CommitCertificate, ValidatorSet};
 use trustchain_core::charter::Charter;
 use trustchain_core::checkpoint::SignedCheckpoint;
 use trustchain_core::contract::Entry;
+use trustchain_core::crypto::PublicKey;
 use trustchain_core::encoding::{Decode, DecodeError, Encode, Reader, Writer};
 use trustchain_core::hash::Hash;
 use trustchain_core::log::{self, ConsistencyProof, InclusionProof, LogProofError, NodeStore};
@@ -46,6 +47,9 @@ pub const EPOCH_CHANGES: TableDefinition<u64, u64> = TableDefinition::new("epoch
 pub const BEACON_SECRETS: TableDefinition<u64, [u8; 32]> = TableDefinition::new("beacon_secrets");
 /// Main block bodies: `height → BlockBody` bytes (the checkpoints the block anchored).
 pub const BODIES: TableDefinition<u64, &[u8]> = TableDefinition::new("bodies");
+/// Scenarios this relay keeps as a replica: scenario → its home relay's key (absent: the
+/// scenario is homed here, or unknown). A replica appends only what its home sends.
+pub const HOMES: TableDefinition<&str, [u8; 32]> = TableDefinition::new("homes");
 /// Consensus write-ahead log: `(height, sequence) → entry` bytes (docs/consensus.md §2.2);
 /// entries of decided heights are removed with the block's commit.
 pub const CONSENSUS_WAL: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("consensus_wal");
@@ -162,6 +166,7 @@ impl Store {
             txn.open_table(CONSENSUS_WAL)?;
             txn.open_table(EPOCH_CHANGES)?;
             txn.open_table(BEACON_SECRETS)?;
+            txn.open_table(HOMES)?;
         }
         txn.commit()?;
         Ok(Store { db })
@@ -220,6 +225,29 @@ impl ReadView {
             out.push((id, v.value()));
         }
         Ok(out)
+    }
+
+    /// The scenarios kept here as replicas, with their home relays.
+    pub fn homes(&self) -> Result<Vec<(ScenarioId, PublicKey)>, StoreError> {
+        let t = self.txn.open_table(HOMES)?;
+        let mut out = Vec::new();
+        for row in t.iter()? {
+            let (k, v) = row?;
+            let id = ScenarioId::new(k.value()).map_err(corrupt("homes"))?;
+            out.push((
+                id,
+                PublicKey::from_bytes(v.value()).map_err(corrupt("homes"))?,
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The home relay of a scenario kept here as a replica (`None`: homed here, or unknown).
+    pub fn home(&self, scenario: &ScenarioId) -> Result<Option<PublicKey>, StoreError> {
+        let t = self.txn.open_table(HOMES)?;
+        t.get(scenario.as_str())?
+            .map(|v| PublicKey::from_bytes(v.value()).map_err(corrupt("homes")))
+            .transpose()
     }
 
     /// A scenario's log size (`None`: unknown scenario).

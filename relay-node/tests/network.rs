@@ -34,7 +34,8 @@ fn four_relays_stay_final_through_a_sigkill_and_a_wiped_restart() {
     let h1 = wait_anchored(&nodes[0], w.all());
     wait_height(&nodes.iter().collect::<Vec<_>>(), h1, "all four");
 
-    // 2. SIGKILL a validator that does not hold the scenario: 3 of 4 (weight 3/4 > 2/3) go on.
+    // 2. SIGKILL a validator: 3 of 4 (weight 3/4 > 2/3) go on, and the scenario's checkpoints
+    //    still find a majority of its replica set (home and at least one replica).
     nodes[3].kill();
     for _ in 0..5 {
         w.submit(&nodes[0], 3);
@@ -74,11 +75,78 @@ fn four_relays_stay_final_through_a_sigkill_and_a_wiped_restart() {
 /// validator that is down for whole epochs is observed down by the others, so the chain gives it
 /// less weight than the validators that stayed up; records anchored across the epoch changes
 /// verify from the genesis alone, following every change.
+///
+/// Scenario placement on the same network: scenarios homed at every relay live on replica sets
+/// of three (home and two replicas by rendezvous hashing), so no relay holds all of them; a
+/// replica refuses a client's write and serves records that verify; anchored checkpoints carry
+/// a majority of the replica set's signatures; once PoSR drops the killed relay from the
+/// validators, the scenarios it held are re-replicated to the relay that takes its place.
 #[test]
-fn weights_follow_observed_uptime_across_epoch_changes() {
+fn weights_follow_observed_uptime_and_replicas_move_across_epoch_changes() {
     let (_tmp, mut nodes, trust, mut w) = running_devnet();
     w.submit(&nodes[0], 3);
     wait_anchored(&nodes[0], w.all());
+
+    // Placement: eight scenarios, homed at each relay in turn.
+    let mut placed: Vec<(usize, Writer)> = (0..8)
+        .map(|i| {
+            let home = i % NODES;
+            let id = trustchain_core::value::ScenarioId::new(&format!("net/s{i}")).unwrap();
+            let mut w = Writer::open_on(&nodes[home], &id);
+            w.submit(&nodes[home], 3);
+            (home, w)
+        })
+        .collect();
+    let all: Vec<&Node> = nodes.iter().collect();
+    let mut held_by = Vec::new();
+    for (home, pw) in &placed {
+        let id = pw.scenario.as_str();
+        wait_anchored_of(&nodes[*home], id, pw.all());
+        let holders = wait_holders(&all, id, pw.all(), 3);
+        assert!(
+            holders.contains(home),
+            "{id}: its home {home} does not hold it"
+        );
+        let (_, s) = common::get_json(&format!(
+            "{}/v1/scenarios/{}",
+            nodes[*home].url,
+            common::enc(id)
+        ));
+        let signers = s["head_checkpoint"]["signatures"]
+            .as_array()
+            .map_or(0, |a| a.len());
+        assert!(
+            signers >= 2,
+            "{id}: anchored with {signers} signature(s): {s}"
+        );
+        held_by.push(holders);
+    }
+    for (i, n) in nodes.iter().enumerate() {
+        let count = held_by.iter().filter(|h| h.contains(&i)).count();
+        assert!(
+            count < placed.len(),
+            "relay {i} holds every scenario: {held_by:?}"
+        );
+        eprintln!("relay {i} holds {count} of {} scenarios", placed.len());
+        let _ = n;
+    }
+    // A replica refuses a client's write (421, naming the home) and serves records that verify.
+    let (home, pw) = &mut placed[0];
+    let replica = *held_by[0].iter().find(|&&r| r != *home).unwrap();
+    let batch = pw.batch(1);
+    let (status, body) = common::post_json(
+        &format!(
+            "{}/v1/scenarios/{}/contracts",
+            nodes[replica].url,
+            common::enc(pw.scenario.as_str())
+        ),
+        &batch,
+    )
+    .unwrap();
+    assert_eq!(status, 421, "{body}");
+    assert_eq!(body["error"], "not_home", "{body}");
+    pw.verify_all(&nodes[replica], trust.clone());
+
     let down = nodes[3].validator_key();
     nodes[3].kill();
 
@@ -142,5 +210,47 @@ fn weights_follow_observed_uptime_across_epoch_changes() {
     );
 
     // Every record, anchored before and after the changes, verifies from genesis.
-    w.verify_all(&nodes[0], trust);
+    w.verify_all(&nodes[0], trust.clone());
+
+    // Re-replication: every scenario relay 3 held (and did not home) grows by a record; its
+    // replica set, now drawn from the three live validators, is home plus both others, and both
+    // hold the whole log.
+    let live: Vec<&Node> = nodes[..3].iter().collect();
+    let mut moved = 0;
+    for ((home, pw), holders) in placed.iter_mut().zip(&held_by) {
+        if *home == 3 || !holders.contains(&3) {
+            continue;
+        }
+        let id = pw.scenario.clone();
+        pw.submit(&nodes[*home], 2);
+        wait_anchored_of(&nodes[*home], id.as_str(), pw.all());
+        let now = wait_holders(&live, id.as_str(), pw.all(), 3);
+        eprintln!("{id}: held by {holders:?} before relay 3 left, by {now:?} after");
+        pw.verify_all(&nodes[*home], trust.clone());
+        moved += 1;
+    }
+    assert!(
+        moved > 0,
+        "relay 3 was a replica of none of the scenarios: {held_by:?}"
+    );
+}
+
+/// Waits (up to 20 s) until exactly `want` of `nodes` hold scenario `id` with `size` entries
+/// and the others do not hold it at all; returns the holders' indices.
+fn wait_holders(nodes: &[&Node], id: &str, size: u64, want: usize) -> Vec<usize> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let held: Vec<Option<u64>> = nodes.iter().map(|n| n.holds(id)).collect();
+        let full: Vec<usize> = (0..nodes.len())
+            .filter(|&i| held[i] == Some(size))
+            .collect();
+        if full.len() == want && held.iter().filter(|h| h.is_some()).count() == want {
+            return full;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{id}: want {want} relays holding {size} entries, found {held:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }

@@ -111,9 +111,25 @@ impl Node {
 
     /// The size of the test scenario's newest anchored checkpoint (0 if none).
     pub fn anchored(&self) -> u64 {
-        let (status, body) = get_json(&format!("{}/v1/scenarios/{}", self.url, enc(SCENARIO)));
+        self.anchored_of(SCENARIO)
+    }
+
+    /// The size of scenario `id`'s newest anchored checkpoint (0 if none); the relay must hold
+    /// the scenario.
+    pub fn anchored_of(&self, id: &str) -> u64 {
+        let (status, body) = get_json(&format!("{}/v1/scenarios/{}", self.url, enc(id)));
         assert_eq!(status, 200, "{body}");
         body["head_checkpoint"]["size"].as_u64().unwrap_or(0)
+    }
+
+    /// How many entries of scenario `id` this relay holds (`None`: it does not hold it).
+    pub fn holds(&self, id: &str) -> Option<u64> {
+        let (status, body) = get_json(&format!("{}/v1/scenarios/{}", self.url, enc(id)));
+        match status {
+            200 => body["size"].as_u64(),
+            404 => None,
+            _ => panic!("{}: {status} {body}", self.url),
+        }
     }
 
     /// Its consensus key (from `node.key` next to its config).
@@ -226,12 +242,20 @@ pub fn wait_height(nodes: &[&Node], height: u64, why: &str) {
 /// Waits until `node` has anchored a checkpoint of the test scenario of at least `size`;
 /// returns the head height then.
 pub fn wait_anchored(node: &Node, size: u64) -> u64 {
+    wait_anchored_of(node, SCENARIO, size)
+}
+
+/// [`wait_anchored`] for scenario `id`.
+pub fn wait_anchored_of(node: &Node, id: &str, size: u64) -> u64 {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if node.anchored() >= size {
+        if node.anchored_of(id) >= size {
             return node.height();
         }
-        assert!(Instant::now() < deadline, "size {size} never anchored");
+        assert!(
+            Instant::now() < deadline,
+            "{id}: size {size} never anchored"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -250,8 +274,13 @@ pub fn assert_one_chain(nodes: &[&Node]) {
 
 /// Submits `batch` to `node`; the indices it acknowledged.
 pub fn submit(node: &Node, batch: &[Contract]) -> Vec<u64> {
+    submit_to(node, SCENARIO, batch)
+}
+
+/// Submits `batch` of scenario `id` to `node`; the indices it acknowledged.
+pub fn submit_to(node: &Node, id: &str, batch: &[Contract]) -> Vec<u64> {
     let (status, body) = post_json(
-        &format!("{}/v1/scenarios/{}/contracts", node.url, enc(SCENARIO)),
+        &format!("{}/v1/scenarios/{}/contracts", node.url, enc(id)),
         &batch,
     )
     .expect("submit");
@@ -293,6 +322,8 @@ pub fn epoch_changes(node: &Node) -> Vec<EpochChange> {
 
 /// A writer of the test scenario that keeps what the relays acknowledged.
 pub struct Writer {
+    /// The scenario written.
+    pub scenario: ScenarioId,
     author: SigningKey,
     nonce: u64,
     /// Every acknowledged contract, by index.
@@ -302,15 +333,25 @@ pub struct Writer {
 impl Writer {
     /// Creates the test scenario on `node`, with one writer.
     pub fn open(node: &Node) -> Writer {
+        Writer::open_on(node, &scenario())
+    }
+
+    /// Creates scenario `id` on `node` (its home), with one writer.
+    pub fn open_on(node: &Node, id: &ScenarioId) -> Writer {
         let owner = key(1);
         let author = key(2);
         let (status, body) = post_json(
             &format!("{}/v1/scenarios", node.url),
-            &charter(&owner, &[trustchain_core::crypto::PublicKey::of(&author)]),
+            &charter_of(
+                id,
+                &owner,
+                &[trustchain_core::crypto::PublicKey::of(&author)],
+            ),
         )
         .unwrap();
         assert_eq!(status, 201, "{body}");
         Writer {
+            scenario: id.clone(),
             author,
             nonce: 0,
             acked: Vec::new(),
@@ -322,7 +363,13 @@ impl Writer {
         (0..count)
             .map(|_| {
                 self.nonce += 1;
-                entry(&self.author, self.nonce, self.nonce as i64, "net")
+                entry_of(
+                    &self.scenario,
+                    &self.author,
+                    self.nonce,
+                    self.nonce as i64,
+                    "net",
+                )
             })
             .collect()
     }
@@ -330,7 +377,7 @@ impl Writer {
     /// Submits `count` new contracts to `node`; returns their indices.
     pub fn submit(&mut self, node: &Node, count: usize) -> Vec<u64> {
         let b = self.batch(count);
-        let indices = submit(node, &b);
+        let indices = submit_to(node, self.scenario.as_str(), &b);
         self.acked.extend(indices.iter().copied().zip(b));
         indices
     }
@@ -359,7 +406,7 @@ impl Writer {
                 let (status, text) = get_text(&format!(
                     "{}/v1/scenarios/{}/records/{index}?format=receipt",
                     node.url,
-                    enc(SCENARIO)
+                    enc(self.scenario.as_str())
                 ));
                 assert_eq!(status, 200, "record {index}: {text}");
                 let proof =

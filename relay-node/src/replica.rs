@@ -1,0 +1,460 @@
+//! Scenario replica sets (docs/network.md, "Replica sets").
+//!
+//! A scenario lives on its **home** relay (the one that received its charter, and takes its
+//! writes) and on the `DEFAULT_REPLICAS - 1` other members of the home's region that rank first
+//! by weighted rendezvous hashing of the scenario id ([`trustchain_core::placement`]). The home
+//! appends first (a client's write is acknowledged once it is on the home's disk), then sends
+//! the new entries to its replicas over `/trustchain/replica/1` with the checkpoint it wants
+//! co-signed; each replica checks them like a client's write (author signatures, charter rules,
+//! nonces), appends them durably at exactly the index the home named, recomputes the log root
+//! and only then signs the checkpoint. A checkpoint is anchored with the signatures of a
+//! majority of the replica set (home included): every relay checks that rule in every block
+//! ([`check_signers`]), so a checkpoint on chain means that a majority of the scenario's
+//! replicas hold its log up to that size.
+//!
+//! Re-replication needs no separate mechanism: the replica set is computed over the validators
+//! of the current epoch, so when PoSR drops a relay, the next member in rendezvous order takes
+//! its place, answers the home's next checkpoint with [`ReplicaResponse::Need`]`{ size: 0 }`,
+//! and receives the whole log in bounded requests.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use ed25519_dalek::SigningKey;
+use trustchain_core::chain::ValidatorSet;
+use trustchain_core::checkpoint::{Checkpoint, ReplicaSignature, SignedCheckpoint};
+use trustchain_core::contract::Entry;
+use trustchain_core::crypto::{PublicKey, sign};
+use trustchain_core::encoding::{Decode, DecodeError, Encode, Limits, Reader, Writer};
+use trustchain_core::placement::{self, DEFAULT_REPLICAS, Member, PlacementError};
+use trustchain_core::value::ScenarioId;
+
+use crate::genesis::Genesis;
+use crate::ingest::{Ingest, IngestError};
+use crate::store::Store;
+
+/// Most entries one [`ReplicaRequest::Append`] carries.
+pub const MAX_APPEND_ENTRIES: u32 = 256;
+/// Most entry bytes a home puts in one request (a single entry may exceed it: it goes alone).
+pub const APPEND_BYTES: usize = 2 << 20;
+/// Longest entry (what the ingest stores and every reader decodes).
+pub const MAX_ENTRY: u32 = Limits::DEFAULT.max_total as u32;
+/// Longest [`ReplicaResponse::Refused`] message, in bytes.
+pub const MAX_REFUSAL: u32 = 1_024;
+/// Limits for one replica request: [`MAX_APPEND_ENTRIES`] entries of at most [`MAX_ENTRY`]
+/// bytes would not fit; a home stops adding entries at [`APPEND_BYTES`], so a request is at
+/// most `APPEND_BYTES + MAX_ENTRY` and some framing.
+pub const REPLICA_LIMITS: Limits = Limits {
+    max_total: APPEND_BYTES + MAX_ENTRY as usize + 64 * 1024,
+    max_len: 1 << 20,
+    max_depth: 8,
+};
+
+/// Where every relay finds the placement facts of the registered nodes: region and capacity
+/// (from genesis; registrations after genesis do not exist yet).
+#[derive(Clone, Debug, Default)]
+pub struct Places(Arc<BTreeMap<PublicKey, (String, u32)>>);
+
+impl Places {
+    /// The genesis nodes' regions and capacities.
+    pub fn of(genesis: &Genesis) -> Self {
+        Places(Arc::new(
+            genesis
+                .nodes
+                .iter()
+                .map(|n| (n.key, (n.region.clone(), n.capacity)))
+                .collect(),
+        ))
+    }
+
+    /// The placement members among `set`: its validators whose region is known.
+    pub fn members(&self, set: &ValidatorSet) -> Vec<Member> {
+        set.validators
+            .iter()
+            .filter_map(|v| {
+                self.0.get(&v.key).map(|(region, capacity)| Member {
+                    key: v.key,
+                    region: region.clone(),
+                    capacity: *capacity,
+                })
+            })
+            .collect()
+    }
+
+    /// The region of a node.
+    pub fn region(&self, key: &PublicKey) -> Option<&str> {
+        self.0.get(key).map(|(r, _)| r.as_str())
+    }
+}
+
+/// The replicas (home excluded) of `scenario` homed at `home`, among `set`'s members.
+pub fn replicas_of(
+    places: &Places,
+    set: &ValidatorSet,
+    scenario: &ScenarioId,
+    home: &PublicKey,
+) -> Vec<PublicKey> {
+    placement::replicas(scenario, home, &places.members(set), DEFAULT_REPLICAS)
+}
+
+/// Signatures a checkpoint of a scenario homed at `home` needs (the home's own included).
+pub fn needed(replicas: usize) -> usize {
+    placement::quorum(DEFAULT_REPLICAS).min(1 + replicas)
+}
+
+/// Checks that `cp` is signed by a majority of its scenario's replica set among `set`'s members.
+pub fn check_signers(
+    places: &Places,
+    set: &ValidatorSet,
+    cp: &SignedCheckpoint,
+) -> Result<PublicKey, PlacementError> {
+    let signers: Vec<PublicKey> = cp.signatures.iter().map(|s| s.key).collect();
+    placement::check_signers(
+        &cp.checkpoint.scenario,
+        &signers,
+        &places.members(set),
+        DEFAULT_REPLICAS,
+    )
+}
+
+/// What a home asks a replica.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReplicaRequest {
+    /// Append `entries` at index `start` (none: just a question), then co-sign `checkpoint`
+    /// if the log then holds it.
+    Append {
+        /// The checkpoint to co-sign.
+        checkpoint: Checkpoint,
+        /// Index of the first entry.
+        start: u64,
+        /// Entries `start..start + len`, oldest first.
+        entries: Vec<Entry>,
+    },
+}
+
+/// What a replica answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReplicaResponse {
+    /// The replica's signature on the checkpoint: its log holds it.
+    Signed(ReplicaSignature),
+    /// The replica holds `size` entries of the scenario: send from there.
+    Need {
+        /// Its log size.
+        size: u64,
+    },
+    /// The replica will not take these entries or sign (not a replica, rules refused, a log
+    /// that differs).
+    Refused {
+        /// Why.
+        message: String,
+    },
+}
+
+impl ReplicaResponse {
+    /// A refusal, its message cut (at a character boundary) to [`MAX_REFUSAL`] bytes.
+    pub fn refused(message: impl Into<String>) -> Self {
+        let mut message = message.into();
+        if message.len() > MAX_REFUSAL as usize {
+            let mut end = MAX_REFUSAL as usize;
+            while !message.is_char_boundary(end) {
+                end -= 1;
+            }
+            message.truncate(end);
+        }
+        ReplicaResponse::Refused { message }
+    }
+}
+
+impl Encode for ReplicaRequest {
+    fn encode(&self, w: &mut Writer) {
+        w.u8(trustchain_core::encoding::FORMAT_VERSION);
+        match self {
+            ReplicaRequest::Append {
+                checkpoint,
+                start,
+                entries,
+            } => {
+                w.u8(0);
+                checkpoint.encode(w);
+                w.u64(*start);
+                w.len(entries.len());
+                for e in entries {
+                    w.bytes(&e.to_bytes());
+                }
+            }
+        }
+    }
+}
+
+impl Decode for ReplicaRequest {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        r.version("replica request")?;
+        match r.u8("replica request tag")? {
+            0 => {
+                let checkpoint = Checkpoint::decode(r)?;
+                let start = r.u64("append start")?;
+                let n = r.len("append entries", MAX_APPEND_ENTRIES, 2)?;
+                let mut entries = Vec::with_capacity(n);
+                for _ in 0..n {
+                    // Each entry under the limits every reader of a stored entry uses.
+                    let bytes = r.bytes("append entry", MAX_ENTRY)?;
+                    entries.push(Entry::from_bytes_with(bytes, Limits::DEFAULT)?);
+                }
+                Ok(ReplicaRequest::Append {
+                    checkpoint,
+                    start,
+                    entries,
+                })
+            }
+            tag => Err(DecodeError::InvalidTag {
+                what: "replica request",
+                tag,
+            }),
+        }
+    }
+    fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        Self::from_bytes_with(bytes, REPLICA_LIMITS)
+    }
+}
+
+impl Encode for ReplicaResponse {
+    fn encode(&self, w: &mut Writer) {
+        w.u8(trustchain_core::encoding::FORMAT_VERSION);
+        match self {
+            ReplicaResponse::Signed(s) => {
+                w.u8(0);
+                s.encode(w);
+            }
+            ReplicaResponse::Need { size } => {
+                w.u8(1);
+                w.u64(*size);
+            }
+            ReplicaResponse::Refused { message } => {
+                w.u8(2);
+                w.str(message);
+            }
+        }
+    }
+}
+
+impl Decode for ReplicaResponse {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        r.version("replica response")?;
+        match r.u8("replica response tag")? {
+            0 => Ok(ReplicaResponse::Signed(ReplicaSignature::decode(r)?)),
+            1 => Ok(ReplicaResponse::Need {
+                size: r.u64("replica size")?,
+            }),
+            2 => Ok(ReplicaResponse::Refused {
+                message: r.str("replica refusal", MAX_REFUSAL)?,
+            }),
+            tag => Err(DecodeError::InvalidTag {
+                what: "replica response",
+                tag,
+            }),
+        }
+    }
+    fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        Self::from_bytes_with(bytes, REPLICA_LIMITS)
+    }
+}
+
+/// The home's side: the request that sends `checkpoint`'s scenario from index `start` on — as
+/// many entries as fit in [`APPEND_BYTES`] (at least one), none if `start` is at or past the
+/// checkpoint.
+pub fn append_from(
+    store: &Store,
+    checkpoint: &Checkpoint,
+    start: u64,
+) -> Result<ReplicaRequest, crate::store::StoreError> {
+    let mut entries = Vec::new();
+    if start < checkpoint.size {
+        let view = store.read()?;
+        let want = (checkpoint.size - start).min(MAX_APPEND_ENTRIES.into());
+        let mut bytes = 0;
+        for (_, e) in view.entries(&checkpoint.scenario, start, want)? {
+            let len = e.to_bytes().len() + 8;
+            if !entries.is_empty() && bytes + len > APPEND_BYTES {
+                break;
+            }
+            bytes += len;
+            entries.push(e);
+        }
+    }
+    Ok(ReplicaRequest::Append {
+        checkpoint: checkpoint.clone(),
+        start,
+        entries,
+    })
+}
+
+/// What a replica needs to answer.
+#[derive(Clone)]
+pub struct ReplicaSide {
+    /// The relay's database.
+    pub store: Arc<Store>,
+    /// Its writer.
+    pub ingest: Ingest,
+    /// Its node key (it signs checkpoints with it).
+    pub key: SigningKey,
+    /// Regions and capacities of the registered nodes.
+    pub places: Places,
+}
+
+impl ReplicaSide {
+    /// Answers `from`'s request, `set` being the validators of the current epoch.
+    pub async fn answer(
+        &self,
+        from: PublicKey,
+        set: &ValidatorSet,
+        now_ms: u64,
+        req: ReplicaRequest,
+    ) -> ReplicaResponse {
+        let ReplicaRequest::Append {
+            checkpoint,
+            start,
+            entries,
+        } = req;
+        let scenario = checkpoint.scenario.clone();
+        let me = PublicKey::of(&self.key);
+        if !replicas_of(&self.places, set, &scenario, &from).contains(&me) {
+            return ReplicaResponse::refused(format!(
+                "this relay is not a replica of {scenario} homed at {from} in the current epoch"
+            ));
+        }
+        if checkpoint.time_ms > now_ms + crate::chain_app::MAX_CLOCK_AHEAD_MS {
+            return ReplicaResponse::refused(
+                "the checkpoint's time is ahead of this relay's clock",
+            );
+        }
+        let held = match self.held(&scenario, &from) {
+            Ok(size) => size,
+            Err(message) => return ReplicaResponse::refused(message),
+        };
+        let size = if start == held && !entries.is_empty() {
+            match self
+                .ingest
+                .replicate(from, scenario.clone(), start, entries)
+                .await
+            {
+                Ok(size) => size,
+                // Another request of the same home got there first: go on from what is held.
+                Err(IngestError::NotAt { .. } | IngestError::ScenarioExists(_)) => {
+                    match self.held(&scenario, &from) {
+                        Ok(size) => size,
+                        Err(message) => return ReplicaResponse::refused(message),
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(%scenario, home = %from, error = %e, "refused replicated entries");
+                    return ReplicaResponse::refused(e.to_string());
+                }
+            }
+        } else {
+            held
+        };
+        if size < checkpoint.size {
+            return ReplicaResponse::Need { size };
+        }
+        let root = match self
+            .store
+            .read()
+            .and_then(|v| v.root(&scenario, checkpoint.size))
+        {
+            Ok(root) => root,
+            Err(e) => return ReplicaResponse::refused(format!("reading the log: {e}")),
+        };
+        if root != checkpoint.root {
+            tracing::error!(%scenario, home = %from, size = checkpoint.size, "the home's checkpoint root differs from this replica's log");
+            return ReplicaResponse::refused(format!(
+                "the log here has another root at size {}",
+                checkpoint.size
+            ));
+        }
+        ReplicaResponse::Signed(ReplicaSignature {
+            key: me,
+            signature: sign(&self.key, &checkpoint.digest()),
+        })
+    }
+
+    /// How many entries of `scenario`, homed at `home`, this relay holds (0: none yet); an error
+    /// if it holds the scenario for another home or as its home.
+    fn held(&self, scenario: &ScenarioId, home: &PublicKey) -> Result<u64, String> {
+        let view = self.store.read().map_err(|e| e.to_string())?;
+        let size = view.size(scenario).map_err(|e| e.to_string())?;
+        match (size, view.home(scenario).map_err(|e| e.to_string())?) {
+            (None, _) => Ok(0),
+            (Some(size), Some(h)) if h == *home => Ok(size),
+            (Some(_), Some(h)) => Err(format!("{scenario} is kept here for home {h}")),
+            (Some(_), None) => Err(format!("{scenario} is homed at this relay")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use trustchain_core::hash::Hash;
+
+    fn checkpoint(size: u64) -> Checkpoint {
+        Checkpoint {
+            scenario: ScenarioId::new("demo/budget").unwrap(),
+            size,
+            root: Hash([7; 32]),
+            main_ref: Hash([9; 32]),
+            time_ms: 1_700_000_000_000,
+        }
+    }
+
+    #[test]
+    fn messages_round_trip() {
+        let key = SigningKey::from_bytes(&[3; 32]);
+        let cp = checkpoint(4);
+        for res in [
+            ReplicaResponse::Signed(ReplicaSignature {
+                key: PublicKey::of(&key),
+                signature: sign(&key, &cp.digest()),
+            }),
+            ReplicaResponse::Need { size: 3 },
+            ReplicaResponse::refused("no"),
+        ] {
+            assert_eq!(ReplicaResponse::from_bytes(&res.to_bytes()).unwrap(), res);
+        }
+        let req = ReplicaRequest::Append {
+            checkpoint: cp,
+            start: 4,
+            entries: vec![],
+        };
+        assert_eq!(ReplicaRequest::from_bytes(&req.to_bytes()).unwrap(), req);
+    }
+
+    #[test]
+    fn a_long_refusal_is_cut_to_what_decodes() {
+        let res = ReplicaResponse::refused("é".repeat(2_000));
+        let ReplicaResponse::Refused { message } = &res else {
+            unreachable!()
+        };
+        assert!(message.len() <= MAX_REFUSAL as usize);
+        assert_eq!(ReplicaResponse::from_bytes(&res.to_bytes()).unwrap(), res);
+    }
+
+    #[test]
+    fn too_many_entries_are_refused_before_reading_them() {
+        let mut w = Writer::new();
+        w.u8(trustchain_core::encoding::FORMAT_VERSION);
+        w.u8(0);
+        checkpoint(1).encode(&mut w);
+        w.u64(0);
+        w.len(MAX_APPEND_ENTRIES as usize + 1);
+        assert!(ReplicaRequest::from_bytes(&w.into_bytes()).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = ReplicaRequest::from_bytes(&bytes);
+            let _ = ReplicaResponse::from_bytes(&bytes);
+        }
+    }
+}
