@@ -239,12 +239,13 @@ pub const WRITES_PER_UNIT: u64 = 200;
 pub const BASE_UNITS: u64 = 1;
 
 /// A project's write quota in contracts per second:
-/// `(BASE_UNITS + pledged_units) * WRITES_PER_UNIT * ratio_milli / 1000`, saturating at
-/// `u64::MAX` (computed exactly in 128 bits, then capped). `ratio_milli` is taken as given:
-/// pass [`region_ratio_milli`]'s result.
-pub fn write_quota(pledged_units: u64, ratio_milli: u32) -> u64 {
+/// `(BASE_UNITS + pledged_units) * writes_per_unit * ratio_milli / 1000`, saturating at
+/// `u64::MAX` (computed exactly in 128 bits, then capped). `writes_per_unit` is the network's
+/// (genesis; [`WRITES_PER_UNIT`] by default); `ratio_milli` is taken as given: pass
+/// [`region_ratio_milli`]'s result.
+pub fn write_quota(pledged_units: u64, writes_per_unit: u64, ratio_milli: u32) -> u64 {
     let units = BASE_UNITS as u128 + pledged_units as u128;
-    let q = units * WRITES_PER_UNIT as u128 * ratio_milli as u128 / 1000;
+    let q = units * writes_per_unit as u128 * ratio_milli as u128 / 1000;
     u64::try_from(q).unwrap_or(u64::MAX)
 }
 
@@ -682,17 +683,17 @@ mod tests {
 
     #[test]
     fn write_quota_arithmetic() {
-        assert_eq!(write_quota(0, 1000), 200);
-        assert_eq!(write_quota(1, 1000), 400);
-        assert_eq!(write_quota(4, 500), 500);
-        assert_eq!(write_quota(0, MAX_RATIO_MILLI), 400);
-        assert_eq!(write_quota(9, 666), 1332);
-        assert_eq!(write_quota(0, 0), 0);
-        assert_eq!(write_quota(u64::MAX, 2000), u64::MAX);
-        assert_eq!(write_quota(u64::MAX, u32::MAX), u64::MAX);
+        assert_eq!(write_quota(0, WRITES_PER_UNIT, 1000), 200);
+        assert_eq!(write_quota(1, WRITES_PER_UNIT, 1000), 400);
+        assert_eq!(write_quota(4, WRITES_PER_UNIT, 500), 500);
+        assert_eq!(write_quota(0, WRITES_PER_UNIT, MAX_RATIO_MILLI), 400);
+        assert_eq!(write_quota(9, WRITES_PER_UNIT, 666), 1332);
+        assert_eq!(write_quota(0, WRITES_PER_UNIT, 0), 0);
+        assert_eq!(write_quota(u64::MAX, WRITES_PER_UNIT, 2000), u64::MAX);
+        assert_eq!(write_quota(u64::MAX, WRITES_PER_UNIT, u32::MAX), u64::MAX);
         // Exact below saturation: no early truncation.
         assert_eq!(
-            write_quota(u64::MAX / 400 - 1, 1000),
+            write_quota(u64::MAX / 400 - 1, WRITES_PER_UNIT, 1000),
             (u64::MAX / 400) * 200
         );
     }

@@ -58,6 +58,8 @@ pub struct AppState {
     pub p2p: Option<crate::p2p::P2pInfo>,
     /// Lie in every record proof served (tests of the verifiers only; `dev --misbehave`).
     pub misbehave: Option<crate::misbehave::Misbehave>,
+    /// Write quotas of the projects homed here (a network relay; none in dev mode).
+    pub quotas: Option<Arc<crate::quota::Quotas>>,
 }
 
 /// An API error: a status, a stable code and a message that says what to do.
@@ -67,6 +69,8 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     extra: Option<serde_json::Value>,
+    /// `Retry-After`, in seconds.
+    retry_after: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -92,6 +96,7 @@ impl ApiError {
             code,
             message: message.into(),
             extra: None,
+            retry_after: None,
         }
     }
     fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -109,7 +114,12 @@ impl IntoResponse for ApiError {
             message: &self.message,
             extra: self.extra.as_ref(),
         };
-        (self.status, Json(body)).into_response()
+        let mut res = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+        }
+        res
     }
 }
 
@@ -450,6 +460,31 @@ async fn submit(
             "empty_batch",
             "no contracts in the request",
         ));
+    }
+    if let Some(quotas) = &s.quotas {
+        let view = s.store.read()?;
+        // Scenarios homed here only (a replica refuses the write anyway, unknown ones too).
+        if view.home(&id)?.is_none()
+            && let Some(charter) = view.charter(&id)?
+        {
+            let snap = s.chain.borrow().clone();
+            if let Err(over) = quotas.admit(&charter, contracts.len(), &snap, Instant::now()) {
+                s.metrics.contracts_over_quota.add(contracts.len() as u64);
+                let mut e = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "over_quota",
+                    over.to_string(),
+                );
+                e.retry_after = over
+                    .retry_after
+                    .map(|d| d.as_secs_f64().ceil().max(1.0) as u64);
+                e.extra = Some(serde_json::json!({
+                    "quota": over.quota,
+                    "retry_after_ms": over.retry_after.map(|d| d.as_millis() as u64),
+                }));
+                return Err(e);
+            }
+        }
     }
     let accepted = s.ingest.submit(id, contracts).await?;
     Ok((StatusCode::CREATED, Json(accepted)))

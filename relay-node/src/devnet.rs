@@ -112,6 +112,9 @@ impl NodePorts {
     }
 }
 
+/// A devnet's write quota per pledged unit: high, so local load tests are not throttled.
+pub const DEVNET_WRITES_PER_UNIT: u64 = 100_000;
+
 /// How to make (or find) a devnet.
 #[derive(Clone, Debug)]
 pub struct DevnetOptions {
@@ -126,6 +129,8 @@ pub struct DevnetOptions {
     pub demo: bool,
     /// Wipe the directory first (only if it looks like a devnet).
     pub fresh: bool,
+    /// Contracts per second per pledged capacity unit, for a new devnet's genesis.
+    pub writes_per_unit: u64,
 }
 
 /// One node of a devnet.
@@ -254,7 +259,8 @@ fn create(opts: &DevnetOptions) -> anyhow::Result<Devnet> {
         .map(|(_, k, op)| (k.clone(), PublicKey::of(op), "default".to_string()))
         .collect();
     let genesis = Genesis::create(&chain_id, crate::demo::now_ms(), &members)?
-        .with_posr(DEVNET_WINDOW_MS, devnet_posr())?;
+        .with_posr(DEVNET_WINDOW_MS, devnet_posr())?
+        .with_writes_per_unit(opts.writes_per_unit)?;
 
     let web_dir = crate::node::default_web_dir();
     for node in &nodes {
@@ -649,6 +655,7 @@ mod tests {
             base_port: 7000,
             demo: true,
             fresh: false,
+            writes_per_unit: DEVNET_WRITES_PER_UNIT,
         }
     }
 

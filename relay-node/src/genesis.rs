@@ -108,6 +108,9 @@ pub struct Genesis {
     pub window_ms: u64,
     /// The PoSR parameters (docs/posr.md).
     pub posr: PosrParams,
+    /// Contracts per second one pledged capacity unit buys at region ratio 1.0 (docs/network.md,
+    /// "Capacity pledges"); like the PoSR settings, the same on every relay.
+    pub writes_per_unit: u64,
 }
 
 /// The default PoSR window: 10 minutes (docs/posr.md's table assumes it).
@@ -131,6 +134,12 @@ struct GenesisFile {
     window_ms: u64,
     #[serde(default)]
     posr: PosrParams,
+    #[serde(default = "default_writes_per_unit")]
+    writes_per_unit: u64,
+}
+
+fn default_writes_per_unit() -> u64 {
+    trustchain_core::placement::WRITES_PER_UNIT
 }
 
 impl Genesis {
@@ -196,6 +205,7 @@ impl Genesis {
             nodes: gnodes,
             window_ms: DEFAULT_WINDOW_MS,
             posr: PosrParams::default(),
+            writes_per_unit: default_writes_per_unit(),
         };
         g.check().context("the new genesis does not verify")?;
         Ok(g)
@@ -208,6 +218,13 @@ impl Genesis {
             .map_err(|e| anyhow::anyhow!("PoSR parameters: {e}"))?;
         self.window_ms = window_ms;
         self.posr = posr;
+        Ok(self)
+    }
+
+    /// The same genesis with another write quota per pledged unit (contracts per second).
+    pub fn with_writes_per_unit(mut self, writes_per_unit: u64) -> anyhow::Result<Genesis> {
+        ensure!(writes_per_unit >= 1, "writes_per_unit must be at least 1");
+        self.writes_per_unit = writes_per_unit;
         Ok(self)
     }
 
@@ -248,7 +265,12 @@ impl Genesis {
             nodes,
             window_ms: f.window_ms,
             posr: f.posr,
+            writes_per_unit: f.writes_per_unit,
         };
+        ensure!(
+            f.writes_per_unit >= 1,
+            "\"writes_per_unit\" must be at least 1"
+        );
         g.check()?;
         ensure!(
             g.block.header.time_ms == f.time_ms,
@@ -276,6 +298,7 @@ impl Genesis {
             block: trustchain_core::hex::encode(&self.block.to_bytes()),
             window_ms: self.window_ms,
             posr: self.posr,
+            writes_per_unit: self.writes_per_unit,
         };
         let mut s = serde_json::to_string_pretty(&f).expect("genesis serializes");
         s.push('\n');

@@ -18,6 +18,7 @@ pub mod misbehave;
 pub mod node;
 pub mod p2p;
 pub mod producer;
+pub mod quota;
 pub mod registry;
 pub mod replica;
 pub mod store;

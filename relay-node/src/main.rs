@@ -143,6 +143,12 @@ trustchain-relay run --config /tmp/dn/node-2/relay.toml   # then run a node by h
         /// Only write (or check) the devnet's files, print its nodes, and exit.
         #[arg(long)]
         init_only: bool,
+        /// Write quota of a new devnet: contracts per second per pledged capacity unit (every
+        /// project has one base unit; docs/network.md, "Capacity pledges"). High by default so
+        /// local load tests are not throttled; a public network's genesis uses 200.
+        #[arg(long, default_value_t = devnet::DEVNET_WRITES_PER_UNIT,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        writes_per_unit: u64,
     },
     /// Manage signing keys.
     Key {
@@ -308,6 +314,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             fresh,
             no_demo,
             init_only,
+            writes_per_unit,
         } => {
             let dir = dir.unwrap_or_else(devnet::default_dir);
             let net = devnet::init(&devnet::DevnetOptions {
@@ -316,6 +323,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 base_port,
                 demo: !no_demo,
                 fresh,
+                writes_per_unit,
             })?;
             if init_only {
                 print!("{}", net.describe());

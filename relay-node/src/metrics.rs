@@ -40,6 +40,10 @@ pub struct Metrics {
     pub contracts_accepted: Counter,
     /// Submissions refused.
     pub contracts_rejected: Counter,
+    /// Contracts refused because their project's write quota was spent.
+    pub contracts_over_quota: Counter,
+    /// Entries appended here as a scenario replica.
+    pub replicated_entries: Counter,
     /// Group commits.
     pub commits: Counter,
     /// Blocks produced.
@@ -82,6 +86,18 @@ impl Metrics {
             "counter",
             "Submissions refused with an error.",
             self.contracts_rejected.get(),
+        );
+        line(
+            "trustchain_contracts_over_quota_total",
+            "counter",
+            "Contracts refused (HTTP 429) because their project's write quota was spent.",
+            self.contracts_over_quota.get(),
+        );
+        line(
+            "trustchain_replicated_entries_total",
+            "counter",
+            "Entries appended here as a replica of scenarios homed at other relays.",
+            self.replicated_entries.get(),
         );
         line(
             "trustchain_group_commits_total",

@@ -137,6 +137,7 @@ pub async fn run_dev(
         started: Instant::now(),
         block_interval: cfg.block_interval,
         mode: "dev",
+        quotas: None,
         p2p: Some(p2p.clone()),
         misbehave: cfg.misbehave,
     };
@@ -492,6 +493,7 @@ pub async fn run_network(
                 ingest: ingest.clone(),
                 key: node_key.clone(),
                 places,
+                metrics: metrics.clone(),
             },
         }),
     )
@@ -535,6 +537,7 @@ pub async fn run_network(
         mode: "network",
         p2p: Some(p2p),
         misbehave: None,
+        quotas: Some(Arc::new(crate::quota::Quotas::new(genesis, &me))),
     };
     serve(listener, state, cfg.web_dir.as_deref(), shutdown, demo_task).await?;
     let _ = driver_tx.send(DriverIn::Stop);

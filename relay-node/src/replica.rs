@@ -299,6 +299,8 @@ pub struct ReplicaSide {
     pub key: SigningKey,
     /// Regions and capacities of the registered nodes.
     pub places: Places,
+    /// Counters.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl ReplicaSide {
@@ -337,7 +339,10 @@ impl ReplicaSide {
                 .replicate(from, scenario.clone(), start, entries)
                 .await
             {
-                Ok(size) => size,
+                Ok(size) => {
+                    self.metrics.replicated_entries.add(size - start);
+                    size
+                }
                 // Another request of the same home got there first: go on from what is held.
                 Err(IngestError::NotAt { .. } | IngestError::ScenarioExists(_)) => {
                     match self.held(&scenario, &from) {

@@ -254,3 +254,75 @@ fn wait_holders(nodes: &[&Node], id: &str, size: u64, want: usize) -> Vec<usize>
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
+
+/// Capacity pledges: a project writes at most `(1 + pledged units) × writes_per_unit × region
+/// ratio` contracts per second at its home relay. On a one-relay network with 5 writes per unit
+/// (ratio 1.0: one capacity unit, no load), a project without a pledge may write 5/s with a
+/// burst of 10; a batch over the burst, and a batch over what is left, are refused whole with
+/// 429 `over_quota` (the second with `Retry-After`), and fit after the wait; the node's operator,
+/// which pledges its node's unit, writes twice as much.
+#[test]
+fn write_quotas_follow_the_capacity_pledged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("devnet");
+    let mut nodes = devnet_with(&dir, base_port(), 1, &["--writes-per-unit", "5"]);
+    nodes[0].start();
+    let node = &nodes[0];
+    let post = |w: &mut Writer, n: usize| {
+        let batch = w.batch(n);
+        common::post_json(
+            &format!(
+                "{}/v1/scenarios/{}/contracts",
+                node.url,
+                common::enc(w.scenario.as_str())
+            ),
+            &batch,
+        )
+        .unwrap()
+    };
+    let id = trustchain_core::value::ScenarioId::new("quota/plain").unwrap();
+    let mut w = Writer::open_on(node, &id);
+    let (status, body) = post(&mut w, 11);
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error"], "over_quota", "{body}");
+    assert_eq!(body["quota"]["per_second"], 5, "{body}");
+    assert!(body["retry_after_ms"].is_null(), "{body}");
+    let (status, body) = post(&mut w, 8);
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = post(&mut w, 8);
+    assert_eq!(status, 429, "{body}");
+    let wait = body["retry_after_ms"].as_u64().expect("a wait");
+    assert!((500..=1_700).contains(&wait), "{body}");
+    std::thread::sleep(std::time::Duration::from_millis(wait + 50));
+    let (status, body) = post(&mut w, 8);
+    assert_eq!(status, 201, "{body}");
+    // Nothing of a refused batch was written: the charter and two batches of 8.
+    assert_eq!(node.holds(id.as_str()), Some(17));
+    let (_, m) = common::get_text(&format!("{}/metrics", node.url));
+    assert!(
+        m.lines()
+            .any(|l| l == "trustchain_contracts_over_quota_total 19"),
+        "{m}"
+    );
+
+    // The operator of the node pledges its capacity unit: 10/s.
+    let operator = trustchain_relay::keys::load(&dir.join("node-0/operator.key")).unwrap();
+    let id = trustchain_core::value::ScenarioId::new("quota/pledged").unwrap();
+    let (status, body) = common::post_json(
+        &format!("{}/v1/scenarios", node.url),
+        &common::charter_of(
+            &id,
+            &operator,
+            &[trustchain_core::crypto::PublicKey::of(&common::key(2))],
+        ),
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{body}");
+    let mut w = Writer::for_existing(&id);
+    let (status, body) = post(&mut w, 21);
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["quota"]["pledged_units"], 1, "{body}");
+    assert_eq!(body["quota"]["per_second"], 10, "{body}");
+    let (status, body) = post(&mut w, 20);
+    assert_eq!(status, 201, "{body}");
+}

@@ -197,13 +197,20 @@ pub fn base_port() -> u16 {
 
 /// Makes a devnet of [`NODES`] relays at `base` in `dir` (not started).
 pub fn devnet_at(dir: &Path, base: u16) -> Vec<Node> {
+    devnet_with(dir, base, NODES, &[])
+}
+
+/// Makes a devnet of `count` relays at `base` in `dir` with `extra` arguments to `devnet`
+/// (not started).
+pub fn devnet_with(dir: &Path, base: u16, count: usize, extra: &[&str]) -> Vec<Node> {
     let out = Command::new(env!("CARGO_BIN_EXE_trustchain-relay"))
         .args(["devnet", "--init-only", "--no-demo", "--nodes"])
-        .arg(NODES.to_string())
+        .arg(count.to_string())
         .arg("--base-port")
         .arg(base.to_string())
         .arg("--dir")
         .arg(dir)
+        .args(extra)
         .output()
         .expect("devnet --init-only");
     assert!(
@@ -211,7 +218,7 @@ pub fn devnet_at(dir: &Path, base: u16) -> Vec<Node> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    (0..NODES)
+    (0..count)
         .map(|i| Node {
             config: dir.join(format!("node-{i}/relay.toml")),
             url: format!("http://127.0.0.1:{}", base + i as u16),
@@ -353,6 +360,16 @@ impl Writer {
         Writer {
             scenario: id.clone(),
             author,
+            nonce: 0,
+            acked: Vec::new(),
+        }
+    }
+
+    /// A writer (key 2) of scenario `id`, founded elsewhere.
+    pub fn for_existing(id: &ScenarioId) -> Writer {
+        Writer {
+            scenario: id.clone(),
+            author: key(2),
             nonce: 0,
             acked: Vec::new(),
         }
