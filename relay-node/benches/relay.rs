@@ -390,6 +390,7 @@ fn ingest_http(c: &mut Criterion) {
         mode: "dev",
         p2p: None,
         misbehave: None,
+        quotas: None,
     };
     let server = rt.spawn(async move {
         axum::serve(listener, router(state)).await.expect("serve");

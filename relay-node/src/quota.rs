@@ -176,17 +176,19 @@ impl Quotas {
         batch: usize,
         snap: &ChainSnapshot,
         now: Instant,
-    ) -> Result<Quota, OverQuota> {
+    ) -> Result<Quota, Box<OverQuota>> {
         let quota = self.quota(charter, snap);
         let rate = quota.per_second.max(1) as f64;
         let burst = rate * BURST_SECS;
-        let over = |retry_after: Option<Duration>, why: String, advice: String| OverQuota {
-            quota: quota.clone(),
-            writes_per_unit: self.writes_per_unit,
-            batch,
-            retry_after,
-            why,
-            advice,
+        let over = |retry_after: Option<Duration>, why: String, advice: String| {
+            Box::new(OverQuota {
+                quota: quota.clone(),
+                writes_per_unit: self.writes_per_unit,
+                batch,
+                retry_after,
+                why,
+                advice,
+            })
         };
         if batch as f64 > burst {
             return Err(over(
