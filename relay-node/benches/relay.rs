@@ -391,6 +391,7 @@ fn ingest_http(c: &mut Criterion) {
         p2p: None,
         misbehave: None,
         quotas: None,
+        overlay: None,
     };
     let server = rt.spawn(async move {
         axum::serve(listener, router(state)).await.expect("serve");

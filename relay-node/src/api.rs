@@ -60,6 +60,11 @@ pub struct AppState {
     pub misbehave: Option<crate::misbehave::Misbehave>,
     /// Write quotas of the projects homed here (a network relay; none in dev mode).
     pub quotas: Option<Arc<crate::quota::Quotas>>,
+    /// This relay's key and the P2PT overlay of the current epoch (a network relay).
+    pub overlay: Option<(
+        trustchain_core::crypto::PublicKey,
+        watch::Receiver<Arc<crate::overlay::Overlay>>,
+    )>,
 }
 
 /// An API error: a status, a stable code and a message that says what to do.
@@ -188,6 +193,7 @@ pub fn router_with_web(state: AppState, web_dir: Option<&std::path::Path>) -> Ro
         .route("/v1/main/blocks/{height}", get(block))
         .route("/v1/main/epochs", get(epochs))
         .route("/v1/main/beacon", get(beacon))
+        .route("/v1/main/overlay", get(overlay))
         .route("/v1/heads", get(heads))
         .route("/metrics", get(metrics));
     let api = match web_dir {
@@ -346,12 +352,43 @@ async fn scenarios(State(s): State<AppState>) -> ApiResult<Json<Vec<ScenarioSumm
     Ok(Json(out))
 }
 
+/// The P2PT overlay of the current epoch: regions, their members and hubs, and this relay's
+/// place in it.
+async fn overlay(State(s): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
+    let Some((me, rx)) = &s.overlay else {
+        return Err(ApiError::not_found(
+            "a dev relay is a network of one: it has no P2PT overlay (run a network: trustchain-relay devnet)",
+        ));
+    };
+    let o = rx.borrow().clone();
+    Ok(Json(serde_json::json!({
+        "overlay": *o,
+        "this_relay": {
+            "key": me,
+            "hub": o.is_hub(me),
+            "links": o.links(me),
+        },
+    })))
+}
+
 async fn create_scenario(
     State(s): State<AppState>,
     body: Result<Json<Charter>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<crate::ingest::Accepted>)> {
     let Json(charter) = body.map_err(|e| ApiError::bad_request("bad_json", e.body_text()))?;
     canonical_round_trip(&charter, "charter")?;
+    // A scenario the chain already anchors lives elsewhere (founding it here would fork it).
+    let id = &charter.content.scenario;
+    if s.store.read()?.size(id)?.is_none() && s.chain.borrow().checkpoints.contains_key(id) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "scenario_exists",
+            format!(
+                "scenario {id} already exists on this network (the chain anchors its checkpoints); \
+                 write to its home relay, or found a scenario with another id"
+            ),
+        ));
+    }
     let accepted = s.ingest.create(charter).await?;
     Ok((StatusCode::CREATED, Json(accepted)))
 }
@@ -582,6 +619,19 @@ pub fn record_proof(
         e.extra = Some(serde_json::json!({ "anchored_size": anchored, "size": size }));
         return Err(e);
     };
+    if size < cp.checkpoint.size {
+        // A replica still receiving the log from the scenario's home.
+        let mut e = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "replica_behind",
+            format!(
+                "this replica holds {size} records of {id}, the chain anchors {}; it is catching up from the home relay — retry in a moment or ask the home",
+                cp.checkpoint.size
+            ),
+        );
+        e.retry_after = Some(1);
+        return Err(e);
+    }
     let entry = view
         .entry(id, index)?
         .ok_or_else(|| ApiError::not_found(format!("record {index} missing")))?;

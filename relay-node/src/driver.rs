@@ -35,6 +35,7 @@ use crate::consensus::{
     Action, BlockValue, ConsensusCore, Decision, EpochSet, Height, TimeoutConfig, TrustchainContext,
 };
 use crate::metrics::Metrics;
+use crate::overlay::Overlay;
 use crate::producer::{ChainSnapshot, commit_block, next_header, sign_moved};
 use crate::registry::Registry;
 use crate::replica::{needed, replicas_of};
@@ -107,7 +108,7 @@ pub enum NetOut {
 
 /// A checkpoint of a scenario homed here, waiting for its replicas' signatures.
 struct Awaiting {
-    /// The checkpoint with the signatures so far (ours first).
+    /// The checkpoint with the signatures so far (keys ascending, ours among them).
     cp: SignedCheckpoint,
     /// Its replicas when it was (last) sent.
     replicas: Vec<PublicKey>,
@@ -204,6 +205,8 @@ pub struct Driver {
     height_started: Instant,
     /// When this relay last polled a peer for blocks because it made no progress.
     polled: Instant,
+    /// The P2PT overlay of the current epoch, for the network layer and the API.
+    overlay: watch::Sender<Arc<Overlay>>,
 }
 
 /// A height in progress this long without a decision, or an idle wait this much longer than
@@ -226,6 +229,7 @@ impl Driver {
         cfg: DriverConfig,
         fresh: bool,
         registry: Registry,
+        overlay: watch::Sender<Arc<Overlay>>,
     ) -> anyhow::Result<Self> {
         let snap = snapshot.borrow().clone();
         let ctx = TrustchainContext::new(snap.chain_id());
@@ -272,6 +276,7 @@ impl Driver {
             peers: Vec::new(),
             height_started: now,
             polled: now,
+            overlay,
         })
     }
 
@@ -876,7 +881,8 @@ impl Driver {
         let (pool, awaiting) = (&self.pool, &self.awaiting);
         let now = Instant::now();
         let signed = match sign_moved(&self.store, &snap, &self.key, now_ms(), |id| {
-            // A checkpoint still waiting for its replicas is not replaced until it is resent.
+            // A checkpoint still waiting for its replicas is not replaced by a newer one (of a
+            // grown log) until its resend is due.
             let waiting = awaiting
                 .get(id)
                 .filter(|a| now.duration_since(a.sent) < REPLICA_RESEND)
@@ -1257,6 +1263,17 @@ impl Driver {
         self.metrics
             .total_weight
             .set(u64::try_from(set.total_weight()).unwrap_or(u64::MAX));
+        if self.overlay.borrow().epoch != set.epoch || self.overlay.borrow().regions.is_empty() {
+            let o = Overlay::of(self.registry.places(), set, self.registry.seed());
+            self.metrics.hub.set(u64::from(o.is_hub(&me)));
+            tracing::info!(
+                epoch = o.epoch,
+                hub = o.is_hub(&me),
+                hubs = ?o.regions.iter().map(|(r, g)| (r.as_str(), g.hubs.len())).collect::<Vec<_>>(),
+                "P2PT overlay"
+            );
+            self.overlay.send_replace(Arc::new(o));
+        }
     }
 
     /// This relay's validator key.

@@ -27,11 +27,19 @@
 //!   "time_ms": 1767225600000,
 //!   "hash": "<block 0 header hash, hex; informational, checked on load>",
 //!   "nodes": [
-//!     { "key": "<hex>", "operator": "<hex>", "region": "eu-west", "weight": 1000 }
+//!     { "key": "<hex>", "operator": "<hex>", "region": "eu-west", "weight": 1000, "capacity": 1 }
 //!   ],
-//!   "block": "<hex of the canonical bytes of block 0 and its certificate (StoredBlock)>"
+//!   "block": "<hex of the canonical bytes of block 0 and its certificate (StoredBlock)>",
+//!   "window_ms": 600000,
+//!   "posr": { … },
+//!   "writes_per_unit": 200
 //! }
 //! ```
+//!
+//! `capacity` (1–16, default 1) weights a node in scenario placement and counts as its
+//! operator's capacity pledge; `writes_per_unit` (default 200) is the write quota one pledged
+//! unit buys (docs/network.md). Block 0 does not commit to regions, capacities or these
+//! settings: every relay of a network must load the same genesis file.
 //!
 //! Nodes are listed by key, ascending. Everything is checked on load: the block decodes
 //! canonically under the default limits, it is block 0 of `chain_id` at `time_ms` with a zero

@@ -16,6 +16,7 @@ pub mod keys;
 pub mod metrics;
 pub mod misbehave;
 pub mod node;
+pub mod overlay;
 pub mod p2p;
 pub mod producer;
 pub mod quota;

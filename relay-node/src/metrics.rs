@@ -66,6 +66,10 @@ pub struct Metrics {
     pub validator_weight: Gauge,
     /// The current validator set's total weight.
     pub total_weight: Gauge,
+    /// 1 if this relay is a P2PT hub of its region this epoch.
+    pub hub: Gauge,
+    /// Overlay links (hubs this relay keeps) connected now.
+    pub hub_links: Gauge,
 }
 
 impl Metrics {
@@ -98,6 +102,18 @@ impl Metrics {
             "counter",
             "Entries appended here as a replica of scenarios homed at other relays.",
             self.replicated_entries.get(),
+        );
+        line(
+            "trustchain_hub",
+            "gauge",
+            "1 if this relay is a P2PT hub of its region this epoch.",
+            self.hub.get(),
+        );
+        line(
+            "trustchain_hub_links",
+            "gauge",
+            "Overlay links (the hubs this relay keeps) connected now.",
+            self.hub_links.get(),
         );
         line(
             "trustchain_group_commits_total",

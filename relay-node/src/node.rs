@@ -138,6 +138,7 @@ pub async fn run_dev(
         block_interval: cfg.block_interval,
         mode: "dev",
         quotas: None,
+        overlay: None,
         p2p: Some(p2p.clone()),
         misbehave: cfg.misbehave,
     };
@@ -432,6 +433,15 @@ pub async fn run_network(
     metrics.head_height.set(snap.head.header.height);
     let validator = snap.next_validators.index_of(&me).is_some();
     let (snapshot_tx, chain) = watch::channel(Arc::new(snap));
+    if let Some(n) = genesis.node(&me)
+        && n.region != cfg.region
+    {
+        tracing::warn!(
+            config = %cfg.region,
+            genesis = %n.region,
+            "the configured region differs from this node's region in the genesis file; placement and hubs use the genesis one"
+        );
+    }
     let registry_nodes = registry.nodes();
     let places = registry.places().clone();
     let window_ms = registry.window_ms();
@@ -439,6 +449,7 @@ pub async fn run_network(
     let epoch = EpochSet::new(chain.borrow().next_validators.clone(), registry.seed())
         .map_err(|e| anyhow::anyhow!("genesis validator set: {e}"))?;
     let (out_tx, out_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (overlay_tx, overlay) = watch::channel(Arc::new(crate::overlay::Overlay::default()));
     let mut drv = Driver::new(
         store.clone(),
         node_key.clone(),
@@ -455,6 +466,7 @@ pub async fn run_network(
         },
         fresh,
         registry,
+        overlay_tx,
     )?;
     drv.publish_weights();
     drv.recover()?;
@@ -495,6 +507,7 @@ pub async fn run_network(
                 places,
                 metrics: metrics.clone(),
             },
+            overlay: overlay.clone(),
         }),
     )
     .await
@@ -538,6 +551,7 @@ pub async fn run_network(
         p2p: Some(p2p),
         misbehave: None,
         quotas: Some(Arc::new(crate::quota::Quotas::new(genesis, &me))),
+        overlay: Some((me, overlay)),
     };
     serve(listener, state, cfg.web_dir.as_deref(), shutdown, demo_task).await?;
     let _ = driver_tx.send(DriverIn::Stop);

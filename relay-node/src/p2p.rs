@@ -153,6 +153,9 @@ impl Frames for ReplicaFrames {
     const RESPONSE_LIMITS: Limits = REPLICA_LIMITS;
 }
 
+/// The identify protocol's name between relays.
+pub const IDENTIFY_PROTOCOL: &str = "/trustchain/id/1";
+
 /// The replica protocol's name.
 pub const REPLICA_PROTOCOL: &str = "/trustchain/replica/1";
 
@@ -234,6 +237,8 @@ struct Behaviour {
     /// Relay-to-relay catch-up.
     sync: request_response::Behaviour<SyncCodec>,
     replica: request_response::Behaviour<FrameCodec<ReplicaFrames>>,
+    /// Relays tell each other where they listen (to dial hubs); off in clients.
+    identify: Toggle<libp2p::identify::Behaviour>,
 }
 
 /// Connections a relay accepts: enough for many browsers, bounded so that no peer can exhaust it.
@@ -303,6 +308,12 @@ fn build_swarm(
             } else {
                 None
             };
+            let identify = relay_net.map(|_| {
+                libp2p::identify::Behaviour::new(libp2p::identify::Config::new(
+                    IDENTIFY_PROTOCOL.into(),
+                    key.public(),
+                ))
+            });
             Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Behaviour {
                 limits: libp2p::connection_limits::Behaviour::new(
                     libp2p::connection_limits::ConnectionLimits::default()
@@ -327,6 +338,7 @@ fn build_swarm(
                         .with_request_timeout(Duration::from_secs(30))
                         .with_max_concurrent_streams(16),
                 ),
+                identify: Toggle::from(identify),
                 replica: request_response::Behaviour::new(
                     [(StreamProtocol::new(REPLICA_PROTOCOL), ProtocolSupport::Full)],
                     request_response::Config::default()
@@ -509,6 +521,8 @@ pub struct RelayNet {
     pub window_ms: u64,
     /// What this relay needs to act as a scenario replica.
     pub replica: crate::replica::ReplicaSide,
+    /// The P2PT overlay of the current epoch: the hubs this relay keeps connected.
+    pub overlay: watch::Receiver<Arc<crate::overlay::Overlay>>,
 }
 
 /// How often relays ping each other: eight heartbeats per PoSR window, within [250 ms, 15 s].
@@ -609,11 +623,17 @@ pub async fn start(
     let mut driver = None;
     let mut metrics = None;
     let mut replica_side = None;
+    let mut overlay: Option<watch::Receiver<Arc<crate::overlay::Overlay>>> = None;
+    let me = trustchain_core::crypto::PublicKey::of(node_key);
+    // Where registered relays listen (bootstrap addresses, then what identify tells).
+    let mut relay_addrs: std::collections::HashMap<PeerId, Multiaddr> =
+        std::collections::HashMap::new();
     // Registered nodes by peer id (replica requests are taken from them only).
     let mut node_keys: std::collections::HashMap<PeerId, trustchain_core::crypto::PublicKey> =
         std::collections::HashMap::new();
     if let Some(net) = relay_net {
         replica_side = Some(net.replica);
+        overlay = Some(net.overlay);
         let topic = gossipsub::IdentTopic::new(net.topic);
         if let Some(g) = swarm.behaviour_mut().gossip.as_mut() {
             g.subscribe(&topic)
@@ -627,7 +647,10 @@ pub async fn start(
         }
         for a in &net.bootstrap {
             match a.iter().last() {
-                Some(Protocol::P2p(peer)) => bootstrap.push((peer, a.clone())),
+                Some(Protocol::P2p(peer)) => {
+                    bootstrap.push((peer, a.clone()));
+                    relay_addrs.insert(peer, a.clone());
+                }
                 _ => anyhow::bail!("bootstrap address {a} does not end in /p2p/<peer id>"),
             }
         }
@@ -732,12 +755,30 @@ pub async fn start(
     tokio::spawn(async move {
         loop {
             tokio::select! {
-                _ = redial.tick(), if !bootstrap.is_empty() => {
+                _ = redial.tick(), if !bootstrap.is_empty() || overlay.is_some() => {
                     for (peer, addr) in &bootstrap {
                         if !swarm.is_connected(peer) {
                             let _ = swarm.dial(addr.clone());
                         }
                     }
+                    // The overlay's links: this relay's hubs (and, for a hub, every hub).
+                    if let Some(o) = &overlay {
+                        let links = o.borrow().links(&me);
+                        let mut up = 0;
+                        for k in &links {
+                            let Some(peer) = peer_of(k) else { continue };
+                            if swarm.is_connected(&peer) {
+                                up += 1;
+                            } else if let Some(addr) = relay_addrs.get(&peer) {
+                                let _ = swarm.dial(addr.clone());
+                            }
+                        }
+                        if let Some(m) = &metrics { m.hub_links.set(up); }
+                    }
+                }
+                Some(()) = async { match overlay.as_mut() { Some(o) => o.changed().await.ok(), None => None } } => {
+                    // A new epoch's hubs: dial them at the next redial tick (at most 2 s).
+                    redial.reset_immediately();
                 }
                 Some(out) = async { match net_out.as_mut() { Some(rx) => rx.recv().await, None => None } } => match out {
                     NetOut::Publish(msg) => {
@@ -913,6 +954,16 @@ pub async fn start(
                             }
                         }
                     },
+                    SwarmEvent::Behaviour(BehaviourEvent::Identify(libp2p::identify::Event::Received { peer_id, info, .. })) => {
+                        // A registered relay's TCP listen address (not a browser transport).
+                        if node_keys.contains_key(&peer_id)
+                            && let Some(a) = info.listen_addrs.iter().find(|a| {
+                                !is_browser(a) && a.iter().any(|p| matches!(p, Protocol::Tcp(_)))
+                            })
+                        {
+                            relay_addrs.insert(peer_id, a.clone().with_p2p(peer_id).unwrap_or_else(|a| a));
+                        }
+                    }
                     SwarmEvent::Behaviour(BehaviourEvent::Replica(request_response::Event::OutboundFailure { peer, request_id, error, .. })) => {
                         if let Some((key, cp)) = replicating.remove(&request_id) {
                             replica_sizes.remove(&(key, cp.scenario));

@@ -67,6 +67,13 @@ impl Places {
         ))
     }
 
+    /// Places from `(key, region, capacity)` triples.
+    pub fn from_list(list: Vec<(PublicKey, String, u32)>) -> Self {
+        Places(Arc::new(
+            list.into_iter().map(|(k, r, c)| (k, (r, c))).collect(),
+        ))
+    }
+
     /// The placement members among `set`: its validators whose region is known.
     pub fn members(&self, set: &ValidatorSet) -> Vec<Member> {
         set.validators

@@ -34,6 +34,34 @@ fn four_relays_stay_final_through_a_sigkill_and_a_wiped_restart() {
     let h1 = wait_anchored(&nodes[0], w.all());
     wait_height(&nodes.iter().collect::<Vec<_>>(), h1, "all four");
 
+    // The P2PT overlay: every relay computes the same hubs (ceil(sqrt(4)) = 2 of the region's
+    // four validators) and keeps its links to them connected.
+    let overlays: Vec<serde_json::Value> = nodes
+        .iter()
+        .map(|n| {
+            let (status, o) = common::get_json(&format!("{}/v1/main/overlay", n.url));
+            assert_eq!(status, 200, "{o}");
+            o
+        })
+        .collect();
+    let hubs = &overlays[0]["overlay"]["regions"]["default"]["hubs"];
+    assert_eq!(hubs.as_array().map(Vec::len), Some(2), "{}", overlays[0]);
+    for (n, o) in nodes.iter().zip(&overlays) {
+        assert_eq!(&o["overlay"]["regions"]["default"]["hubs"], hubs, "{o}");
+        let me = serde_json::to_value(n.validator_key()).unwrap();
+        let hub = hubs.as_array().unwrap().contains(&me);
+        assert_eq!(o["this_relay"]["hub"], hub, "{o}");
+        // A hub keeps the other hub; an ordinary relay both hubs.
+        let links = o["this_relay"]["links"].as_array().unwrap().len();
+        assert_eq!(links, if hub { 1 } else { 2 }, "{o}");
+        let (_, m) = get_text(&format!("{}/metrics", n.url));
+        assert!(
+            m.lines()
+                .any(|l| l == format!("trustchain_hub {}", u8::from(hub))),
+            "{m}"
+        );
+    }
+
     // 2. SIGKILL a validator: 3 of 4 (weight 3/4 > 2/3) go on, and the scenario's checkpoints
     //    still find a majority of its replica set (home and at least one replica).
     nodes[3].kill();
