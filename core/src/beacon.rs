@@ -339,6 +339,16 @@ enum Phase {
     Revealing,
 }
 
+/// What [`BeaconCollector::add_commit`] does with an acceptable commit.
+enum CommitStep {
+    /// The validator's first commit: keep it.
+    Insert,
+    /// The commitment held already: nothing to do.
+    Keep,
+    /// A different commitment than the one held (given): void both, keep the pair as evidence.
+    Void(BeaconCommit),
+}
+
 /// The block producer's side: collects the commits of epoch `e` (until
 /// [`BeaconCollector::close_commits`] at the epoch's last block), then the reveals, and hands out
 /// the [`BeaconRound`] to record and its [`BeaconOutput`].
@@ -369,24 +379,38 @@ impl BeaconCollector {
         }
     }
 
+    /// The beacon's epoch (that of the validator set).
+    pub fn epoch(&self) -> u64 {
+        self.set.epoch
+    }
+
+    /// Whether `key` is a validator of the beacon's epoch.
+    pub fn is_member(&self, key: &PublicKey) -> bool {
+        self.set.index_of(key).is_some()
+    }
+
+    /// Whether a commit by `key` is held (not one voided by an equivocation).
+    pub fn has_commit(&self, key: &PublicKey) -> bool {
+        self.commits.contains_key(key)
+    }
+
+    /// Whether a reveal by `key` is held.
+    pub fn has_reveal(&self, key: &PublicKey) -> bool {
+        self.reveals.contains_key(key)
+    }
+
     /// Takes a commit. The same commit twice is harmless; a different second commit voids both
-    /// and keeps them as evidence ([`BeaconCollector::equivocations`]).
+    /// and keeps them as evidence ([`BeaconCollector::equivocations`]). Answers exactly what
+    /// [`BeaconCollector::check_commit`] says it would.
     pub fn add_commit(&mut self, c: BeaconCommit) -> Result<(), BeaconError> {
-        if self.phase != Phase::Committing {
-            return Err(BeaconError::CommitsClosed);
-        }
-        check_commit(&self.chain_id, &self.set, self.set.epoch, &c)?;
-        if self.equivocators.contains(&c.validator) {
-            return Err(BeaconError::Equivocation(c.validator));
-        }
-        match self.commits.get(&c.validator) {
-            None => {
+        match self.commit_step(&c)? {
+            CommitStep::Insert => {
                 self.commits.insert(c.validator, c);
                 Ok(())
             }
-            Some(prev) if prev.commitment == c.commitment => Ok(()),
-            Some(prev) => {
-                self.evidence.push((*prev, c));
+            CommitStep::Keep => Ok(()),
+            CommitStep::Void(prev) => {
+                self.evidence.push((prev, c));
                 self.commits.remove(&c.validator);
                 self.equivocators.insert(c.validator);
                 Err(BeaconError::Equivocation(c.validator))
@@ -394,13 +418,46 @@ impl BeaconCollector {
         }
     }
 
+    /// What [`BeaconCollector::add_commit`] would return for `c` now, without taking it (the
+    /// same rules, signature check included).
+    pub fn check_commit(&self, c: &BeaconCommit) -> Result<(), BeaconError> {
+        match self.commit_step(c)? {
+            CommitStep::Insert | CommitStep::Keep => Ok(()),
+            CommitStep::Void(_) => Err(BeaconError::Equivocation(c.validator)),
+        }
+    }
+
+    /// The rules of a commit: what [`BeaconCollector::add_commit`] must do with it.
+    fn commit_step(&self, c: &BeaconCommit) -> Result<CommitStep, BeaconError> {
+        if self.phase != Phase::Committing {
+            return Err(BeaconError::CommitsClosed);
+        }
+        check_commit(&self.chain_id, &self.set, self.set.epoch, c)?;
+        if self.equivocators.contains(&c.validator) {
+            return Err(BeaconError::Equivocation(c.validator));
+        }
+        Ok(match self.commits.get(&c.validator) {
+            None => CommitStep::Insert,
+            Some(prev) if prev.commitment == c.commitment => CommitStep::Keep,
+            Some(prev) => CommitStep::Void(*prev),
+        })
+    }
+
     /// Ends the commit phase (at the last block of the beacon's epoch).
     pub fn close_commits(&mut self) {
         self.phase = Phase::Revealing;
     }
 
-    /// Takes a reveal (after [`BeaconCollector::close_commits`]).
+    /// Takes a reveal (after [`BeaconCollector::close_commits`]). Answers exactly what
+    /// [`BeaconCollector::check_reveal`] says it would.
     pub fn add_reveal(&mut self, r: BeaconReveal) -> Result<(), BeaconError> {
+        self.check_reveal(&r)?;
+        self.reveals.insert(r.validator, r);
+        Ok(())
+    }
+
+    /// What [`BeaconCollector::add_reveal`] would return for `r` now, without taking it.
+    pub fn check_reveal(&self, r: &BeaconReveal) -> Result<(), BeaconError> {
         if self.phase != Phase::Revealing {
             return Err(BeaconError::RevealsNotOpen);
         }
@@ -417,7 +474,6 @@ impl BeaconCollector {
         if !r.opens(c) {
             return Err(BeaconError::BadReveal(r.validator));
         }
-        self.reveals.insert(r.validator, r);
         Ok(())
     }
 
@@ -765,6 +821,79 @@ mod tests {
                 "k={k}: {biased} vs {theory}"
             );
         }
+    }
+
+    /// `check_commit`/`check_reveal` give exactly what `add_commit`/`add_reveal` then return,
+    /// and the queries agree with the round `finish` hands out, over random sequences of good,
+    /// repeated, equivocating, outsider, wrong-epoch, forged and non-opening input.
+    #[test]
+    fn checks_agree_with_the_mutating_calls() {
+        let ks = keys(5);
+        let outsider = SigningKey::from_bytes(&[99; 32]);
+        let everyone: Vec<&SigningKey> = ks.iter().chain([&outsider]).collect();
+        let (mut commits_ok, mut reveals_ok, mut refused) = (0, 0, 0);
+        for seed in 1..=12u64 {
+            let mut rng = XorShift(0xbeac_0000 + seed);
+            let epoch = 4;
+            let set = set_of(epoch, &ks);
+            let mut c = BeaconCollector::new(CHAIN, set.clone(), Hash::ZERO);
+            assert_eq!(c.epoch(), epoch);
+            // Two candidate secrets per key, the second rare: repeats and a few equivocations.
+            let secret = |k: usize, j: u64| BeaconSecret([(k as u8) * 2 + j as u8 + 1; 32]);
+            let close_at = 20 + rng.next() % 20;
+            for step in 0..60 {
+                if step == close_at {
+                    c.close_commits();
+                }
+                let i = (rng.next() % everyone.len() as u64) as usize;
+                let key = everyone[i];
+                let e = if rng.next().is_multiple_of(8) {
+                    epoch + 1
+                } else {
+                    epoch
+                };
+                let (mut commit, mut reveal) = BeaconCommit::new(
+                    CHAIN,
+                    key,
+                    e,
+                    secret(i, rng.next().is_multiple_of(6) as u64),
+                );
+                if rng.next().is_multiple_of(10) {
+                    commit.signature.0[0] ^= 1;
+                }
+                if rng.next().is_multiple_of(10) {
+                    reveal.secret.0[0] ^= 1;
+                }
+                let predicted = c.check_commit(&commit);
+                assert_eq!(predicted, c.clone().add_commit(commit));
+                assert_eq!(predicted, c.add_commit(commit), "seed {seed} step {step}");
+                let predicted = c.check_reveal(&reveal);
+                assert_eq!(predicted, c.clone().add_reveal(reveal));
+                assert_eq!(predicted, c.add_reveal(reveal), "seed {seed} step {step}");
+                if predicted.is_ok() {
+                    reveals_ok += 1;
+                }
+                if c.check_commit(&commit).is_ok() {
+                    commits_ok += 1;
+                } else {
+                    refused += 1;
+                }
+                let (round, _) = c.finish();
+                for k in &everyone {
+                    let k = PublicKey::of(k);
+                    assert_eq!(c.is_member(&k), set.index_of(&k).is_some());
+                    assert_eq!(
+                        c.has_commit(&k),
+                        round.commits.iter().any(|x| x.validator == k)
+                    );
+                    assert_eq!(
+                        c.has_reveal(&k),
+                        round.reveals.iter().any(|x| x.validator == k)
+                    );
+                }
+            }
+        }
+        assert!(commits_ok > 0 && reveals_ok > 0 && refused > 0);
     }
 
     #[test]

@@ -585,7 +585,7 @@ fn scale_ppm(v: u64, ppm: u64) -> u64 {
     (v as u128 * ppm as u128 / PPM as u128) as u64
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Slot {
     One(ObservationReport),
     Conflict(ObservationReport, ObservationReport),
@@ -685,13 +685,66 @@ impl PosrState {
         Ok(())
     }
 
-    /// Takes a verified report of the epoch being collected.
+    /// Takes a verified report of the epoch being collected. What it answers (and refuses) is
+    /// exactly [`PosrState::would_record`]; this then stores the report (or voids the observer's
+    /// voice on an equivocation).
     pub fn record(
         &mut self,
         report: VerifiedReport,
         params: &PosrParams,
     ) -> Result<Recorded, PosrError> {
+        let outcome = self.would_record(&report, params)?;
         let r = report.0;
+        match outcome {
+            Recorded::New => {
+                self.reports
+                    .entry((r.window, r.subject))
+                    .or_default()
+                    .insert(r.observer, Slot::One(r));
+            }
+            Recorded::Duplicate => {}
+            Recorded::Equivocation => {
+                let slot = self
+                    .reports
+                    .get_mut(&(r.window, r.subject))
+                    .and_then(|slots| slots.get_mut(&r.observer));
+                // A slot already in conflict stays as it is: the first pair is the evidence.
+                if let Some(slot) = slot
+                    && let Slot::One(prev) = *slot
+                {
+                    // Keep the evidence in a canonical order so it does not depend on arrival
+                    // order.
+                    let (a, b) = if prev.to_bytes() <= r.to_bytes() {
+                        (prev, r)
+                    } else {
+                        (r, prev)
+                    };
+                    *slot = Slot::Conflict(a, b);
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// What [`PosrState::record`] would answer for `report` now, without recording it: the same
+    /// checks, in the same order, so the same result. Costs a few map look-ups.
+    pub fn would_record(
+        &self,
+        report: &VerifiedReport,
+        params: &PosrParams,
+    ) -> Result<Recorded, PosrError> {
+        self.precheck(report.report(), params)
+    }
+
+    /// What [`PosrState::record`] would answer for `report` *if its signature verifies*: every
+    /// rule of [`PosrState::would_record`], none of [`ObservationReport::verify`]'s. A cheap
+    /// filter to run before the (far costlier) signature check; anything it admits must still
+    /// be verified before it counts.
+    pub fn precheck(
+        &self,
+        r: &ObservationReport,
+        params: &PosrParams,
+    ) -> Result<Recorded, PosrError> {
         if params.epoch_of(r.window) != self.epoch {
             return Err(PosrError::WrongEpoch {
                 window: r.window,
@@ -718,26 +771,15 @@ impl PosrState {
         if !self.observers.contains(&r.observer) {
             return Err(PosrError::NotObserver(r.observer));
         }
-        let slots = self.reports.entry((r.window, r.subject)).or_default();
-        let Some(slot) = slots.get_mut(&r.observer) else {
-            slots.insert(r.observer, Slot::One(r));
-            return Ok(Recorded::New);
-        };
-        match slot {
-            Slot::One(prev) if prev.measurements == r.measurements => Ok(Recorded::Duplicate),
-            Slot::One(prev) => {
-                let prev = *prev;
-                // Keep the evidence in a canonical order so it does not depend on arrival order.
-                let (a, b) = if prev.to_bytes() <= r.to_bytes() {
-                    (prev, r)
-                } else {
-                    (r, prev)
-                };
-                *slot = Slot::Conflict(a, b);
-                Ok(Recorded::Equivocation)
-            }
-            Slot::Conflict(..) => Ok(Recorded::Equivocation),
-        }
+        let slot = self
+            .reports
+            .get(&(r.window, r.subject))
+            .and_then(|slots| slots.get(&r.observer));
+        Ok(match slot {
+            None => Recorded::New,
+            Some(Slot::One(prev)) if prev.measurements == r.measurements => Recorded::Duplicate,
+            Some(Slot::One(_) | Slot::Conflict(..)) => Recorded::Equivocation,
+        })
     }
 
     /// The robust aggregate of `subject` in `window` (of the epoch being collected), or `None`

@@ -601,6 +601,19 @@ pub fn record_proof(
     let size = view
         .size(id)?
         .ok_or_else(|| ApiError::not_found(format!("no scenario {id} on this relay")))?;
+    let anchored_size = snap.checkpoints.get(id).map_or(0, |c| c.checkpoint.size);
+    if index >= size && index < anchored_size {
+        // A replica still receiving the log from the scenario's home.
+        let mut e = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "replica_behind",
+            format!(
+                "this replica holds {size} records of {id}, the chain anchors {anchored_size}; it is catching up from the home relay — retry in a moment or ask the home"
+            ),
+        );
+        e.retry_after = Some(1);
+        return Err(e);
+    }
     if index >= size {
         return Err(ApiError::not_found(format!(
             "scenario {id} has {size} records; there is no record {index}"

@@ -129,8 +129,9 @@ pub struct DevnetOptions {
     pub demo: bool,
     /// Wipe the directory first (only if it looks like a devnet).
     pub fresh: bool,
-    /// Contracts per second per pledged capacity unit, for a new devnet's genesis.
-    pub writes_per_unit: u64,
+    /// Contracts per second per pledged capacity unit: for a new devnet's genesis (default
+    /// [`DEVNET_WRITES_PER_UNIT`]); for an existing one, it must match.
+    pub writes_per_unit: Option<u64>,
 }
 
 /// One node of a devnet.
@@ -187,7 +188,17 @@ pub fn init(opts: &DevnetOptions) -> anyhow::Result<Devnet> {
         std::fs::remove_dir_all(dir).with_context(|| format!("cannot wipe {}", dir.display()))?;
     }
     if dir.join("genesis.json").exists() {
-        return open(dir, opts.nodes);
+        let net = open(dir, opts.nodes)?;
+        if let Some(want) = opts.writes_per_unit {
+            ensure!(
+                want == net.genesis.writes_per_unit,
+                "{} holds a devnet with {} writes per unit, not {want}: run without \
+                 --writes-per-unit to start it, or add --fresh to make a new one",
+                dir.display(),
+                net.genesis.writes_per_unit
+            );
+        }
+        return Ok(net);
     }
     if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
         bail!(
@@ -260,7 +271,7 @@ fn create(opts: &DevnetOptions) -> anyhow::Result<Devnet> {
         .collect();
     let genesis = Genesis::create(&chain_id, crate::demo::now_ms(), &members)?
         .with_posr(DEVNET_WINDOW_MS, devnet_posr())?
-        .with_writes_per_unit(opts.writes_per_unit)?;
+        .with_writes_per_unit(opts.writes_per_unit.unwrap_or(DEVNET_WRITES_PER_UNIT))?;
 
     let web_dir = crate::node::default_web_dir();
     for node in &nodes {
@@ -655,7 +666,7 @@ mod tests {
             base_port: 7000,
             demo: true,
             fresh: false,
-            writes_per_unit: DEVNET_WRITES_PER_UNIT,
+            writes_per_unit: None,
         }
     }
 

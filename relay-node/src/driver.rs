@@ -96,6 +96,9 @@ pub enum NetOut {
         /// First height wanted.
         from: u64,
     },
+    /// Close every relay connection and dial the bootstrap relays and hubs again (a stalled
+    /// height; see [`STALL_RECONNECT`]).
+    Reconnect,
     /// Send the entries behind `checkpoint` to `replicas` and ask them to co-sign it
     /// ([`crate::replica`]).
     Replicate {
@@ -205,6 +208,9 @@ pub struct Driver {
     height_started: Instant,
     /// When this relay last polled a peer for blocks because it made no progress.
     polled: Instant,
+    /// When this relay last dropped and redialed its relay connections (see
+    /// [`STALL_RECONNECT`]).
+    reconnected: Instant,
     /// The P2PT overlay of the current epoch, for the network layer and the API.
     overlay: watch::Sender<Arc<Overlay>>,
 }
@@ -213,6 +219,11 @@ pub struct Driver {
 /// `idle_block`, makes the relay ask another relay for blocks: gossip alone can leave a relay
 /// behind (seen: a restarted relay that received no gossip of its peers' heights).
 const STALL_POLL: Duration = Duration::from_secs(2);
+/// A height in progress (or an idle wait past `idle_block`) this long without a decision makes
+/// the relay drop its relay connections and dial them afresh, at most once per this period: a
+/// connection that stalled in a partition recovers only as fast as TCP's retransmission backoff,
+/// and gossip state on it may be stale; new connections start clean.
+const STALL_RECONNECT: Duration = Duration::from_secs(8);
 
 impl Driver {
     /// A driver for the chain in `snapshot`, as the validator (or follower) holding `key`.
@@ -276,6 +287,7 @@ impl Driver {
             peers: Vec::new(),
             height_started: now,
             polled: now,
+            reconnected: now,
             overlay,
         })
     }
@@ -797,7 +809,7 @@ impl Driver {
         });
         let registry = &self.registry;
         self.reports
-            .retain(|k, r| !included.contains(k) && registry.plausible(r));
+            .retain(|k, r| !included.contains(k) && registry.plausible_pooled(r));
         self.beacon_commits.retain(|_, c| registry.admits_commit(c));
         self.beacon_reveals.retain(|_, r| registry.admits_reveal(r));
         self.future_proposals.retain(|p| p.height.0 == height + 1);
@@ -847,7 +859,10 @@ impl Driver {
             if self.waiting
                 && (!self.pool.is_empty()
                     || self.registry.epoch_due(now_ms())
-                    || self.reports.values().any(|r| self.registry.admits(r))
+                    || self
+                        .reports
+                        .values()
+                        .any(|r| self.registry.admits_pooled(r))
                     || now.duration_since(self.head_at) >= self.cfg.idle_block)
             {
                 self.start_if_waiting();
@@ -861,11 +876,26 @@ impl Driver {
             self.next_regossip = now + Duration::from_secs(1);
             self.regossip_own();
         }
-        let stalled = if self.waiting {
-            now.duration_since(self.head_at) > self.cfg.idle_block + STALL_POLL
+        let stalled_for = if self.waiting {
+            now.duration_since(self.head_at)
+                .saturating_sub(self.cfg.idle_block)
         } else {
-            now.duration_since(self.height_started) > STALL_POLL
+            now.duration_since(self.height_started)
         };
+        let stalled = stalled_for > STALL_POLL;
+        if stalled_for > STALL_RECONNECT
+            && now.duration_since(self.reconnected) >= STALL_RECONNECT
+            && !self.peers.is_empty()
+        {
+            self.reconnected = now;
+            tracing::warn!(
+                height = self.next_height(),
+                stalled_s = stalled_for.as_secs(),
+                "no progress; dropping and redialing the relay connections"
+            );
+            self.metrics.reconnects.add(1);
+            let _ = self.net.send(NetOut::Reconnect);
+        }
         if stalled && now.duration_since(self.polled) >= STALL_POLL / 2 && !self.peers.is_empty() {
             self.polled = now;
             // Each poll asks the next relay in turn.
@@ -1097,7 +1127,7 @@ impl Driver {
         let reports: Vec<ObservationReport> = self
             .reports
             .values()
-            .filter(|r| self.registry.admits(r))
+            .filter(|r| self.registry.admits_pooled(r))
             .take(MAX_BODY_REPORTS as usize)
             .copied()
             .collect();

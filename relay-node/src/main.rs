@@ -144,11 +144,10 @@ trustchain-relay run --config /tmp/dn/node-2/relay.toml   # then run a node by h
         #[arg(long)]
         init_only: bool,
         /// Write quota of a new devnet: contracts per second per pledged capacity unit (every
-        /// project has one base unit; docs/network.md, "Capacity pledges"). High by default so
-        /// local load tests are not throttled; a public network's genesis uses 200.
-        #[arg(long, default_value_t = devnet::DEVNET_WRITES_PER_UNIT,
-              value_parser = clap::value_parser!(u64).range(1..))]
-        writes_per_unit: u64,
+        /// project has one base unit; docs/network.md, "Capacity pledges") [default: 100000,
+        /// so local load tests are not throttled; a public network's genesis uses 200].
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        writes_per_unit: Option<u64>,
     },
     /// Manage signing keys.
     Key {

@@ -66,6 +66,8 @@ pub struct Metrics {
     pub validator_weight: Gauge,
     /// The current validator set's total weight.
     pub total_weight: Gauge,
+    /// Times this relay dropped and redialed its relay connections after a stall.
+    pub reconnects: Counter,
     /// 1 if this relay is a P2PT hub of its region this epoch.
     pub hub: Gauge,
     /// Overlay links (hubs this relay keeps) connected now.
@@ -102,6 +104,12 @@ impl Metrics {
             "counter",
             "Entries appended here as a replica of scenarios homed at other relays.",
             self.replicated_entries.get(),
+        );
+        line(
+            "trustchain_stall_reconnects_total",
+            "counter",
+            "Times this relay dropped and redialed its relay connections after no height was final for 8 s.",
+            self.reconnects.get(),
         );
         line(
             "trustchain_hub",

@@ -328,7 +328,11 @@ fn build_swarm(
                         .with_max_concurrent_streams(64),
                 ),
                 ping: match relay_net {
-                    Some(every) => ping::Behaviour::new(ping::Config::new().with_interval(every)),
+                    Some(every) => ping::Behaviour::new(
+                        ping::Config::new()
+                            .with_interval(every)
+                            .with_timeout(ping_timeout(every)),
+                    ),
                     None => ping::Behaviour::default(),
                 },
                 gossip: Toggle::from(gossip),
@@ -523,6 +527,15 @@ pub struct RelayNet {
     pub replica: crate::replica::ReplicaSide,
     /// The P2PT overlay of the current epoch: the hubs this relay keeps connected.
     pub overlay: watch::Receiver<Arc<crate::overlay::Overlay>>,
+}
+
+/// How long a relay waits for a ping's answer: eight intervals, within [2 s, 20 s]. A relay
+/// connection whose ping times out is closed (and redialed): it stalled, e.g. in a partition,
+/// and everything sent on it meanwhile piles up in gossip's send queue, which a TCP connection
+/// recovering at its retransmission backoff drains only tens of seconds after the network heals
+/// (seen in the 2|2 split test: finality did not resume within 60 s).
+pub fn ping_timeout(every: Duration) -> Duration {
+    (every * 8).clamp(Duration::from_secs(2), Duration::from_secs(20))
 }
 
 /// How often relays ping each other: eight heartbeats per PoSR window, within [250 ms, 15 s].
@@ -791,6 +804,12 @@ pub async fn start(
                     NetOut::Sync { peer, from } => {
                         swarm.behaviour_mut().sync.send_request(&peer, SyncRequest::Blocks { from, limit: MAX_SYNC_BLOCKS });
                     }
+                    NetOut::Reconnect => {
+                        for peer in relays.iter().copied().collect::<Vec<_>>() {
+                            let _ = swarm.disconnect_peer_id(peer);
+                        }
+                        redial.reset_immediately();
+                    }
                     NetOut::Replicate { checkpoint, replicas } => {
                         for key in replicas {
                             let Some(peer) = peer_of(&key) else { continue };
@@ -878,6 +897,12 @@ pub async fn start(
                                 }
                                 Err(_) => hb.failed += 1,
                             }
+                        }
+                        if let Err(e) = &result
+                            && relays.contains(&peer)
+                        {
+                            tracing::info!(%peer, error = %e, "relay ping failed; closing the connection (it is redialed)");
+                            let _ = swarm.disconnect_peer_id(peer);
                         }
                     }
                     SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Message { propagation_source, message, .. })) => {

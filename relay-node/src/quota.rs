@@ -136,8 +136,10 @@ impl Quotas {
         region_ratio_milli(capacity, homed.div_ceil(SCENARIOS_PER_UNIT))
     }
 
-    /// The quota of the project owning `charter`, as of `snap`.
-    pub fn quota(&self, charter: &Charter, snap: &ChainSnapshot) -> Quota {
+    /// The quota of the project owning `charter`, as of `snap` (`None` for a charter without
+    /// owners, which no relay stores: `UnsignedCharter::validate` refuses it).
+    pub fn quota(&self, charter: &Charter, snap: &ChainSnapshot) -> Option<Quota> {
+        let project = charter.content.owners.iter().min().copied()?;
         let ratio_milli = {
             let epoch = snap.next_validators.epoch;
             let cached = self.state.lock().map(|s| s.ratio).unwrap_or(None);
@@ -157,16 +159,12 @@ impl Quotas {
             .iter()
             .map(|o| self.pledges.get(o).copied().unwrap_or(0))
             .sum();
-        Quota {
-            project: owners
-                .iter()
-                .min()
-                .copied()
-                .unwrap_or(charter.content.owners[0]),
+        Some(Quota {
+            project,
             pledged_units,
             ratio_milli,
             per_second: write_quota(pledged_units, self.writes_per_unit, ratio_milli),
-        }
+        })
     }
 
     /// Takes `batch` contracts from the quota of `charter`'s project, or says when they fit.
@@ -176,8 +174,10 @@ impl Quotas {
         batch: usize,
         snap: &ChainSnapshot,
         now: Instant,
-    ) -> Result<Quota, Box<OverQuota>> {
-        let quota = self.quota(charter, snap);
+    ) -> Result<Option<Quota>, Box<OverQuota>> {
+        let Some(quota) = self.quota(charter, snap) else {
+            return Ok(None);
+        };
         let rate = quota.per_second.max(1) as f64;
         let burst = rate * BURST_SECS;
         let over = |retry_after: Option<Duration>, why: String, advice: String| {
@@ -215,7 +215,7 @@ impl Quotas {
         b.at = now;
         if b.tokens >= batch as f64 {
             b.tokens -= batch as f64;
-            return Ok(quota);
+            return Ok(Some(quota));
         }
         let wait = Duration::from_secs_f64((batch as f64 - b.tokens) / rate);
         Err(over(

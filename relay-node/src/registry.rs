@@ -150,11 +150,24 @@ impl Registry {
     /// Whether `report` would be recorded now as a new report (what a pool keeps and a proposer
     /// includes): signature, epoch, known nodes, an observer of this epoch, not a duplicate.
     pub fn admits(&self, report: &ObservationReport) -> bool {
-        let Ok(v) = report.verify(&self.chain_id) else {
-            return false;
-        };
-        let mut probe = self.state.clone();
-        matches!(probe.record(v, &self.params), Ok(Recorded::New))
+        // The state's rules first: they cost a few look-ups, the signature ~50 µs, and most
+        // reports a pool holds that are not admitted (of the next epoch, recorded already) fail
+        // them. Both must pass; the order changes nothing else.
+        matches!(self.state.precheck(report, &self.params), Ok(Recorded::New))
+            && report.verify(&self.chain_id).is_ok()
+    }
+
+    /// [`Registry::admits`] for a report of the driver's pool, whose signature was verified when
+    /// it was pooled ([`Registry::plausible`]; the chain id never changes): the state's rules
+    /// only, a few look-ups — the pool is scanned every tick.
+    pub fn admits_pooled(&self, report: &ObservationReport) -> bool {
+        matches!(self.state.precheck(report, &self.params), Ok(Recorded::New))
+    }
+
+    /// [`Registry::plausible`] for a pooled report (signature verified already): its epoch only.
+    pub fn plausible_pooled(&self, report: &ObservationReport) -> bool {
+        let e = self.params.epoch_of(report.window);
+        e == self.state.epoch() || e == self.state.epoch() + 1
     }
 
     /// Whether `report` is worth keeping for a later block: signed, and of the PoSR epoch being
@@ -173,45 +186,24 @@ impl Registry {
 
     /// The chain epoch whose beacon commits are being collected.
     pub fn beacon_epoch(&self) -> u64 {
-        self.committing.finish().0.epoch
+        self.committing.epoch()
     }
 
     /// Whether `key` is a validator of the current epoch that has not committed yet.
     pub fn needs_commit(&self, key: &PublicKey) -> bool {
-        let probe = BeaconCommit {
-            epoch: self.beacon_epoch(),
-            validator: *key,
-            commitment: Hash::ZERO,
-            signature: trustchain_core::crypto::Signature([0; 64]),
-        };
-        // Only a member's commit gets past the membership check (to fail on its signature).
-        let member = !matches!(
-            self.committing.clone().add_commit(probe),
-            Err(BeaconError::NotValidator(_))
-        );
-        member
-            && !self
-                .committing
-                .finish()
-                .0
-                .commits
-                .iter()
-                .any(|c| c.validator == *key)
+        // `committing` is never closed (it moves to `revealing` first): membership alone decides.
+        self.committing.is_member(key) && !self.committing.has_commit(key)
     }
 
     /// The epoch whose secret `key` must reveal now, if it committed and has not revealed.
     pub fn reveal_due(&self, key: &PublicKey) -> Option<u64> {
-        let (round, _) = self.revealing.as_ref()?.finish();
-        (round.commits.iter().any(|c| c.validator == *key)
-            && !round.reveals.iter().any(|r| r.validator == *key))
-        .then_some(round.epoch)
+        let rv = self.revealing.as_ref()?;
+        (rv.has_commit(key) && !rv.has_reveal(key)).then_some(rv.epoch())
     }
 
     /// Whether a block may record `c` now, as a new commit.
     pub fn admits_commit(&self, c: &BeaconCommit) -> bool {
-        let (round, _) = self.committing.finish();
-        !round.commits.iter().any(|k| k.validator == c.validator)
-            && self.committing.clone().add_commit(*c).is_ok()
+        !self.committing.has_commit(&c.validator) && self.committing.check_commit(c).is_ok()
     }
 
     /// Whether a block may record `r` now, as a new reveal.
@@ -219,12 +211,7 @@ impl Registry {
         let Some(rv) = &self.revealing else {
             return false;
         };
-        !rv.finish()
-            .0
-            .reveals
-            .iter()
-            .any(|k| k.validator == r.validator)
-            && rv.clone().add_reveal(*r).is_ok()
+        !rv.has_reveal(&r.validator) && rv.check_reveal(r).is_ok()
     }
 
     /// Whether a block made at `now_ms` would close the PoSR epoch being collected.
@@ -604,6 +591,182 @@ mod tests {
         assert!(
             after < before,
             "the withholder is penalized: {after} < {before}"
+        );
+    }
+
+    /// The queries as they were first written — probing clones and finished rounds — to check
+    /// the cheap versions against.
+    mod probes {
+        use super::*;
+        use trustchain_core::crypto::Signature;
+
+        pub fn admits(r: &Registry, report: &ObservationReport) -> bool {
+            let Ok(v) = report.verify(&r.chain_id) else {
+                return false;
+            };
+            matches!(r.state.clone().record(v, &r.params), Ok(Recorded::New))
+        }
+
+        pub fn beacon_epoch(r: &Registry) -> u64 {
+            r.committing.finish().0.epoch
+        }
+
+        pub fn needs_commit(r: &Registry, key: &PublicKey) -> bool {
+            let probe = BeaconCommit {
+                epoch: beacon_epoch(r),
+                validator: *key,
+                commitment: Hash::ZERO,
+                signature: Signature([0; 64]),
+            };
+            let member = !matches!(
+                r.committing.clone().add_commit(probe),
+                Err(BeaconError::NotValidator(_))
+            );
+            member
+                && !r
+                    .committing
+                    .finish()
+                    .0
+                    .commits
+                    .iter()
+                    .any(|c| c.validator == *key)
+        }
+
+        pub fn reveal_due(r: &Registry, key: &PublicKey) -> Option<u64> {
+            let (round, _) = r.revealing.as_ref()?.finish();
+            (round.commits.iter().any(|c| c.validator == *key)
+                && !round.reveals.iter().any(|x| x.validator == *key))
+            .then_some(round.epoch)
+        }
+
+        pub fn admits_commit(r: &Registry, c: &BeaconCommit) -> bool {
+            let (round, _) = r.committing.finish();
+            !round.commits.iter().any(|k| k.validator == c.validator)
+                && r.committing.clone().add_commit(*c).is_ok()
+        }
+
+        pub fn admits_reveal(r: &Registry, x: &BeaconReveal) -> bool {
+            let Some(rv) = &r.revealing else {
+                return false;
+            };
+            !rv.finish()
+                .0
+                .reveals
+                .iter()
+                .any(|k| k.validator == x.validator)
+                && rv.clone().add_reveal(*x).is_ok()
+        }
+    }
+
+    /// Through two epoch changes, commits, reveals, a withholder, an equivocating committer and
+    /// reports of three epochs, the registry's queries answer what the clone-and-finish probes
+    /// they replace answered.
+    #[test]
+    fn queries_agree_with_the_clone_and_finish_probes() {
+        use trustchain_core::beacon::{BeaconCommit, BeaconSecret};
+        let (g, keys) = setup();
+        let mut r = Registry::genesis(&g);
+        let outsider = SigningKey::from_bytes(&[99; 32]);
+        let everyone: Vec<&SigningKey> = keys.iter().chain([&outsider]).collect();
+        // Per chain epoch, a commit and reveal per key, a second (equivocating) commit and a
+        // forged one.
+        let drawn = |e: u64, salt: u8| -> Vec<(BeaconCommit, BeaconReveal)> {
+            everyone
+                .iter()
+                .enumerate()
+                .map(|(i, k)| {
+                    BeaconCommit::new(&g.chain_id, k, e, BeaconSecret([i as u8 + salt; 32]))
+                })
+                .collect()
+        };
+        let mut reports: Vec<ObservationReport> =
+            (998..1012).flat_map(|w| all_up(&g, &keys, w)).collect();
+        let mut lie = ObservationReport::sign(
+            &g.chain_id,
+            &keys[0],
+            PublicKey::of(&keys[1]),
+            1001,
+            Measurements::DOWN,
+        );
+        reports.push(lie);
+        lie.measurements.rtt_us = 7;
+        reports.push(lie); // badly signed now
+        // Per query (needs_commit, reveal_due, admits_commit, admits_reveal, admits): whether
+        // it answered no, yes.
+        let seen = std::cell::RefCell::new([[false; 2]; 5]);
+        let saw = |q: usize, yes: bool| seen.borrow_mut()[q][yes as usize] = true;
+        let check = |r: &Registry| {
+            assert_eq!(r.beacon_epoch(), probes::beacon_epoch(r));
+            for k in &everyone {
+                let k = PublicKey::of(k);
+                assert_eq!(r.needs_commit(&k), probes::needs_commit(r, &k));
+                assert_eq!(r.reveal_due(&k), probes::reveal_due(r, &k));
+                saw(0, r.needs_commit(&k));
+                saw(1, r.reveal_due(&k).is_some());
+            }
+            for e in 0..3 {
+                for salt in [7, 50] {
+                    for (c, x) in drawn(e, salt) {
+                        let mut forged = c;
+                        forged.signature.0[5] ^= 1;
+                        for c in [c, forged] {
+                            assert_eq!(r.admits_commit(&c), probes::admits_commit(r, &c));
+                            saw(2, r.admits_commit(&c));
+                        }
+                        assert_eq!(r.admits_reveal(&x), probes::admits_reveal(r, &x));
+                        saw(3, r.admits_reveal(&x));
+                    }
+                }
+            }
+            for rep in &reports {
+                assert_eq!(r.admits(rep), probes::admits(r, rep), "{rep:?}");
+                saw(4, r.admits(rep));
+            }
+        };
+        let set0 = g.validators.clone();
+        let mut admitted = 0;
+        check(&r);
+        let first = drawn(0, 7);
+        let commits = BlockBody {
+            // Keys 0..3 commit; key 2 then equivocates.
+            beacon_commits: first[..4].iter().map(|(c, _)| *c).collect(),
+            ..Default::default()
+        };
+        r.apply(1_000_500, &commits, &set0).unwrap();
+        check(&r);
+        let twice = BlockBody {
+            beacon_commits: vec![drawn(0, 50)[2].0],
+            ..Default::default()
+        };
+        r.apply(1_000_600, &twice, &set0).unwrap();
+        check(&r);
+        for w in 1000..1005 {
+            let body = with_reports(all_up(&g, &keys, w));
+            admitted += body.reports.iter().filter(|x| r.admits(x)).count();
+            r.apply(w * 1_000 + 700, &body, &set0).unwrap();
+            check(&r);
+        }
+        let set1 = r
+            .apply(1_006_000, &BlockBody::default(), &set0)
+            .unwrap()
+            .next
+            .expect("epoch 1");
+        check(&r);
+        // Keys 0 and 1 reveal; 3 withholds, 2 has no commit left.
+        let reveals = BlockBody {
+            beacon_reveals: first[..2].iter().map(|(_, x)| *x).collect(),
+            beacon_commits: drawn(1, 7)[1..3].iter().map(|(c, _)| *c).collect(),
+            ..Default::default()
+        };
+        r.apply(1_006_500, &reveals, &set1).unwrap();
+        check(&r);
+        r.apply(1_012_000, &BlockBody::default(), &set1).unwrap();
+        check(&r);
+        assert!(admitted > 0);
+        assert_eq!(
+            *seen.borrow(),
+            [[true; 2]; 5],
+            "every query answered both ways"
         );
     }
 }

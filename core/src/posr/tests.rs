@@ -919,3 +919,52 @@ fn penalties_cut_weight() {
             .is_err()
     );
 }
+
+/// `would_record` (and `precheck`) give exactly what `record` then does, over random sequences
+/// of reports — good, refused, duplicate, equivocating — across epoch ends; a refused report
+/// leaves the reports untouched.
+#[test]
+fn would_record_agrees_with_record() {
+    let p = params();
+    for seed in 1..=8u64 {
+        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15 ^ seed);
+        let (mut state, mut ks) = genesis(5);
+        // A registered but unconfirmed node, a sibling of node 0's operator, and a stranger.
+        let newcomer = signing_key(90);
+        let sibling = signing_key(91);
+        for (k, op) in [(&newcomer, operator_key(90)), (&sibling, operator_key(0))] {
+            state
+                .register(CHAIN, &NodeRegistration::sign(CHAIN, k, &op))
+                .unwrap();
+        }
+        ks.extend([newcomer, sibling, signing_key(92)]);
+        let choices = [healthy(), Measurements::DOWN];
+        let mut seen = [0usize; 3];
+        for step in 0..400 {
+            if step % 150 == 149 {
+                state.end_epoch(&p).unwrap();
+            }
+            let o = &ks[rng.below(ks.len() as u64) as usize];
+            let s = &ks[rng.below(ks.len() as u64) as usize];
+            // Mostly the epoch being collected, sometimes the one before or after.
+            let first = state.epoch() * p.windows_per_epoch;
+            let window = (first + rng.below(p.windows_per_epoch + 2)).saturating_sub(1);
+            let m = choices[rng.below(2) as usize];
+            let raw = ObservationReport::sign(CHAIN, o, PublicKey::of(s), window, m);
+            let v = raw.verify(CHAIN).unwrap();
+            let predicted = state.would_record(&v, &p);
+            assert_eq!(state.precheck(&raw, &p), predicted);
+            let before = state.reports.clone();
+            let got = state.record(v, &p);
+            assert_eq!(predicted, got, "seed {seed} step {step}: {raw:?}");
+            match got {
+                Ok(r) => seen[r as usize] += 1,
+                Err(_) => assert_eq!(state.reports, before, "a refusal changes nothing"),
+            }
+        }
+        assert!(
+            seen.iter().all(|&n| n > 0),
+            "every outcome occurs: {seen:?}"
+        );
+    }
+}
