@@ -119,6 +119,8 @@ struct Awaiting {
     sent: Instant,
     /// When this checkpoint was first sent.
     since: Instant,
+    /// Whether it has its majority (it is pooled; what remains is for the stragglers).
+    majority: bool,
 }
 
 /// How long a checkpoint that has its majority (or is anchored) is still sent to the replicas
@@ -381,11 +383,7 @@ impl Driver {
                 checkpoint,
                 signature,
             } => self.replica_signed(checkpoint, signature),
-            DriverIn::Moved => {
-                if self.waiting {
-                    self.scan_local();
-                }
-            }
+            DriverIn::Moved => self.scan_local(),
             DriverIn::Stop => {}
         }
     }
@@ -849,12 +847,10 @@ impl Driver {
         }
         if now >= self.next_scan {
             self.next_scan = now + self.cfg.checkpoint_delay;
-            // Checkpoints are signed between heights only: one per grown scenario per height
-            // (a height in progress already has its block; signing more would only be gossiped,
-            // verified and replaced).
-            if self.waiting {
-                self.scan_local();
-            }
+            // Checkpoints are signed during a height too: a replica's round trip then overlaps
+            // the height, and the checkpoint is ready when the next one starts. At most one per
+            // scenario is with its replicas at a time (see `scan_local`).
+            self.scan_local();
             self.beacon_duties();
             if self.waiting
                 && (!self.pool.is_empty()
@@ -911,12 +907,13 @@ impl Driver {
         let (pool, awaiting) = (&self.pool, &self.awaiting);
         let now = Instant::now();
         let signed = match sign_moved(&self.store, &snap, &self.key, now_ms(), |id| {
-            // A checkpoint still waiting for its replicas is not replaced by a newer one (of a
-            // grown log) until its resend is due.
+            // A checkpoint still waiting for its majority is not replaced by a newer one (of a
+            // grown log) until its resend is due: replacing it at every new record would start
+            // a replication that the next record abandons, and none would ever finish.
             let waiting = awaiting
                 .get(id)
-                .filter(|a| now.duration_since(a.sent) < REPLICA_RESEND)
-                .map_or(0, |a| a.cp.checkpoint.size);
+                .filter(|a| !a.majority && now.duration_since(a.sent) < REPLICA_RESEND)
+                .map_or(0, |_| u64::MAX);
             pool.get(id).map_or(0, |p| p.checkpoint.size).max(waiting)
         }) {
             Ok(s) => s,
@@ -958,7 +955,8 @@ impl Driver {
                 replicas: missing.clone(),
             });
         }
-        if cp.signatures.len() >= needed(replicas.len()) {
+        let majority = cp.signatures.len() >= needed(replicas.len());
+        if majority {
             self.pool_signed(&cp);
         }
         let id = cp.checkpoint.scenario.clone();
@@ -978,6 +976,7 @@ impl Driver {
                 replicas,
                 sent: now,
                 since,
+                majority,
             },
         );
     }
@@ -1019,6 +1018,7 @@ impl Driver {
             sigs.len() >= needed(a.replicas.len()),
             sigs.len() > a.replicas.len(),
         );
+        a.majority |= enough;
         let cp = a.cp.clone();
         if all {
             self.awaiting.remove(&checkpoint.scenario);

@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod bandwidth;
 pub mod chain_app;
 pub mod config;
 pub mod consensus;

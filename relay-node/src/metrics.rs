@@ -72,6 +72,10 @@ pub struct Metrics {
     pub hub: Gauge,
     /// Overlay links (hubs this relay keeps) connected now.
     pub hub_links: Gauge,
+    /// PoSR bandwidth samples this relay took of other relays.
+    pub bandwidth_samples: Counter,
+    /// The median of the latest bandwidth samples of the relays measured, kbit/s.
+    pub bandwidth_kbps: Gauge,
 }
 
 impl Metrics {
@@ -122,6 +126,18 @@ impl Metrics {
             "gauge",
             "Overlay links (the hubs this relay keeps) connected now.",
             self.hub_links.get(),
+        );
+        line(
+            "trustchain_bandwidth_samples_total",
+            "counter",
+            "PoSR bandwidth samples (128 KiB over /trustchain/bw/1) this relay took of other relays.",
+            self.bandwidth_samples.get(),
+        );
+        line(
+            "trustchain_bandwidth_kbps",
+            "gauge",
+            "Median of the latest bandwidth sample of each relay measured, kbit/s (what its PoSR reports carry).",
+            self.bandwidth_kbps.get(),
         );
         line(
             "trustchain_group_commits_total",

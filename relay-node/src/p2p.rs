@@ -9,7 +9,7 @@
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use futures::{AsyncReadExt as _, AsyncWriteExt as _, StreamExt as _};
@@ -239,6 +239,8 @@ struct Behaviour {
     replica: request_response::Behaviour<FrameCodec<ReplicaFrames>>,
     /// Relays tell each other where they listen (to dial hubs); off in clients.
     identify: Toggle<libp2p::identify::Behaviour>,
+    /// PoSR's bandwidth sample between relays ([`crate::bandwidth`]).
+    bandwidth: request_response::Behaviour<FrameCodec<crate::bandwidth::BandwidthFrames>>,
 }
 
 /// Connections a relay accepts: enough for many browsers, bounded so that no peer can exhaust it.
@@ -343,6 +345,15 @@ fn build_swarm(
                         .with_max_concurrent_streams(16),
                 ),
                 identify: Toggle::from(identify),
+                bandwidth: request_response::Behaviour::new(
+                    [(
+                        StreamProtocol::new(crate::bandwidth::PROTOCOL),
+                        ProtocolSupport::Full,
+                    )],
+                    request_response::Config::default()
+                        .with_request_timeout(Duration::from_secs(10))
+                        .with_max_concurrent_streams(8),
+                ),
                 replica: request_response::Behaviour::new(
                     [(StreamProtocol::new(REPLICA_PROTOCOL), ProtocolSupport::Full)],
                     request_response::Config::default()
@@ -552,9 +563,21 @@ struct Heartbeats {
 }
 
 impl Heartbeats {
-    /// The measurements of a window in which `expected` heartbeats were due. Bandwidth is not
-    /// sampled yet (0: PoSR's capacity factor stays at its floor).
-    fn measurements(&mut self, expected: u32) -> trustchain_core::posr::Measurements {
+    /// The median RTT of the window's answered pings.
+    fn median_rtt(&self) -> Option<Duration> {
+        let mut r = self.rtts_us.clone();
+        r.sort_unstable();
+        r.get(r.len() / 2)
+            .map(|us| Duration::from_micros(u64::from(*us)))
+    }
+
+    /// The measurements of a window in which `expected` heartbeats were due, with the peer's
+    /// latest bandwidth sample (0 if none answered yet).
+    fn measurements(
+        &mut self,
+        expected: u32,
+        bandwidth_kbps: u32,
+    ) -> trustchain_core::posr::Measurements {
         use trustchain_core::posr::{Measurements, PPM};
         if self.ok == 0 {
             return Measurements::DOWN;
@@ -565,7 +588,7 @@ impl Heartbeats {
             heartbeat_ppm: ppm(self.ok, expected),
             reachability_ppm: ppm(self.ok, self.ok + self.failed),
             rtt_us: self.rtts_us[self.rtts_us.len() / 2],
-            bandwidth_kbps: 0,
+            bandwidth_kbps,
         }
     }
 }
@@ -739,6 +762,14 @@ pub async fn start(
         ),
         u64,
     > = std::collections::HashMap::new();
+    // PoSR bandwidth samples: the window each peer was last sampled in, the samples in flight,
+    // and each peer's latest figure.
+    let mut sampled_in: std::collections::HashMap<PeerId, u64> = std::collections::HashMap::new();
+    let mut sampling: std::collections::HashMap<
+        request_response::OutboundRequestId,
+        (PeerId, Instant),
+    > = std::collections::HashMap::new();
+    let mut bandwidth: std::collections::HashMap<PeerId, u32> = std::collections::HashMap::new();
     let mut redial = tokio::time::interval(Duration::from_secs(2));
     let mut window_tick = tokio::time::interval(Duration::from_millis(100));
     let now_window = move || {
@@ -820,6 +851,7 @@ pub async fn start(
                                 .unwrap_or(checkpoint.size);
                             match crate::replica::append_from(&store, &checkpoint, start) {
                                 Ok(req) => {
+                                    tracing::debug!(%peer, scenario = %checkpoint.scenario, size = checkpoint.size, start, "replicate");
                                     let id = swarm.behaviour_mut().replica.send_request(&peer, req);
                                     replicating.insert(id, (key, checkpoint.clone()));
                                 }
@@ -837,9 +869,9 @@ pub async fn start(
                         let done = window;
                         window = w;
                         let list = measured
-                            .values_mut()
-                            .map(|(k, hb)| {
-                                let m = hb.measurements(expected);
+                            .iter_mut()
+                            .map(|(p, (k, hb))| {
+                                let m = hb.measurements(expected, bandwidth.get(p).copied().unwrap_or(0));
                                 *hb = Heartbeats::default();
                                 (*k, m)
                             })
@@ -894,6 +926,13 @@ pub async fn start(
                                 Ok(rtt) => {
                                     hb.ok += 1;
                                     hb.rtts_us.push(u32::try_from(rtt.as_micros()).unwrap_or(u32::MAX));
+                                    // One bandwidth sample per peer and window, after its first
+                                    // answered ping (which spreads the samples over the window).
+                                    if relays.contains(&peer) && sampled_in.get(&peer) != Some(&window) {
+                                        sampled_in.insert(peer, window);
+                                        let id = swarm.behaviour_mut().bandwidth.send_request(&peer, crate::bandwidth::Sample::full());
+                                        sampling.insert(id, (peer, Instant::now()));
+                                    }
                                 }
                                 Err(_) => hb.failed += 1,
                             }
@@ -951,6 +990,7 @@ pub async fn start(
                             let slot = (key, cp.scenario.clone());
                             match response {
                                 ReplicaResponse::Signed(sig) => {
+                                    tracing::debug!(%peer, scenario = %cp.scenario, size = cp.size, "replica signed");
                                     if sig.key == key && key.verify(&cp.digest(), &sig.signature).is_ok() {
                                         replica_sizes.insert(slot, cp.size);
                                         to_driver(DriverIn::ReplicaSigned { checkpoint: cp, signature: sig });
@@ -959,6 +999,7 @@ pub async fn start(
                                     }
                                 }
                                 ReplicaResponse::Need { size } if size < cp.size => {
+                                    tracing::debug!(%peer, scenario = %cp.scenario, size, "replica needs entries");
                                     replica_sizes.insert(slot, size);
                                     match crate::replica::append_from(&store, &cp, size) {
                                         Ok(req) => {
@@ -986,8 +1027,44 @@ pub async fn start(
                                 !is_browser(a) && a.iter().any(|p| matches!(p, Protocol::Tcp(_)))
                             })
                         {
-                            relay_addrs.insert(peer_id, a.clone().with_p2p(peer_id).unwrap_or_else(|a| a));
+                            // A configured (bootstrap) address wins: the operator chose it.
+                            relay_addrs
+                                .entry(peer_id)
+                                .or_insert_with(|| a.clone().with_p2p(peer_id).unwrap_or_else(|a| a));
                         }
+                    }
+                    SwarmEvent::Behaviour(BehaviourEvent::Bandwidth(request_response::Event::Message { peer, message, .. })) => match message {
+                        request_response::Message::Request { request, channel, .. } => {
+                            // Registered relays only; anyone else's stream is dropped unanswered.
+                            if node_keys.contains_key(&peer) {
+                                let n = u32::try_from(request.0.len()).unwrap_or(u32::MAX);
+                                let _ = swarm.behaviour_mut().bandwidth.send_response(channel, crate::bandwidth::Received(n));
+                            }
+                        }
+                        request_response::Message::Response { request_id, response } => {
+                            if let Some((p, sent)) = sampling.remove(&request_id)
+                                && response.0 as usize == crate::bandwidth::SAMPLE_BYTES
+                            {
+                                let rtt = measured.get(&p).and_then(|(_, hb)| hb.median_rtt());
+                                if let Some(k) = crate::bandwidth::kbps(crate::bandwidth::SAMPLE_BYTES, sent.elapsed(), rtt) {
+                                    tracing::trace!(peer = %p, kbps = k, "bandwidth sample");
+                                    bandwidth.insert(p, k);
+                                    if let Some(m) = &metrics {
+                                        let mut all: Vec<u32> = bandwidth.values().copied().collect();
+                                        all.sort_unstable();
+                                        m.bandwidth_samples.add(1);
+                                        m.bandwidth_kbps.set(u64::from(all[all.len() / 2]));
+                                    }
+                                }
+                            }
+                        }
+                    },
+                    SwarmEvent::Behaviour(BehaviourEvent::Bandwidth(request_response::Event::OutboundFailure { peer, request_id, error, .. })) => {
+                        // A sample that does not arrive within 10 s is under 0.1 Mbit/s.
+                        if sampling.remove(&request_id).is_some() {
+                            bandwidth.insert(peer, 0);
+                        }
+                        tracing::debug!(%peer, %error, "bandwidth sample failed");
                     }
                     SwarmEvent::Behaviour(BehaviourEvent::Replica(request_response::Event::OutboundFailure { peer, request_id, error, .. })) => {
                         if let Some((key, cp)) = replicating.remove(&request_id) {

@@ -88,6 +88,23 @@ impl Places {
             .collect()
     }
 
+    /// [`Places::members`] and, if registered but not among them, `home`: a scenario's home
+    /// need not be a validator (a follower, or a relay PoSR dropped for a while) to keep
+    /// writing it; its replicas must be.
+    pub fn members_with(&self, set: &ValidatorSet, home: &PublicKey) -> Vec<Member> {
+        let mut m = self.members(set);
+        if !m.iter().any(|x| x.key == *home)
+            && let Some((region, capacity)) = self.0.get(home)
+        {
+            m.push(Member {
+                key: *home,
+                region: region.clone(),
+                capacity: *capacity,
+            });
+        }
+        m
+    }
+
     /// The region of a node.
     pub fn region(&self, key: &PublicKey) -> Option<&str> {
         self.0.get(key).map(|(r, _)| r.as_str())
@@ -101,7 +118,12 @@ pub fn replicas_of(
     scenario: &ScenarioId,
     home: &PublicKey,
 ) -> Vec<PublicKey> {
-    placement::replicas(scenario, home, &places.members(set), DEFAULT_REPLICAS)
+    placement::replicas(
+        scenario,
+        home,
+        &places.members_with(set, home),
+        DEFAULT_REPLICAS,
+    )
 }
 
 /// Signatures a checkpoint of a scenario homed at `home` needs (the home's own included).
@@ -109,19 +131,39 @@ pub fn needed(replicas: usize) -> usize {
     placement::quorum(DEFAULT_REPLICAS).min(1 + replicas)
 }
 
-/// Checks that `cp` is signed by a majority of its scenario's replica set among `set`'s members.
+/// Checks that `cp` is signed by a majority of its scenario's replica set: its replicas among
+/// `set`'s members, its home among them or any registered node ([`Places::members_with`]).
 pub fn check_signers(
     places: &Places,
     set: &ValidatorSet,
     cp: &SignedCheckpoint,
 ) -> Result<PublicKey, PlacementError> {
-    let signers: Vec<PublicKey> = cp.signatures.iter().map(|s| s.key).collect();
-    placement::check_signers(
-        &cp.checkpoint.scenario,
-        &signers,
-        &places.members(set),
-        DEFAULT_REPLICAS,
-    )
+    // Distinct keys (a decoded checkpoint has them strictly ascending; be sure anyway).
+    let mut signers: Vec<PublicKey> = cp.signatures.iter().map(|s| s.key).collect();
+    signers.sort();
+    signers.dedup();
+    let scenario = &cp.checkpoint.scenario;
+    let members = places.members(set);
+    let first = placement::check_signers(scenario, &signers, &members, DEFAULT_REPLICAS);
+    if first.is_ok() {
+        return first;
+    }
+    // A registered home outside the validator set: it must be the home the check finds.
+    for s in &signers {
+        if members.iter().any(|m| m.key == *s) {
+            continue;
+        }
+        let with = places.members_with(set, s);
+        if with.len() == members.len() {
+            continue; // not registered
+        }
+        let reps = placement::replicas(scenario, s, &with, DEFAULT_REPLICAS);
+        if signers.iter().all(|x| x == s || reps.contains(x)) && signers.len() >= needed(reps.len())
+        {
+            return Ok(*s);
+        }
+    }
+    first
 }
 
 /// What a home asks a replica.
@@ -460,6 +502,42 @@ mod tests {
         w.u64(0);
         w.len(MAX_APPEND_ENTRIES as usize + 1);
         assert!(ReplicaRequest::from_bytes(&w.into_bytes()).is_err());
+    }
+
+    /// A home PoSR dropped from the validators keeps anchoring with its replicas (validators);
+    /// a stranger cannot be a home, and a lone home is too few.
+    #[test]
+    fn a_registered_home_need_not_be_a_validator() {
+        use trustchain_core::chain::Validator;
+        let keys: Vec<SigningKey> = (1..=4u8)
+            .map(|i| SigningKey::from_bytes(&[i; 32]))
+            .collect();
+        let pks: Vec<PublicKey> = keys.iter().map(PublicKey::of).collect();
+        let places = Places::from_list(pks.iter().map(|k| (*k, "eu".to_string(), 1)).collect());
+        // The validators: all but node 0.
+        let set = ValidatorSet::new(
+            5,
+            pks[1..]
+                .iter()
+                .map(|k| Validator {
+                    key: *k,
+                    weight: 10,
+                })
+                .collect(),
+        )
+        .unwrap();
+        let cp = checkpoint(9);
+        let reps = replicas_of(&places, &set, &cp.scenario, &pks[0]);
+        assert_eq!(reps.len(), 2, "two replicas among the three validators");
+        assert!(!reps.contains(&pks[0]));
+        let signer = |k: &PublicKey| keys.iter().find(|s| PublicKey::of(s) == *k).unwrap();
+        let ok = cp.clone().sign(&[&keys[0], signer(&reps[0])]);
+        assert_eq!(check_signers(&places, &set, &ok), Ok(pks[0]));
+        let alone = cp.clone().sign(&[&keys[0]]);
+        assert!(check_signers(&places, &set, &alone).is_err());
+        let stranger = SigningKey::from_bytes(&[77; 32]);
+        let bad = cp.clone().sign(&[&stranger, signer(&reps[0])]);
+        assert!(check_signers(&places, &set, &bad).is_err());
     }
 
     proptest! {

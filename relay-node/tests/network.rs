@@ -93,6 +93,18 @@ fn four_relays_stay_final_through_a_sigkill_and_a_wiped_restart() {
             .any(|l| l.starts_with("trustchain_consensus_decided_total ") && !l.ends_with(" 0")),
         "the restarted node decided heights itself:\n{m}"
     );
+    // PoSR's bandwidth sample ran between the relays (on loopback: well above 1 Mbit/s).
+    let (_, m) = get_text(&format!("{}/metrics", nodes[0].url));
+    let gauge = |name: &str| {
+        m.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    assert!(
+        gauge("trustchain_bandwidth_samples_total ") > 0
+            && gauge("trustchain_bandwidth_kbps ") > 1_000,
+        "bandwidth samples between relays:\n{m}"
+    );
     assert_one_chain(&live);
 
     // 4. Every acknowledged contract is on the chain, with a proof that verifies from genesis.
