@@ -462,6 +462,18 @@ pub enum PosrError {
     /// No node has positive weight.
     #[error("no node has positive weight: no validator set can be formed")]
     NoValidators,
+    /// Too few operators have weight for the operator cap to hold: the chain keeps its current
+    /// set rather than hand one operator more than the cap (a disturbed epoch in which a single
+    /// node was seen up would otherwise make it the only validator).
+    #[error(
+        "only {have} operators have weight; the operator cap needs at least {need}: the current validator set stays"
+    )]
+    TooFewOperators {
+        /// Operators with weight in the computed set.
+        have: usize,
+        /// The fewest operators among whom no one exceeds `operator_cap_ppm`.
+        need: usize,
+    },
     /// The parameters are unusable.
     #[error("bad PoSR parameters: {0}")]
     BadParams(&'static str),
@@ -962,6 +974,13 @@ fn apply_operator_cap(cands: &mut Vec<Candidate>, cap_ppm: u32) {
     cands.retain(|c| c.2 > 0);
 }
 
+/// The fewest operators with weight a validator set needs: `⌈1 / operator_cap⌉` (1 without a
+/// cap), the fewest among whom nobody holds more than the cap.
+pub fn min_operators(params: &PosrParams) -> usize {
+    let cap = u64::from(params.operator_cap_ppm).clamp(1, PPM);
+    PPM.div_ceil(cap) as usize
+}
+
 /// Most seats one operator may hold: `max(1, ⌊max_validators · operator_cap⌋)`.
 pub fn seats_per_operator(params: &PosrParams) -> usize {
     ((params.max_validators as u64 * params.operator_cap_ppm as u64 / PPM) as usize).max(1)
@@ -977,7 +996,8 @@ pub fn seats_per_operator(params: &PosrParams) -> usize {
 /// 3. the operator cap over the chosen: no operator above `operator_cap` of the total;
 /// 4. sorted by key, as [`ValidatorSet`] requires.
 ///
-/// If no node has weight, [`PosrError::NoValidators`]: the chain keeps its current set.
+/// If no node has weight, [`PosrError::NoValidators`], and if fewer than [`min_operators`]
+/// operators have weight, [`PosrError::TooFewOperators`]: the chain keeps its current set.
 pub fn next_validator_set(
     state: &PosrState,
     params: &PosrParams,
@@ -1013,6 +1033,14 @@ pub fn next_validator_set(
     apply_operator_cap(&mut chosen, params.operator_cap_ppm);
     if chosen.is_empty() {
         return Err(PosrError::NoValidators);
+    }
+    let operators: BTreeSet<PublicKey> = chosen.iter().map(|c| c.1).collect();
+    let need = min_operators(params);
+    if operators.len() < need {
+        return Err(PosrError::TooFewOperators {
+            have: operators.len(),
+            need,
+        });
     }
     let validators = chosen
         .into_iter()

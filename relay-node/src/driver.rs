@@ -200,6 +200,8 @@ pub struct Driver {
     wal_seq: u64,
     next_scan: Instant,
     next_retransmit: Instant,
+    /// When a lasting round may re-send the head block again.
+    next_block_resend: Instant,
     /// When this relay next re-gossips its own pending checkpoints and beacon entries.
     next_regossip: Instant,
     /// Last sync request per peer (rate limit).
@@ -284,6 +286,7 @@ impl Driver {
             wal_seq,
             next_scan: now,
             next_retransmit: now,
+            next_block_resend: now,
             next_regossip: now,
             asked: HashMap::new(),
             peers: Vec::new(),
@@ -605,8 +608,8 @@ impl Driver {
         Ok(BeaconSecret(secret))
     }
 
-    /// Re-gossips what this relay made itself and no block holds yet: its checkpoints and beacon
-    /// entries (a message published before any relay was connected is lost, and only blocks
+    /// Re-gossips what this relay made itself and no block holds yet: its checkpoints, beacon
+    /// entries and observation reports (a message published before any relay was connected is lost, and only blocks
     /// proposed elsewhere would take it).
     fn regossip_own(&mut self) {
         let now = Instant::now();
@@ -639,6 +642,12 @@ impl Driver {
                     .values()
                     .filter(|r| r.validator == me)
                     .map(|r| NetMessage::BeaconReveal(Box::new(*r))),
+            )
+            .chain(
+                self.reports
+                    .values()
+                    .filter(|r| r.observer == me)
+                    .map(|r| NetMessage::Report(Box::new(*r))),
             )
             .collect();
         for m in own {
@@ -1048,9 +1057,16 @@ impl Driver {
                 SignedConsensusMsg::Proposal(p.clone()),
             )));
         }
-        // A round that lasts: the previous block may not have reached everyone, nor our
-        // checkpoints the proposer.
-        if self.core.round().as_u32().unwrap_or(0) > 0 {
+        // A round that lasts: the previous block may not have reached everyone. Once a second:
+        // retransmission runs every 200 ms, and a block is the largest message there is.
+        // (Checkpoints, reports and beacon entries are re-gossiped by the relay that made them,
+        // in `regossip_own`: re-sending the whole pool of every relay here, every 200 ms, was a
+        // storm once a stall let reports pile up — 750 messages a second from one relay after
+        // a 2|2 split, which filled gossip's send queues and dropped the votes that would have
+        // ended the stall.)
+        let now = Instant::now();
+        if self.core.round().as_u32().unwrap_or(0) > 0 && now >= self.next_block_resend {
+            self.next_block_resend = now + Duration::from_secs(1);
             let snap = self.snap();
             let height = snap.head.header.height;
             if height > 0
@@ -1063,30 +1079,6 @@ impl Driver {
                 let _ = self
                     .net
                     .send(NetOut::Publish(NetMessage::Block(Box::new(fb))));
-            }
-            for cp in self.pool.values() {
-                let _ = self
-                    .net
-                    .send(NetOut::Publish(NetMessage::Checkpoint(Box::new(
-                        cp.clone(),
-                    ))));
-            }
-            let again = self
-                .reports
-                .values()
-                .map(|r| NetMessage::Report(Box::new(*r)))
-                .chain(
-                    self.beacon_commits
-                        .values()
-                        .map(|c| NetMessage::BeaconCommit(Box::new(*c))),
-                )
-                .chain(
-                    self.beacon_reveals
-                        .values()
-                        .map(|r| NetMessage::BeaconReveal(Box::new(*r))),
-                );
-            for m in again {
-                let _ = self.net.send(NetOut::Publish(m));
             }
         }
     }

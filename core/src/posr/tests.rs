@@ -968,3 +968,37 @@ fn would_record_agrees_with_record() {
         );
     }
 }
+
+#[test]
+fn too_few_operators_with_weight_keep_the_current_set() {
+    let p = params();
+    assert_eq!(min_operators(&p), 5, "a 20 % cap needs five operators");
+    assert_eq!(
+        min_operators(&PosrParams {
+            operator_cap_ppm: 1_000_000,
+            ..p
+        }),
+        1
+    );
+    assert_eq!(min_operators(&PosrParams::default()), 10);
+    // Six operators; two are down from window 40 (epoch 10) on.
+    let mut specs: Vec<Spec> = (0..4).map(|op| node(op, Up::Always, 500_000)).collect();
+    specs.push(node(4, Up::DownBetween(40, 10_000), 500_000));
+    specs.push(node(5, Up::DownBetween(40, 10_000), 500_000));
+    let mut sim = Sim::new(7, p, &specs);
+    for _ in 0..8 {
+        let _ = sim.run_epoch();
+    }
+    let (_, set) = sim.run_epoch();
+    assert_eq!(set.unwrap().validators.len(), 6, "all six confirmed");
+    // Once the two are unconfirmed (16 down windows), four operators have weight: too few for
+    // the cap, so no set is formed (the chain keeps its current one).
+    let mut last = None;
+    for _ in 9..20 {
+        last = Some(sim.run_epoch().1);
+    }
+    assert_eq!(
+        last.unwrap(),
+        Err(PosrError::TooFewOperators { have: 4, need: 5 })
+    );
+}
