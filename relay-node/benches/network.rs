@@ -6,7 +6,8 @@
 //!
 //! Run: `cargo bench -p trustchain-relay --bench network` (a plain `main`, not criterion: it
 //! measures a multi-process system). About 90 s plus the build. Knobs (environment):
-//! `TRUSTCHAIN_BENCH_N` submissions timed one by one (200), `TRUSTCHAIN_BENCH_WINDOW_S` seconds of
+//! `TRUSTCHAIN_BENCH_LOG` the relays' `RUST_LOG` (`warn`; their logs are in the temporary
+//! directory), `TRUSTCHAIN_BENCH_N` submissions timed one by one (200), `TRUSTCHAIN_BENCH_WINDOW_S` seconds of
 //! each throughput window (8), `TRUSTCHAIN_BENCH_CLIENTS` client threads (16),
 //! `TRUSTCHAIN_BENCH_BATCH` contracts per POST (8), `TRUSTCHAIN_BENCH_POOL` contracts pre-signed
 //! per window (200,000).
@@ -164,7 +165,10 @@ impl Proc {
         let err = std::fs::File::create(log).expect("log file");
         let mut child = Command::new(BIN)
             .args(args)
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("TRUSTCHAIN_BENCH_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(err)
             .spawn()

@@ -180,9 +180,10 @@ pub fn validate_block(
     header: &BlockHeader,
     body: &BlockBody,
     now_ms: Option<u64>,
+    verified: Verified<'_>,
 ) -> Result<Checked, InvalidBlock> {
     let set = &snap.next_validators;
-    validate_shape(snap, set, registry, header, body, now_ms)?;
+    validate_shape(snap, set, registry, header, body, now_ms, verified)?;
     let height = header.height;
     let (next_validators, registry) = match registry {
         None if !body.reports.is_empty()
@@ -223,6 +224,7 @@ fn validate_shape(
     header: &BlockHeader,
     body: &BlockBody,
     now_ms: Option<u64>,
+    verified: Verified<'_>,
 ) -> Result<(), InvalidBlock> {
     let height = header.height;
     let head = &snap.head.header;
@@ -284,7 +286,16 @@ fn validate_shape(
             scenario: c.scenario.to_string(),
             why,
         };
-        check_checkpoint(set, registry, cp).map_err(bad)?;
+        // A checkpoint equal to one this relay already verified (its pool) needs its signers
+        // checked against this set only, not its signatures again.
+        if verified.is_some_and(|v| v.get(&c.scenario) == Some(cp)) {
+            if let Some(r) = registry {
+                crate::replica::check_signers(r.places(), set, cp)
+                    .map_err(|e| bad(e.to_string()))?;
+            }
+        } else {
+            check_checkpoint(set, registry, cp).map_err(bad)?;
+        }
         let anchored = snap
             .checkpoints
             .get(&c.scenario)
@@ -304,6 +315,11 @@ fn validate_shape(
     }
     Ok(())
 }
+
+/// Checkpoints whose signatures this relay has verified already, by scenario (a driver's pool):
+/// a block's checkpoint equal to one of them skips its signature checks.
+pub type Verified<'a> =
+    Option<&'a std::collections::BTreeMap<trustchain_core::value::ScenarioId, SignedCheckpoint>>;
 
 /// Checks a checkpoint's signatures: all valid, and — on a network (with a registry) — by a
 /// majority of its scenario's replica set among `set`'s members (docs/network.md, "Replica
@@ -331,8 +347,9 @@ pub fn validate_final(
     header: &BlockHeader,
     certificate: &CommitCertificate,
     body: &BlockBody,
+    verified: Verified<'_>,
 ) -> Result<Checked, InvalidBlock> {
-    let checked = validate_block(snap, registry, header, body, None)?;
+    let checked = validate_block(snap, registry, header, body, None, verified)?;
     certificate
         .verify(header, &snap.next_validators)
         .map_err(|source| InvalidBlock::Certificate {

@@ -72,6 +72,8 @@ pub struct Metrics {
     pub hub: Gauge,
     /// Overlay links (hubs this relay keeps) connected now.
     pub hub_links: Gauge,
+    /// Inputs the network layer dropped because the consensus driver's lane was full.
+    pub driver_dropped: Counter,
     /// PoSR bandwidth samples this relay took of other relays.
     pub bandwidth_samples: Counter,
     /// The median of the latest bandwidth samples of the relays measured, kbit/s.
@@ -126,6 +128,12 @@ impl Metrics {
             "gauge",
             "Overlay links (the hubs this relay keeps) connected now.",
             self.hub_links.get(),
+        );
+        line(
+            "trustchain_driver_dropped_total",
+            "counter",
+            "Gossip and replica inputs dropped because the consensus driver was busy (its bulk lane full); consensus messages have a lane of their own.",
+            self.driver_dropped.get(),
         );
         line(
             "trustchain_bandwidth_samples_total",

@@ -525,7 +525,7 @@ pub struct RelayNet {
     /// The gossip topic (one per network).
     pub topic: String,
     /// Where gossip and sync answers go.
-    pub driver: std::sync::mpsc::SyncSender<DriverIn>,
+    pub driver: crate::driver::DriverTx,
     /// What the driver wants sent.
     pub out: mpsc::UnboundedReceiver<NetOut>,
     /// Counters.
@@ -589,6 +589,80 @@ impl Heartbeats {
             reachability_ppm: ppm(self.ok, self.ok + self.failed),
             rtt_us: self.rtts_us[self.rtts_us.len() / 2],
             bandwidth_kbps,
+        }
+    }
+}
+
+/// A home's replication to one replica of one scenario.
+type Slot = (
+    trustchain_core::crypto::PublicKey,
+    trustchain_core::value::ScenarioId,
+);
+
+/// The home side of `/trustchain/replica/1`: at most one request per replica and scenario is in
+/// flight; a newer checkpoint waits (the newest only) until it is answered. (One request per
+/// checkpoint, unbounded, flooded a replica's streams under load — "Dropping inbound stream
+/// because we are at capacity" — and out-of-order appends only earned `Need` answers.)
+#[derive(Default)]
+struct Replicating {
+    /// Requests in flight: their slot and checkpoint.
+    sent: std::collections::HashMap<request_response::OutboundRequestId, (Slot, Checkpoint)>,
+    /// Slots with a request in flight.
+    busy: std::collections::HashSet<Slot>,
+    /// The newest checkpoint waiting for its slot.
+    queued: std::collections::HashMap<Slot, Checkpoint>,
+    /// How many entries each replica is known to hold.
+    sizes: std::collections::HashMap<Slot, u64>,
+}
+
+impl Replicating {
+    /// Sends `cp` to the replica `key` from what it is known to hold (or asks first), unless a
+    /// request for the same slot is in flight: then it waits its turn.
+    fn send(
+        &mut self,
+        swarm: &mut libp2p::Swarm<Behaviour>,
+        store: &Store,
+        key: trustchain_core::crypto::PublicKey,
+        cp: Checkpoint,
+    ) {
+        let Some(peer) = peer_of(&key) else { return };
+        let slot = (key, cp.scenario.clone());
+        if self.busy.contains(&slot) {
+            if self.queued.get(&slot).is_none_or(|q| q.size < cp.size) {
+                self.queued.insert(slot, cp);
+            }
+            return;
+        }
+        // Unknown: ask first (an empty request), so nothing is sent twice.
+        let start = self.sizes.get(&slot).copied().unwrap_or(cp.size);
+        self.send_from(swarm, store, slot, peer, cp, start);
+    }
+
+    fn send_from(
+        &mut self,
+        swarm: &mut libp2p::Swarm<Behaviour>,
+        store: &Store,
+        slot: Slot,
+        peer: PeerId,
+        cp: Checkpoint,
+        start: u64,
+    ) {
+        match crate::replica::append_from(store, &cp, start) {
+            Ok(req) => {
+                tracing::debug!(%peer, scenario = %cp.scenario, size = cp.size, start, "replicate");
+                let id = swarm.behaviour_mut().replica.send_request(&peer, req);
+                self.busy.insert(slot.clone());
+                self.sent.insert(id, (slot, cp));
+            }
+            Err(e) => tracing::error!(error = %e, "cannot read entries to replicate"),
+        }
+    }
+
+    /// The slot's request is answered or failed: the waiting checkpoint, if any, goes next.
+    fn done(&mut self, swarm: &mut libp2p::Swarm<Behaviour>, store: &Store, slot: Slot) {
+        self.busy.remove(&slot);
+        if let Some(next) = self.queued.remove(&slot) {
+            self.send(swarm, store, slot.0, next);
         }
     }
 }
@@ -751,17 +825,7 @@ pub async fn start(
         ReplicaResponse,
     )>(64);
     // Home side: requests in flight, and what each replica is known to hold.
-    let mut replicating: std::collections::HashMap<
-        request_response::OutboundRequestId,
-        (trustchain_core::crypto::PublicKey, Checkpoint),
-    > = std::collections::HashMap::new();
-    let mut replica_sizes: std::collections::HashMap<
-        (
-            trustchain_core::crypto::PublicKey,
-            trustchain_core::value::ScenarioId,
-        ),
-        u64,
-    > = std::collections::HashMap::new();
+    let mut replicating = Replicating::default();
     // PoSR bandwidth samples: the window each peer was last sampled in, the samples in flight,
     // and each peer's latest figure.
     let mut sampled_in: std::collections::HashMap<PeerId, u64> = std::collections::HashMap::new();
@@ -789,11 +853,25 @@ pub async fn start(
             .max(1) as u32
     });
     let mut relays: std::collections::HashSet<PeerId> = std::collections::HashSet::new();
+    // Dropped inputs are counted (metric) and logged at most once a second.
+    let drop_metrics = metrics.clone();
+    let last_drop_log = std::cell::Cell::new(None::<Instant>);
     let to_driver = move |input: DriverIn| {
         if let Some(d) = &driver
             && d.try_send(input).is_err()
         {
-            tracing::warn!("consensus driver busy; a message was dropped");
+            if let Some(m) = &drop_metrics {
+                m.driver_dropped.add(1);
+            }
+            if last_drop_log
+                .get()
+                .is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
+            {
+                last_drop_log.set(Some(Instant::now()));
+                tracing::warn!(
+                    "consensus driver busy; messages are being dropped (see trustchain_driver_dropped_total)"
+                );
+            }
         }
     };
     tokio::spawn(async move {
@@ -843,20 +921,7 @@ pub async fn start(
                     }
                     NetOut::Replicate { checkpoint, replicas } => {
                         for key in replicas {
-                            let Some(peer) = peer_of(&key) else { continue };
-                            // Unknown: ask first (an empty request), so nothing is sent twice.
-                            let start = replica_sizes
-                                .get(&(key, checkpoint.scenario.clone()))
-                                .copied()
-                                .unwrap_or(checkpoint.size);
-                            match crate::replica::append_from(&store, &checkpoint, start) {
-                                Ok(req) => {
-                                    tracing::debug!(%peer, scenario = %checkpoint.scenario, size = checkpoint.size, start, "replicate");
-                                    let id = swarm.behaviour_mut().replica.send_request(&peer, req);
-                                    replicating.insert(id, (key, checkpoint.clone()));
-                                }
-                                Err(e) => tracing::error!(error = %e, "cannot read entries to replicate"),
-                            }
+                            replicating.send(&mut swarm, &store, key, checkpoint.clone());
                         }
                     }
                 },
@@ -986,36 +1051,34 @@ pub async fn start(
                             }
                         }
                         request_response::Message::Response { request_id, response } => {
-                            let Some((key, cp)) = replicating.remove(&request_id) else { continue };
-                            let slot = (key, cp.scenario.clone());
+                            let Some((slot, cp)) = replicating.sent.remove(&request_id) else { continue };
+                            let key = slot.0;
                             match response {
                                 ReplicaResponse::Signed(sig) => {
                                     tracing::debug!(%peer, scenario = %cp.scenario, size = cp.size, "replica signed");
                                     if sig.key == key && key.verify(&cp.digest(), &sig.signature).is_ok() {
-                                        replica_sizes.insert(slot, cp.size);
+                                        replicating.sizes.insert(slot.clone(), cp.size);
                                         to_driver(DriverIn::ReplicaSigned { checkpoint: cp, signature: sig });
                                     } else {
                                         tracing::warn!(%peer, "a replica's signature does not verify");
                                     }
+                                    replicating.done(&mut swarm, &store, slot);
                                 }
                                 ReplicaResponse::Need { size } if size < cp.size => {
                                     tracing::debug!(%peer, scenario = %cp.scenario, size, "replica needs entries");
-                                    replica_sizes.insert(slot, size);
-                                    match crate::replica::append_from(&store, &cp, size) {
-                                        Ok(req) => {
-                                            let id = swarm.behaviour_mut().replica.send_request(&peer, req);
-                                            replicating.insert(id, (key, cp));
-                                        }
-                                        Err(e) => tracing::error!(error = %e, "cannot read entries to replicate"),
-                                    }
+                                    replicating.sizes.insert(slot.clone(), size);
+                                    // The slot stays busy: this continues the same checkpoint.
+                                    replicating.send_from(&mut swarm, &store, slot, peer, cp, size);
                                 }
                                 ReplicaResponse::Need { size } => {
                                     tracing::warn!(%peer, scenario = %cp.scenario, size, "a replica asks for entries past the checkpoint");
-                                    replica_sizes.remove(&slot);
+                                    replicating.sizes.remove(&slot);
+                                    replicating.done(&mut swarm, &store, slot);
                                 }
                                 ReplicaResponse::Refused { message } => {
                                     tracing::debug!(%peer, scenario = %cp.scenario, %message, "replica refused");
-                                    replica_sizes.remove(&slot);
+                                    replicating.sizes.remove(&slot);
+                                    replicating.done(&mut swarm, &store, slot);
                                 }
                             }
                         }
@@ -1067,8 +1130,9 @@ pub async fn start(
                         tracing::debug!(%peer, %error, "bandwidth sample failed");
                     }
                     SwarmEvent::Behaviour(BehaviourEvent::Replica(request_response::Event::OutboundFailure { peer, request_id, error, .. })) => {
-                        if let Some((key, cp)) = replicating.remove(&request_id) {
-                            replica_sizes.remove(&(key, cp.scenario));
+                        if let Some((slot, _)) = replicating.sent.remove(&request_id) {
+                            replicating.sizes.remove(&slot);
+                            replicating.done(&mut swarm, &store, slot);
                         }
                         tracing::debug!(%peer, %error, "replica request failed");
                     }

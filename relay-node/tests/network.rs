@@ -127,13 +127,16 @@ fn weights_follow_observed_uptime_and_replicas_move_across_epoch_changes() {
     w.submit(&nodes[0], 3);
     wait_anchored(&nodes[0], w.all());
 
-    // Placement: eight scenarios, homed at each relay in turn.
-    let mut placed: Vec<(usize, Writer)> = (0..8)
+    // Placement: 24 scenarios, homed at each relay in turn. (Keys are random, so placement
+    // is: a relay is a replica of another's scenario with probability 2/3, and with 8
+    // scenarios some relay held all of them in about one run of four; with 24 that is about
+    // one run in 370 — 4 × (2/3)^18.)
+    let mut placed: Vec<(usize, Writer)> = (0..24)
         .map(|i| {
             let home = i % NODES;
             let id = trustchain_core::value::ScenarioId::new(&format!("net/s{i}")).unwrap();
             let mut w = Writer::open_on(&nodes[home], &id);
-            w.submit(&nodes[home], 3);
+            w.submit(&nodes[home], 1);
             (home, w)
         })
         .collect();

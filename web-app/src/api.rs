@@ -134,6 +134,51 @@ pub struct ScenarioInfo {
     pub charter: Option<Charter>,
     /// The latest anchored checkpoint.
     pub head_checkpoint: Option<SignedCheckpoint>,
+    /// `home` (this relay takes the scenario's writes) or `replica` (it keeps a copy); absent
+    /// from older relays.
+    #[serde(default)]
+    pub role: Option<String>,
+    /// On a replica, the home relay's node key (hex).
+    #[serde(default)]
+    pub home: Option<String>,
+}
+
+/// `GET /v1/main/overlay`: the P2PT overlay of the current epoch (a network relay only).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct OverlayInfo {
+    /// The overlay every relay computes from the chain.
+    pub overlay: Overlay,
+    /// This relay's place in it.
+    pub this_relay: OverlayPlace,
+}
+
+/// The regions of one epoch and their hubs.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct Overlay {
+    /// The epoch.
+    pub epoch: u64,
+    /// Regions by name.
+    pub regions: std::collections::BTreeMap<String, OverlayRegion>,
+}
+
+/// One region of the overlay.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct OverlayRegion {
+    /// Its validators (node keys, hex, ascending).
+    pub members: Vec<String>,
+    /// Its hubs, best first.
+    pub hubs: Vec<String>,
+}
+
+/// This relay in the overlay.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct OverlayPlace {
+    /// Its node key.
+    pub key: String,
+    /// Whether it is a hub this epoch.
+    pub hub: bool,
+    /// The relays it keeps connected for the overlay.
+    pub links: Vec<String>,
 }
 
 /// One record of `GET /v1/scenarios/{id}/records`.

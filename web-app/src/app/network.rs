@@ -9,7 +9,7 @@ use trustchain_core::chain::ValidatorSet;
 use super::net;
 use super::state::{Ctx, TrustState, ctx};
 use super::ui::{ErrorBox, Hex, Loading, Time, scenario_href};
-use crate::api::{Block, Epochs, Relay, ScenarioSummary, Status};
+use crate::api::{Block, Epochs, OverlayInfo, Relay, ScenarioSummary, Status};
 use crate::fmt;
 
 /// How often heads are polled.
@@ -85,6 +85,15 @@ pub fn NetworkPage() -> impl IntoView {
     let epochs = LocalResource::new(move || {
         let api = c.api_tracked();
         async move { net::json::<Epochs>(&api.url("/v1/main/epochs")).await }
+    });
+    // The P2PT overlay (a dev relay has none: its 404 just hides the section).
+    let overlay = LocalResource::new(move || {
+        let api = c.api_tracked();
+        async move {
+            net::json::<OverlayInfo>(&api.url("/v1/main/overlay"))
+                .await
+                .ok()
+        }
     });
     let scenarios = LocalResource::new(move || {
         let api = c.api_tracked();
@@ -216,8 +225,34 @@ pub fn NetworkPage() -> impl IntoView {
                     Some(Err(e)) => view! { <ErrorBox message=e/> }.into_any(),
                     Some(Ok(s)) => view! { <RelayInfo status=s/> }.into_any(),
                 }}
+                {move || overlay.get().flatten().map(|o| view! { <OverlayView info=o/> })}
             </section>
         </div>
+    }
+}
+
+/// The P2PT overlay: each region's hubs, and this relay's links.
+#[component]
+fn OverlayView(info: OverlayInfo) -> impl IntoView {
+    let me = info.this_relay.clone();
+    view! {
+        <h3 class="sub-h" id="overlay">"P2PT overlay · epoch " {info.overlay.epoch}</h3>
+        <p class="muted small">"Each region's heaviest validators are its hubs: every relay keeps its region's hubs connected, hubs keep each other. Hubs get no extra vote."</p>
+        <table class="tbl">
+            <thead><tr><th>"region"</th><th>"validators"</th><th>"hubs"</th></tr></thead>
+            <tbody>
+            {info.overlay.regions.into_iter().map(|(name, r)| view! {
+                <tr>
+                    <td><span class="tag">{name}</span></td>
+                    <td class="num">{r.members.len()}</td>
+                    <td>{r.hubs.into_iter().map(|h| view! { <Hex value=h/> " " }).collect_view()}</td>
+                </tr>
+            }).collect_view()}
+            </tbody>
+        </table>
+        <p class="small">"This relay " <Hex value=me.key/> " is "
+            {if me.hub { view! { <span class="pill ok">"a hub"</span> }.into_any() } else { view! { <span class="pill">"not a hub"</span> }.into_any() }}
+            " this epoch and keeps " {me.links.len()} " overlay link(s)."</p>
     }
 }
 

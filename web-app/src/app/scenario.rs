@@ -103,6 +103,17 @@ pub fn Scenario(id: String) -> impl IntoView {
                         <div class="stats inline">
                             <div class="stat"><span class="label">"records"</span><span class="value">{fmt::thousands(i.size)}</span></div>
                             <div class="stat"><span class="label">"anchored in a final block"</span><span class="value">{fmt::thousands(anchored)}</span></div>
+                            {i.role.clone().map(|role| {
+                                let home = i.home.clone();
+                                view! {
+                                    <div class="stat" id="scenario-role"><span class="label">"kept on this relay as"</span>
+                                        <span class="value">{if role == "replica" { "a replica" } else { "its home" }}</span>
+                                        <span class="sub">{match home {
+                                            Some(h) => view! { "writes go to its home " <Hex value=h/> }.into_any(),
+                                            None => view! { "takes its writes; replicas co-sign its checkpoints" }.into_any(),
+                                        }}</span></div>
+                                }
+                            })}
                             {i.head_checkpoint.clone().map(|cp| view! {
                                 <div class="stat"><span class="label">"latest checkpoint root"</span>
                                     <span class="value small"><Hex value=cp.checkpoint.root.to_hex()/></span>
