@@ -1377,25 +1377,28 @@ pub struct DriverRx {
     bulk: crossbeam_channel::Receiver<DriverIn>,
 }
 
+/// An input the driver did not take: its lane was full, or the driver has stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the consensus driver did not take the input (busy or stopped)")]
+pub struct NotTaken;
+
 impl DriverTx {
-    /// Queues `input` in its lane; refused (returned) if that lane is full or the driver gone.
-    pub fn try_send(&self, input: DriverIn) -> Result<(), DriverIn> {
-        let lane = if input.urgent() {
+    fn lane(&self, input: &DriverIn) -> &crossbeam_channel::Sender<DriverIn> {
+        if input.urgent() {
             &self.urgent
         } else {
             &self.bulk
-        };
-        lane.try_send(input).map_err(|e| e.into_inner())
+        }
     }
 
-    /// Queues `input`, waiting for room.
-    pub fn send(&self, input: DriverIn) -> Result<(), DriverIn> {
-        let lane = if input.urgent() {
-            &self.urgent
-        } else {
-            &self.bulk
-        };
-        lane.send(input).map_err(|e| e.into_inner())
+    /// Queues `input` in its lane; refused if that lane is full or the driver gone.
+    pub fn try_send(&self, input: DriverIn) -> Result<(), NotTaken> {
+        self.lane(&input).try_send(input).map_err(|_| NotTaken)
+    }
+
+    /// Queues `input`, waiting for room; refused if the driver is gone.
+    pub fn send(&self, input: DriverIn) -> Result<(), NotTaken> {
+        self.lane(&input).send(input).map_err(|_| NotTaken)
     }
 }
 
