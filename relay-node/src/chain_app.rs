@@ -289,10 +289,7 @@ fn validate_shape(
         // A checkpoint equal to one this relay already verified (its pool) needs its signers
         // checked against this set only, not its signatures again.
         if verified.is_some_and(|v| v.get(&c.scenario) == Some(cp)) {
-            if let Some(r) = registry {
-                crate::replica::check_signers(r.places(), set, cp)
-                    .map_err(|e| bad(e.to_string()))?;
-            }
+            check_checkpoint_signers(set, registry, cp).map_err(bad)?;
         } else {
             check_checkpoint(set, registry, cp).map_err(bad)?;
         }
@@ -330,6 +327,16 @@ pub fn check_checkpoint(
     cp: &SignedCheckpoint,
 ) -> Result<(), String> {
     cp.verify_signatures().map_err(|e| e.to_string())?;
+    check_checkpoint_signers(set, registry, cp)
+}
+
+/// [`check_checkpoint`] without the signature checks, for a checkpoint whose signatures are
+/// known to be valid: who signed it, against `set`.
+pub fn check_checkpoint_signers(
+    set: &ValidatorSet,
+    registry: Option<&Registry>,
+    cp: &SignedCheckpoint,
+) -> Result<(), String> {
     match registry {
         Some(r) => crate::replica::check_signers(r.places(), set, cp)
             .map(|_| ())

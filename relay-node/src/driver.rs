@@ -28,7 +28,9 @@ use trustchain_core::encoding::{Decode, Encode};
 use trustchain_core::posr::{Measurements, ObservationReport};
 use trustchain_core::value::ScenarioId;
 
-use crate::chain_app::{check_checkpoint, validate_block, validate_final};
+use crate::chain_app::{
+    check_checkpoint, check_checkpoint_signers, validate_block, validate_final,
+};
 use crate::consensus::codec::{MAX_SYNC_BLOCKS, NetMessage, WalRecord};
 use crate::consensus::{
     Action, BlockValue, ConsensusCore, Decision, EpochSet, Height, TimeoutConfig, TrustchainContext,
@@ -64,9 +66,6 @@ pub enum DriverIn {
     PeerConnected(PeerId),
     /// This relay durably accepted new records: checkpoint them now if between heights.
     Moved,
-    /// Nothing arrived before the next timer (internal to the driver's loop).
-    #[doc(hidden)]
-    Tick,
     /// A replica co-signed a checkpoint of a scenario homed here (signature checked by the
     /// network layer against the replica's key).
     ReplicaSigned {
@@ -364,15 +363,16 @@ impl Driver {
             }
             // Consensus first: a flood of checkpoints and reports must not delay (or, when
             // the bulk lane is full, drop) the votes that make blocks final.
+            // `None`: a timer is due; `Some(None)`: every sender is gone.
             let got = crossbeam_channel::select_biased! {
-                recv(rx.urgent) -> m => m.ok(),
-                recv(rx.bulk) -> m => m.ok(),
-                default(wake.saturating_duration_since(now)) => Some(DriverIn::Tick),
+                recv(rx.urgent) -> m => Some(m.ok()),
+                recv(rx.bulk) -> m => Some(m.ok()),
+                default(wake.saturating_duration_since(now)) => None,
             };
             match got {
-                Some(DriverIn::Stop) | None => break,
-                Some(DriverIn::Tick) => {}
-                Some(input) => self.input(input),
+                Some(Some(DriverIn::Stop) | None) => break,
+                Some(Some(input)) => self.input(input),
+                None => {}
             }
             self.fire_timers();
             self.tick();
@@ -405,7 +405,7 @@ impl Driver {
                     self.scan_local();
                 }
             }
-            DriverIn::Stop | DriverIn::Tick => {}
+            DriverIn::Stop => {}
         }
     }
 
@@ -418,7 +418,7 @@ impl Driver {
         let next = self.next_height();
         match msg {
             NetMessage::Checkpoint(cp) => {
-                self.pool_insert(*cp);
+                self.pool_insert(*cp, false);
                 // Something to anchor: begin the next height now, not at the next tick.
                 if self.waiting && !self.pool.is_empty() {
                     self.start_if_waiting();
@@ -522,28 +522,36 @@ impl Driver {
         self.run(actions, false);
     }
 
-    fn pool_insert(&mut self, cp: SignedCheckpoint) {
+    /// Pools a checkpoint larger than the one pooled or anchored, once checked (its signatures
+    /// too, unless `signed_here`: ours and replica signatures the network layer verified).
+    /// Returns whether it was pooled.
+    fn pool_insert(&mut self, cp: SignedCheckpoint, signed_here: bool) -> bool {
         let c = &cp.checkpoint;
-        let anchored = self
-            .snapshot
-            .borrow()
+        let snap = self.snap();
+        let anchored = snap
             .checkpoints
             .get(&c.scenario)
             .map_or(0, |a| a.checkpoint.size);
         let pooled = self.pool.get(&c.scenario).map_or(0, |p| p.checkpoint.size);
         if c.size <= anchored.max(pooled) {
-            return;
+            return false;
         }
-        let set = self.snapshot.borrow().next_validators.clone();
-        if let Err(e) = check_checkpoint(&set, Some(&self.registry), &cp) {
+        let set = &snap.next_validators;
+        let checked = if signed_here {
+            check_checkpoint_signers(set, Some(&self.registry), &cp)
+        } else {
+            check_checkpoint(set, Some(&self.registry), &cp)
+        };
+        if let Err(e) = checked {
             self.refuse("checkpoint", e);
-            return;
+            return false;
         }
         if self.pool.len() >= MAX_POOL && !self.pool.contains_key(&c.scenario) {
             self.refuse("checkpoint", "pool full");
-            return;
+            return false;
         }
         self.pool.insert(c.scenario.clone(), cp);
+        true
     }
 
     fn report_insert(&mut self, r: ObservationReport) {
@@ -1032,24 +1040,16 @@ impl Driver {
         );
     }
 
-    /// Pools and gossips a checkpoint that has its majority, unless it is pooled or anchored.
+    /// Pools and gossips a checkpoint of ours that has its majority, unless a checkpoint as
+    /// large is pooled or anchored.
     fn pool_signed(&mut self, cp: &SignedCheckpoint) {
-        let id = &cp.checkpoint.scenario;
-        let have = self.pool.get(id).map_or(0, |p| p.checkpoint.size).max(
-            self.snap()
-                .checkpoints
-                .get(id)
-                .map_or(0, |a| a.checkpoint.size),
-        );
-        if cp.checkpoint.size <= have {
-            return;
+        if self.pool_insert(cp.clone(), true) {
+            let _ = self
+                .net
+                .send(NetOut::Publish(NetMessage::Checkpoint(Box::new(
+                    cp.clone(),
+                ))));
         }
-        self.pool_insert(cp.clone());
-        let _ = self
-            .net
-            .send(NetOut::Publish(NetMessage::Checkpoint(Box::new(
-                cp.clone(),
-            ))));
     }
 
     /// A replica's signature on a checkpoint waiting here: added; with enough, the checkpoint

@@ -562,13 +562,16 @@ struct Heartbeats {
     rtts_us: Vec<u32>,
 }
 
+/// The upper median of `values` (sorted in place): the element at `len / 2`.
+fn median(values: &mut [u32]) -> Option<u32> {
+    values.sort_unstable();
+    values.get(values.len() / 2).copied()
+}
+
 impl Heartbeats {
     /// The median RTT of the window's answered pings.
     fn median_rtt(&self) -> Option<Duration> {
-        let mut r = self.rtts_us.clone();
-        r.sort_unstable();
-        r.get(r.len() / 2)
-            .map(|us| Duration::from_micros(u64::from(*us)))
+        median(&mut self.rtts_us.clone()).map(|us| Duration::from_micros(u64::from(us)))
     }
 
     /// The measurements of a window in which `expected` heartbeats were due, with the peer's
@@ -582,12 +585,12 @@ impl Heartbeats {
         if self.ok == 0 {
             return Measurements::DOWN;
         }
-        self.rtts_us.sort_unstable();
         let ppm = |n: u32, of: u32| ((n as u64 * PPM) / of.max(1) as u64).min(PPM) as u32;
         Measurements {
             heartbeat_ppm: ppm(self.ok, expected),
             reachability_ppm: ppm(self.ok, self.ok + self.failed),
-            rtt_us: self.rtts_us[self.rtts_us.len() / 2],
+            // Every answered ping pushed an RTT, and `ok > 0`.
+            rtt_us: median(&mut self.rtts_us).unwrap_or(u32::MAX),
             bandwidth_kbps,
         }
     }
@@ -1114,9 +1117,8 @@ pub async fn start(
                                     bandwidth.insert(p, k);
                                     if let Some(m) = &metrics {
                                         let mut all: Vec<u32> = bandwidth.values().copied().collect();
-                                        all.sort_unstable();
                                         m.bandwidth_samples.add(1);
-                                        m.bandwidth_kbps.set(u64::from(all[all.len() / 2]));
+                                        m.bandwidth_kbps.set(u64::from(median(&mut all).unwrap_or(0)));
                                     }
                                 }
                             }

@@ -74,17 +74,20 @@ impl Places {
         ))
     }
 
+    /// The placement member `key` is, if registered.
+    fn member(&self, key: &PublicKey) -> Option<Member> {
+        self.0.get(key).map(|(region, capacity)| Member {
+            key: *key,
+            region: region.clone(),
+            capacity: *capacity,
+        })
+    }
+
     /// The placement members among `set`: its validators whose region is known.
     pub fn members(&self, set: &ValidatorSet) -> Vec<Member> {
         set.validators
             .iter()
-            .filter_map(|v| {
-                self.0.get(&v.key).map(|(region, capacity)| Member {
-                    key: v.key,
-                    region: region.clone(),
-                    capacity: *capacity,
-                })
-            })
+            .filter_map(|v| self.member(&v.key))
             .collect()
     }
 
@@ -92,23 +95,23 @@ impl Places {
     /// need not be a validator (a follower, or a relay PoSR dropped for a while) to keep
     /// writing it; its replicas must be.
     pub fn members_with(&self, set: &ValidatorSet, home: &PublicKey) -> Vec<Member> {
-        let mut m = self.members(set);
-        if !m.iter().any(|x| x.key == *home)
-            && let Some((region, capacity)) = self.0.get(home)
-        {
-            m.push(Member {
-                key: *home,
-                region: region.clone(),
-                capacity: *capacity,
-            });
-        }
-        m
+        with_home(self.members(set), self.member(home))
     }
 
     /// The region of a node.
     pub fn region(&self, key: &PublicKey) -> Option<&str> {
         self.0.get(key).map(|(r, _)| r.as_str())
     }
+}
+
+/// `members` and `home` if it is registered (`Some`) and not among them.
+fn with_home(mut members: Vec<Member>, home: Option<Member>) -> Vec<Member> {
+    if let Some(h) = home
+        && !members.iter().any(|m| m.key == h.key)
+    {
+        members.push(h);
+    }
+    members
 }
 
 /// The replicas (home excluded) of `scenario` homed at `home`, among `set`'s members.
@@ -153,10 +156,10 @@ pub fn check_signers(
         if members.iter().any(|m| m.key == *s) {
             continue;
         }
-        let with = places.members_with(set, s);
-        if with.len() == members.len() {
+        let Some(home) = places.member(s) else {
             continue; // not registered
-        }
+        };
+        let with = with_home(members.clone(), Some(home));
         let reps = placement::replicas(scenario, s, &with, DEFAULT_REPLICAS);
         if signers.iter().all(|x| x == s || reps.contains(x)) && signers.len() >= needed(reps.len())
         {
