@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::crypto::{BadSignature, PublicKey, Signature, sign};
 use crate::encoding::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::hash::{Domain, Hash};
+use crate::log::ConsistencyProof;
 use crate::value::ScenarioId;
 
 /// Most replica signatures on one checkpoint.
@@ -37,7 +38,29 @@ pub struct ReplicaSignature {
     pub signature: Signature,
 }
 
-/// A checkpoint with its replicas' signatures.
+/// How a checkpoint joins what the chain already holds of its scenario — what a block needs,
+/// besides the signatures, to anchor it ([`crate::validity`]). Not signed: both kinds are checked
+/// against the chain itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Link {
+    /// The scenario's first anchored checkpoint, founded at `home`: the chain records the home,
+    /// and this checkpoint and every later one must be signed by a quorum of the replica set of
+    /// that home.
+    Found {
+        /// The relay that founded the scenario (it must be among the signers).
+        home: PublicKey,
+    },
+    /// A later checkpoint: the RFC 9162 consistency proof from the checkpoint anchored before it
+    /// (`proof.from` is that checkpoint's size, `proof.to` this one's).
+    Extend {
+        /// The proof.
+        proof: ConsistencyProof,
+    },
+}
+
+/// A checkpoint with its replicas' signatures, and — on its way into a block — its [`Link`] to
+/// the chain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedCheckpoint {
     /// The checkpoint.
@@ -45,6 +68,10 @@ pub struct SignedCheckpoint {
     pub checkpoint: Checkpoint,
     /// Replica signatures, keys strictly ascending.
     pub signatures: Vec<ReplicaSignature>,
+    /// How it extends the scenario's anchored history: required in a block body, absent where
+    /// it does not matter (a record proof only needs the anchored digest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<Link>,
 }
 
 /// Why a checkpoint's signatures are not acceptable.
@@ -78,6 +105,7 @@ impl Checkpoint {
         SignedCheckpoint {
             checkpoint: self,
             signatures,
+            link: None,
         }
     }
 }
@@ -133,14 +161,15 @@ impl Decode for ReplicaSignature {
         })
     }
 }
-impl Encode for SignedCheckpoint {
-    fn encode(&self, w: &mut Writer) {
+impl SignedCheckpoint {
+    /// The checkpoint and its signatures without the [`Link`] (what a [`crate::proof::RecordProof`]
+    /// carries: a verifier needs the anchored digest, not how it joined the chain).
+    pub fn encode_unlinked(&self, w: &mut Writer) {
         self.checkpoint.encode(w);
         w.seq(&self.signatures);
     }
-}
-impl Decode for SignedCheckpoint {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+    /// Reads what [`Self::encode_unlinked`] wrote; `link` is `None`.
+    pub fn decode_unlinked(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let checkpoint = Checkpoint::decode(r)?;
         let signatures: Vec<ReplicaSignature> =
             r.seq("checkpoint signatures", MAX_CHECKPOINT_SIGNERS, 96)?;
@@ -152,6 +181,52 @@ impl Decode for SignedCheckpoint {
         Ok(SignedCheckpoint {
             checkpoint,
             signatures,
+            link: None,
         })
+    }
+    /// The same checkpoint without its link.
+    pub fn unlinked(mut self) -> Self {
+        self.link = None;
+        self
+    }
+}
+
+/// The full form (block bodies, gossip, storage): [`SignedCheckpoint::encode_unlinked`], then
+/// the link: tag 0 none, 1 found + home key, 2 extend + consistency proof.
+impl Encode for SignedCheckpoint {
+    fn encode(&self, w: &mut Writer) {
+        self.encode_unlinked(w);
+        match &self.link {
+            None => w.u8(0),
+            Some(Link::Found { home }) => {
+                w.u8(1);
+                home.encode(w);
+            }
+            Some(Link::Extend { proof }) => {
+                w.u8(2);
+                proof.encode(w);
+            }
+        }
+    }
+}
+impl Decode for SignedCheckpoint {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let mut cp = Self::decode_unlinked(r)?;
+        cp.link = match r.u8("checkpoint link tag")? {
+            0 => None,
+            1 => Some(Link::Found {
+                home: PublicKey::decode(r)?,
+            }),
+            2 => Some(Link::Extend {
+                proof: ConsistencyProof::decode(r)?,
+            }),
+            tag => {
+                return Err(DecodeError::InvalidTag {
+                    what: "checkpoint link",
+                    tag,
+                });
+            }
+        };
+        Ok(cp)
     }
 }

@@ -35,5 +35,6 @@ pub mod proof;
 pub mod receipt;
 pub mod rules;
 pub mod schema;
+pub mod validity;
 pub mod value;
 pub mod wire;

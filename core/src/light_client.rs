@@ -21,6 +21,26 @@ pub const MAX_REMEMBERED_HEADERS: usize = 4096;
 /// Validator sets kept (the current epoch and a few before it).
 pub const MAX_REMEMBERED_EPOCHS: usize = 8;
 
+/// A trusted validator set and the heights it may certify: an epoch's set signs only the blocks
+/// of its epoch, from the block after the previous hand-over to its own hand-over block. A set
+/// that handed over is retired: its keys (perhaps sold or leaked since) certify nothing after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct EpochSet {
+    set: ValidatorSet,
+    /// The epoch's first height; `None` for the epoch of the trusted checkpoint, which the
+    /// client joined part-way (its earlier heights were certified by the same set or are not
+    /// asked about).
+    first: Option<u64>,
+    /// The epoch's hand-over block (its last height), once the client followed the change.
+    last: Option<u64>,
+}
+
+impl EpochSet {
+    fn covers(&self, height: u64) -> bool {
+        self.first.is_none_or(|f| height >= f) && self.last.is_none_or(|l| height <= l)
+    }
+}
+
 /// Where trust starts: a validator set, and a block at a height it is trusted for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrustedCheckpoint {
@@ -124,6 +144,21 @@ pub enum LightClientError {
         /// The other block.
         found: Hash,
     },
+    /// A header names an epoch whose set the client knows, at a height outside that epoch:
+    /// after its hand-over (a retired set), or before its first block.
+    #[error(
+        "header at height {height} claims epoch {epoch}, which covers heights {first}..={last}"
+    )]
+    OutsideEpoch {
+        /// The header's height.
+        height: u64,
+        /// The epoch it claims.
+        epoch: u64,
+        /// The epoch's first height known to the client (0 when unknown).
+        first: u64,
+        /// The epoch's last height (`u64::MAX` while it is the current epoch).
+        last: u64,
+    },
     /// An epoch change that does not follow from the current epoch.
     #[error("epoch change: {0}")]
     BadEpochChange(&'static str),
@@ -137,7 +172,7 @@ pub enum LightClientError {
 pub struct LightClient {
     chain_id: String,
     trusted: (u64, Hash),
-    sets: BTreeMap<u64, ValidatorSet>,
+    sets: BTreeMap<u64, EpochSet>,
     seen: BTreeMap<u64, (BlockHeader, CommitCertificate)>,
     highest: Option<VerifiedHeader>,
     evidence: Vec<EquivocationEvidence>,
@@ -147,7 +182,14 @@ impl LightClient {
     /// Starts from a trusted checkpoint.
     pub fn new(trust: TrustedCheckpoint) -> Self {
         let mut sets = BTreeMap::new();
-        sets.insert(trust.validators.epoch, trust.validators);
+        sets.insert(
+            trust.validators.epoch,
+            EpochSet {
+                set: trust.validators,
+                first: None,
+                last: None,
+            },
+        );
         LightClient {
             chain_id: trust.chain_id,
             trusted: (trust.height, trust.block),
@@ -168,7 +210,13 @@ impl LightClient {
     }
     /// The trusted validators of `epoch`, if known.
     pub fn validators(&self, epoch: u64) -> Option<&ValidatorSet> {
-        self.sets.get(&epoch)
+        self.sets.get(&epoch).map(|e| &e.set)
+    }
+    /// The heights `epoch`'s set may certify, as far as the client knows them: its first height
+    /// (`None` for the trusted checkpoint's epoch) and its hand-over height (`None` while it is
+    /// the latest epoch).
+    pub fn epoch_heights(&self, epoch: u64) -> Option<(Option<u64>, Option<u64>)> {
+        self.sets.get(&epoch).map(|e| (e.first, e.last))
     }
     /// The highest certified header seen.
     pub fn highest(&self) -> Option<&VerifiedHeader> {
@@ -186,12 +234,22 @@ impl LightClient {
                 expected: self.chain_id.clone(),
             });
         }
-        self.sets
+        let e = self
+            .sets
             .get(&header.epoch)
             .ok_or(LightClientError::UnknownEpoch {
                 header_epoch: header.epoch,
                 known: self.epoch(),
-            })
+            })?;
+        if !e.covers(header.height) {
+            return Err(LightClientError::OutsideEpoch {
+                height: header.height,
+                epoch: header.epoch,
+                first: e.first.unwrap_or(0),
+                last: e.last.unwrap_or(u64::MAX),
+            });
+        }
+        Ok(&e.set)
     }
 
     /// Checks a header's certificate against the trusted set of its epoch and remembers it. A
@@ -251,7 +309,10 @@ impl LightClient {
     }
 
     /// Follows an epoch change: the last block of the current epoch, certified by the current
-    /// set, whose `next_validators_hash` names the new set.
+    /// set, whose `next_validators_hash` names the new set. From then on the old set certifies
+    /// only heights up to the hand-over block and the new one only heights after it; a hand-over
+    /// below a height the old set already certified is refused (two conflicting views of where
+    /// the epoch ended: its set signed both).
     pub fn apply_epoch_change(&mut self, change: &EpochChange) -> Result<(), LightClientError> {
         let current = self.epoch();
         if change.header.epoch != current {
@@ -269,8 +330,32 @@ impl LightClient {
                 "the certified block does not name the new validator set",
             ));
         }
+        let end = change.header.height;
+        if self
+            .seen
+            .range(end.saturating_add(1)..)
+            .any(|(_, (h, _))| h.epoch == current)
+            || self
+                .highest
+                .as_ref()
+                .is_some_and(|h| h.header.epoch == current && h.header.height > end)
+        {
+            return Err(LightClientError::BadEpochChange(
+                "the current set already certified a block after this hand-over",
+            ));
+        }
         self.verify_header(&change.header, &change.certificate)?;
-        self.sets.insert(change.next.epoch, change.next.clone());
+        if let Some(e) = self.sets.get_mut(&current) {
+            e.last = Some(end);
+        }
+        self.sets.insert(
+            change.next.epoch,
+            EpochSet {
+                set: change.next.clone(),
+                first: Some(end.saturating_add(1)),
+                last: None,
+            },
+        );
         while self.sets.len() > MAX_REMEMBERED_EPOCHS {
             self.sets.pop_first();
         }

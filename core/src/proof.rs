@@ -455,7 +455,7 @@ impl Encode for RecordProof {
         w.u8(crate::encoding::FORMAT_VERSION);
         self.entry.encode(w);
         self.inclusion.encode(w);
-        self.checkpoint.encode(w);
+        self.checkpoint.encode_unlinked(w);
         self.anchor.encode(w);
         self.header.encode(w);
         self.certificate.encode(w);
@@ -468,7 +468,7 @@ impl Decode for RecordProof {
         Ok(RecordProof {
             entry: Entry::decode(r)?,
             inclusion: InclusionProof::decode(r)?,
-            checkpoint: SignedCheckpoint::decode(r)?,
+            checkpoint: SignedCheckpoint::decode_unlinked(r)?,
             anchor: AnchorProof::decode(r)?,
             header: BlockHeader::decode(r)?,
             certificate: CommitCertificate::decode(r)?,

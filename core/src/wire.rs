@@ -201,8 +201,8 @@ impl Encode for Response {
             }
             Response::Consistency { from, to, proof } => {
                 w.u8(4);
-                from.encode(w);
-                to.encode(w);
+                from.encode_unlinked(w);
+                to.encode_unlinked(w);
                 proof.encode(w);
             }
             Response::Error { code, message } => {
@@ -229,8 +229,8 @@ impl Decode for Response {
             },
             3 => Response::Record(alloc::boxed::Box::new(RecordProof::decode(r)?)),
             4 => Response::Consistency {
-                from: SignedCheckpoint::decode(r)?,
-                to: SignedCheckpoint::decode(r)?,
+                from: SignedCheckpoint::decode_unlinked(r)?,
+                to: SignedCheckpoint::decode_unlinked(r)?,
                 proof: ConsistencyProof::decode(r)?,
             },
             5 => Response::Error {

@@ -735,6 +735,76 @@ fn light_client_follows_epoch_change_and_rejects_unknown_epochs() {
     ));
 }
 
+/// Issue 11 §7: after the 1→2 hand-over at height 110, the retired epoch-1 keys must certify
+/// nothing past it — no header at 210, no record anchored at 310 — and the epoch-2 set nothing
+/// at or before the hand-over.
+#[test]
+fn light_client_refuses_retired_sets() {
+    let f = Fixture::new();
+    let set1 = f.set.clone();
+    let set2 = validator_set(2, &EPOCH2);
+    let mut lc = LightClient::new(trusted(&f));
+    lc.apply_epoch_change(&epoch_change(&set1, &set2)).unwrap();
+    assert_eq!(lc.epoch_heights(1), Some((None, Some(110))));
+    assert_eq!(lc.epoch_heights(2), Some((Some(111), None)));
+
+    // An invented block claiming epoch 1 at height 210, signed by the epoch-1 keys.
+    let h210 = block(210, 1, T0 + 900_000, &set1, &set1);
+    let c210 = certify(&h210, &set1, &[12, 13, 14]);
+    assert_eq!(
+        lc.verify_header(&h210, &c210).unwrap_err(),
+        LightClientError::OutsideEpoch {
+            height: 210,
+            epoch: 1,
+            first: 0,
+            last: 110
+        }
+    );
+    assert_eq!(lc.highest().unwrap().header().height, 110);
+
+    // A record proof anchored in such a block at height 310 fails at the certificate step.
+    let mut proof = f.proof(SUBJECT_INDEX);
+    proof.header.height = 310;
+    proof.header.prev = Domain::BlockHeader.hash(b"block 309");
+    proof.certificate = certify(&proof.header, &set1, &[11, 13, 14]);
+    let v = lc.verify_record(&proof, None);
+    assert_eq!(v.failed_step(), Some(Step::Certificate), "{v:#?}");
+    // The same proof at a height of epoch 1 still verifies: the set is retired, not forgotten.
+    let v = lc.verify_record(&f.proof(SUBJECT_INDEX), None);
+    assert!(v.is_verified(), "{v:#?}");
+
+    // The new set does not reach back before its first block.
+    let h105 = block(105, 2, T0 + 500_000, &set2, &set2);
+    let c105 = certify(&h105, &set2, &[31, 32, 33]);
+    assert!(matches!(
+        lc.verify_header(&h105, &c105),
+        Err(LightClientError::OutsideEpoch {
+            epoch: 2,
+            first: 111,
+            ..
+        })
+    ));
+}
+
+/// A hand-over below a height the current set already certified is two views of one epoch's
+/// end; the client keeps the first and refuses the change.
+#[test]
+fn light_client_refuses_hand_over_below_certified_height() {
+    let f = Fixture::new();
+    let set1 = f.set.clone();
+    let set2 = validator_set(2, &EPOCH2);
+    let mut lc = LightClient::new(trusted(&f));
+    let h120 = block(120, 1, T0 + 700_000, &set1, &set1);
+    lc.verify_header(&h120, &certify(&h120, &set1, &[12, 13, 14]))
+        .unwrap();
+    assert!(matches!(
+        lc.apply_epoch_change(&epoch_change(&set1, &set2)),
+        Err(LightClientError::BadEpochChange(_))
+    ));
+    assert_eq!(lc.epoch(), 1);
+    assert_eq!(lc.epoch_heights(1), Some((None, None)));
+}
+
 #[test]
 fn light_client_keeps_equivocation_evidence() {
     let f = Fixture::new();

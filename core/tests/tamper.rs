@@ -172,9 +172,12 @@ fn layout(p: &RecordProof) -> Layout {
         l.field(format!("replica {i} key"), 32, DecodeOr(Checkpoint));
         l.field(format!("replica {i} signature"), 64, Fixed(Checkpoint));
     }
+    // A record proof carries the checkpoint without its link (how it joined the chain).
+    let mut unlinked = trustchain_core::encoding::Writer::new();
+    p.checkpoint.encode_unlinked(&mut unlinked);
     assert_eq!(
         l.pos - start,
-        p.checkpoint.to_bytes().len(),
+        unlinked.into_bytes().len(),
         "checkpoint layout"
     );
 
