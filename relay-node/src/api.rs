@@ -654,7 +654,7 @@ pub fn record_proof(
     let mut proof = RecordProof {
         entry,
         inclusion,
-        checkpoint: cp.clone(),
+        checkpoint: cp.clone().unlinked(),
         anchor: snap.anchor_tree.prove(&id.anchor_key()),
         header: snap.head.header.clone(),
         certificate: snap.head.certificate.clone(),

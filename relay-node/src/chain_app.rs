@@ -11,6 +11,8 @@
 use trustchain_core::chain::{BlockHeader, CertificateError, CommitCertificate, ValidatorSet};
 use trustchain_core::checkpoint::SignedCheckpoint;
 use trustchain_core::hash::Hash;
+use trustchain_core::placement::DEFAULT_REPLICAS;
+use trustchain_core::validity::{self, AnchorError};
 
 use crate::producer::ChainSnapshot;
 use crate::registry::{Registry, RegistryError};
@@ -98,19 +100,17 @@ pub enum InvalidBlock {
         /// What is wrong.
         why: String,
     },
-    /// A checkpoint that does not grow its scenario past the anchored one.
-    #[error(
-        "block {height}: checkpoint of {scenario} has size {size}, already anchored {anchored}"
-    )]
-    NotNewer {
+    /// A checkpoint the chain may not anchor (core's block-validity predicates,
+    /// [`trustchain_core::validity`]): not its recorded replica set's, not growing, not
+    /// consistent with the anchored one.
+    #[error("block {height}: checkpoint of {scenario}: {source}")]
+    Anchoring {
         /// The block's height.
         height: u64,
         /// The scenario.
         scenario: String,
-        /// The checkpoint's size.
-        size: u64,
-        /// The anchored size.
-        anchored: u64,
+        /// Which predicate failed.
+        source: AnchorError,
     },
     /// The body does not hash to the header's anchor root.
     #[error("block {height}: the body does not hash to the header's anchor root")]
@@ -166,14 +166,13 @@ pub struct Checked {
 /// Checks that `header` with `body` extends `snap`'s head: network, height, parent, epoch and
 /// set hashes (the block is signed by `snap.next_validators`), time (not before the head's; with
 /// `now_ms`, not more than [`MAX_CLOCK_AHEAD_MS`] after it — a re-proposed block keeps its older
-/// time, which stays valid), the body hash, and a body whose checkpoints are each signed validly,
-/// by at least one validator, grow their scenario, come in ascending scenario order and hash,
+/// time, which stays valid), the body hash, and a body whose checkpoints each pass
+/// [`check_checkpoint`] (valid signatures; core's block-validity predicates: founded once by a
+/// home that signed, signed by a quorum of the recorded home's replica set, growing with a
+/// consistency proof from the anchored checkpoint), come in ascending scenario order and hash,
 /// inserted into the anchor map, to the header's anchor root; then the node-registry reports
 /// through `registry` (none without one), and `next_validators_hash` against the set the registry
 /// computes for the block after.
-///
-/// Until scenario replica sets exist (docs/network.md), a validator's signature on a checkpoint is
-/// what vouches for it; nobody but the scenario's own relay can check its log.
 pub fn validate_block(
     snap: &ChainSnapshot,
     registry: Option<&Registry>,
@@ -281,30 +280,21 @@ fn validate_shape(
     let mut anchors = snap.anchors.clone();
     for cp in &body.checkpoints {
         let c = &cp.checkpoint;
-        let bad = |why: String| InvalidBlock::CheckpointSignature {
-            height,
-            scenario: c.scenario.to_string(),
-            why,
-        };
-        // A checkpoint equal to one this relay already verified (its pool) needs its signers
-        // checked against this set only, not its signatures again.
-        if verified.is_some_and(|v| v.get(&c.scenario) == Some(cp)) {
-            check_checkpoint_signers(set, registry, cp).map_err(bad)?;
-        } else {
-            check_checkpoint(set, registry, cp).map_err(bad)?;
-        }
-        let anchored = snap
-            .checkpoints
-            .get(&c.scenario)
-            .map_or(0, |a| a.checkpoint.size);
-        if c.size <= anchored {
-            return Err(InvalidBlock::NotNewer {
+        // A checkpoint equal to one this relay already verified (its pool) needs its anchoring
+        // checked against this chain only, not its signatures again.
+        let known = verified.is_some_and(|v| v.get(&c.scenario) == Some(cp));
+        check_checkpoint(snap, set, registry, cp, !known).map_err(|e| match e {
+            CheckpointRefused::Signature(why) => InvalidBlock::CheckpointSignature {
                 height,
                 scenario: c.scenario.to_string(),
-                size: c.size,
-                anchored,
-            });
-        }
+                why,
+            },
+            CheckpointRefused::Anchoring(source) => InvalidBlock::Anchoring {
+                height,
+                scenario: c.scenario.to_string(),
+                source,
+            },
+        })?;
         anchors.insert(c.scenario.anchor_key(), c.digest());
     }
     if anchors.root() != header.anchor_root {
@@ -318,31 +308,71 @@ fn validate_shape(
 pub type Verified<'a> =
     Option<&'a std::collections::BTreeMap<trustchain_core::value::ScenarioId, SignedCheckpoint>>;
 
-/// Checks a checkpoint's signatures: all valid, and — on a network (with a registry) — by a
-/// majority of its scenario's replica set among `set`'s members (docs/network.md, "Replica
-/// sets"); in dev mode (no registry) by at least one validator.
-pub fn check_checkpoint(
-    set: &ValidatorSet,
-    registry: Option<&Registry>,
-    cp: &SignedCheckpoint,
-) -> Result<(), String> {
-    cp.verify_signatures().map_err(|e| e.to_string())?;
-    check_checkpoint_signers(set, registry, cp)
+/// Why a checkpoint may not be anchored on top of a snapshot.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CheckpointRefused {
+    /// A signature fails, or (dev mode) none is by a validator.
+    #[error("{0}")]
+    Signature(String),
+    /// Core's block-validity predicates refuse it.
+    #[error(transparent)]
+    Anchoring(#[from] AnchorError),
 }
 
-/// [`check_checkpoint`] without the signature checks, for a checkpoint whose signatures are
-/// known to be valid: who signed it, against `set`.
-pub fn check_checkpoint_signers(
+/// May a block after `snap`, signed by `set`, anchor `cp`? Its signatures (all valid; skipped
+/// with `signatures = false` for a checkpoint whose exact bytes were verified before), then
+/// core's predicates ([`validity::check_anchoring`]): the scenario founded once, by a home that
+/// signed, whose recorded replica set (among `set`'s members, docs/network.md "Replica sets")
+/// signs every checkpoint by a quorum; sizes that only grow, each with a consistency proof from
+/// the anchored checkpoint. In dev mode (no registry) the one validator is every scenario's
+/// replica set: a checkpoint needs a validator's signature, and the founding and consistency
+/// rules all the same.
+pub fn check_checkpoint(
+    snap: &ChainSnapshot,
     set: &ValidatorSet,
     registry: Option<&Registry>,
     cp: &SignedCheckpoint,
-) -> Result<(), String> {
+    signatures: bool,
+) -> Result<(), CheckpointRefused> {
+    if signatures {
+        cp.verify_signatures()
+            .map_err(|e| CheckpointRefused::Signature(e.to_string()))?;
+    }
+    let anchored = snap.anchored(&cp.checkpoint.scenario);
     match registry {
-        Some(r) => crate::replica::check_signers(r.places(), set, cp)
-            .map(|_| ())
-            .map_err(|e| e.to_string()),
-        None if cp.signatures.iter().any(|s| set.index_of(&s.key).is_some()) => Ok(()),
-        None => Err("no signature by a validator".into()),
+        Some(r) => {
+            validity::check_anchoring(
+                anchored,
+                cp,
+                |home| r.places().members_with(set, home),
+                DEFAULT_REPLICAS,
+            )?;
+        }
+        None => {
+            validity::home_of(anchored, cp)?;
+            validity::extends_anchored(anchored.map(|a| a.checkpoint), cp)?;
+            if !cp.signatures.iter().any(|s| set.index_of(&s.key).is_some()) {
+                return Err(CheckpointRefused::Signature(
+                    "no signature by a validator".into(),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether a pooled checkpoint still joins `snap`'s chain: it founds a scenario not yet
+/// anchored, or its consistency proof starts at the anchored size (after a block anchored
+/// another checkpoint of its scenario, the home signs a new one from there). O(1): no hashing.
+pub fn links_to(snap: &ChainSnapshot, cp: &SignedCheckpoint) -> bool {
+    use trustchain_core::checkpoint::Link;
+    let c = &cp.checkpoint;
+    match (snap.checkpoints.get(&c.scenario), &cp.link) {
+        (None, Some(Link::Found { .. })) => true,
+        (Some(a), Some(Link::Extend { proof })) => {
+            proof.from == a.checkpoint.size && proof.to == c.size && c.size > a.checkpoint.size
+        }
+        _ => false,
     }
 }
 
@@ -364,4 +394,176 @@ pub fn validate_final(
             source,
         })?;
     Ok(checked)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The relay's glue over core's anchoring predicates, on a real snapshot (dev mode: one
+    //! validator is every scenario's replica set). The network rule (recorded replica sets) is
+    //! core's `validity` tests and the multi-relay tests.
+    use std::collections::HashMap;
+
+    use ed25519_dalek::SigningKey;
+    use trustchain_core::anchor::{AnchorMap, AnchorTree};
+    use trustchain_core::chain::Validator;
+    use trustchain_core::checkpoint::{Checkpoint, Link};
+    use trustchain_core::crypto::PublicKey;
+    use trustchain_core::log::MemoryLog;
+    use trustchain_core::value::ScenarioId;
+
+    use super::*;
+    use crate::store::StoredBlock;
+
+    fn log(n: u64, salt: u8) -> MemoryLog {
+        let mut log = MemoryLog::new();
+        for i in 0..n {
+            log.append(Hash([(i as u8) ^ salt; 32]));
+        }
+        log
+    }
+
+    fn cp(log: &MemoryLog, signer: &SigningKey, link: Option<Link>) -> SignedCheckpoint {
+        let mut cp = Checkpoint {
+            scenario: ScenarioId::new("acme/ledger").unwrap(),
+            size: log.size(),
+            root: log.root(),
+            main_ref: Hash::ZERO,
+            time_ms: 1,
+        }
+        .sign(&[signer]);
+        cp.link = link;
+        cp
+    }
+
+    /// A chain whose head anchors `anchored` (founded by `home`), signed by `key` alone.
+    fn snapshot(key: &SigningKey, anchored: Option<&SignedCheckpoint>) -> ChainSnapshot {
+        let set = ValidatorSet::new(
+            0,
+            vec![Validator {
+                key: PublicKey::of(key),
+                weight: 1,
+            }],
+        )
+        .unwrap();
+        let (mut anchors, mut checkpoints, mut homes) =
+            (AnchorMap::new(), HashMap::new(), HashMap::new());
+        if let Some(a) = anchored {
+            let c = &a.checkpoint;
+            anchors.insert(c.scenario.anchor_key(), c.digest());
+            checkpoints.insert(c.scenario.clone(), a.clone());
+            homes.insert(c.scenario.clone(), PublicKey::of(key));
+        }
+        let header = BlockHeader {
+            chain_id: "test".into(),
+            height: 1,
+            epoch: 0,
+            prev: Hash::ZERO,
+            time_ms: 1,
+            anchor_root: anchors.root(),
+            moved: 0,
+            body_hash: BlockBody::default().hash(),
+            validators_hash: set.hash(),
+            next_validators_hash: set.hash(),
+        };
+        let certificate = CommitCertificate::sign(&header, 0, &set, &[key]);
+        ChainSnapshot {
+            head_hash: header.hash(),
+            head: StoredBlock {
+                header,
+                certificate,
+            },
+            validators: set.clone(),
+            next_validators: set,
+            anchor_tree: AnchorTree::new(&anchors),
+            anchors,
+            checkpoints,
+            homes,
+        }
+    }
+
+    #[test]
+    fn founding_extending_and_what_is_refused() {
+        let key = SigningKey::from_bytes(&[5; 32]);
+        let home = PublicKey::of(&key);
+        let empty = snapshot(&key, None);
+        let set = empty.next_validators.clone();
+        let check = |snap: &ChainSnapshot, c: &SignedCheckpoint| {
+            check_checkpoint(snap, &set, None, c, true)
+        };
+
+        let founding = cp(&log(3, 0), &key, Some(Link::Found { home }));
+        assert_eq!(check(&empty, &founding), Ok(()));
+        assert!(links_to(&empty, &founding));
+        let unlinked = cp(&log(3, 0), &key, None);
+        assert_eq!(
+            check(&empty, &unlinked),
+            Err(CheckpointRefused::Anchoring(AnchorError::NoLink))
+        );
+        let stranger = SigningKey::from_bytes(&[6; 32]);
+        let foreign = cp(
+            &log(3, 0),
+            &stranger,
+            Some(Link::Found {
+                home: PublicKey::of(&stranger),
+            }),
+        );
+        assert!(matches!(
+            check(&empty, &foreign),
+            Err(CheckpointRefused::Signature(_))
+        ));
+
+        let snap = snapshot(&key, Some(&founding));
+        // Founding it again (a second relay claiming the id) is refused.
+        assert_eq!(
+            check(&snap, &founding),
+            Err(CheckpointRefused::Anchoring(AnchorError::AlreadyFounded))
+        );
+        // Growing it with a consistency proof is the only way on.
+        let grown = log(7, 0);
+        let next = cp(
+            &grown,
+            &key,
+            Some(Link::Extend {
+                proof: grown.prove_consistency(3, 7).unwrap(),
+            }),
+        );
+        assert_eq!(check(&snap, &next), Ok(()));
+        assert!(links_to(&snap, &next));
+        // A rewritten history, a frozen size, a proof from another size.
+        let rewritten = log(7, 1);
+        let forged = cp(
+            &rewritten,
+            &key,
+            Some(Link::Extend {
+                proof: rewritten.prove_consistency(3, 7).unwrap(),
+            }),
+        );
+        assert!(matches!(
+            check(&snap, &forged),
+            Err(CheckpointRefused::Anchoring(AnchorError::Inconsistent(_)))
+        ));
+        let mut frozen = next.clone();
+        frozen.checkpoint.size = u64::MAX;
+        let frozen = frozen.checkpoint.sign(&[&key]);
+        let frozen = SignedCheckpoint {
+            link: next.link.clone(),
+            ..frozen
+        };
+        assert!(matches!(
+            check(&snap, &frozen),
+            Err(CheckpointRefused::Anchoring(AnchorError::Size { .. }))
+        ));
+        let stale = cp(
+            &grown,
+            &key,
+            Some(Link::Extend {
+                proof: grown.prove_consistency(2, 7).unwrap(),
+            }),
+        );
+        assert!(!links_to(&snap, &stale));
+        assert!(matches!(
+            check(&snap, &stale),
+            Err(CheckpointRefused::Anchoring(AnchorError::ProofSizes { .. }))
+        ));
+    }
 }

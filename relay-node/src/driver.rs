@@ -28,9 +28,7 @@ use trustchain_core::encoding::{Decode, Encode};
 use trustchain_core::posr::{Measurements, ObservationReport};
 use trustchain_core::value::ScenarioId;
 
-use crate::chain_app::{
-    check_checkpoint, check_checkpoint_signers, validate_block, validate_final,
-};
+use crate::chain_app::{check_checkpoint, links_to, validate_block, validate_final};
 use crate::consensus::codec::{MAX_SYNC_BLOCKS, NetMessage, WalRecord};
 use crate::consensus::{
     Action, BlockValue, ConsensusCore, Decision, EpochSet, Height, TimeoutConfig, TrustchainContext,
@@ -537,11 +535,7 @@ impl Driver {
             return false;
         }
         let set = &snap.next_validators;
-        let checked = if signed_here {
-            check_checkpoint_signers(set, Some(&self.registry), &cp)
-        } else {
-            check_checkpoint(set, Some(&self.registry), &cp)
-        };
+        let checked = check_checkpoint(&snap, set, Some(&self.registry), &cp, !signed_here);
         if let Err(e) = checked {
             self.refuse("checkpoint", e);
             return false;
@@ -847,14 +841,22 @@ impl Driver {
         // placement refuses is dropped (its home signs a new one). Only then: checking every
         // pooled checkpoint's signatures after every block cost 1,000 busy scenarios about
         // 0.2 s of the driver per block.
-        self.pool.retain(|id, cp| {
-            cp.checkpoint.size > anchored(id)
+        // A checkpoint whose link no longer starts at the anchored size (another checkpoint of
+        // its scenario was anchored) is dropped too: its home signs a new one from there.
+        self.pool.retain(|_, cp| {
+            links_to(&snap, cp)
                 && (!epoch_changed
-                    || check_checkpoint(&snap.next_validators, Some(registry), cp).is_ok())
+                    || check_checkpoint(&snap, &snap.next_validators, Some(registry), cp, true)
+                        .is_ok())
         });
-        // An anchored checkpoint still goes to the replicas that did not sign it, for a while.
+        // An anchored checkpoint still goes to the replicas that did not sign it, for a while;
+        // one still waiting for its majority whose link went stale is dropped (re-signed).
         self.awaiting.retain(|id, a| {
-            a.cp.checkpoint.size > anchored(id) || a.since.elapsed() < REPLICA_TRAIL
+            if a.cp.checkpoint.size > anchored(id) {
+                links_to(&snap, &a.cp)
+            } else {
+                a.since.elapsed() < REPLICA_TRAIL
+            }
         });
         let registry = &self.registry;
         self.reports
@@ -1148,13 +1150,7 @@ impl Driver {
         let checkpoints: Vec<SignedCheckpoint> = self
             .pool
             .values()
-            .filter(|cp| {
-                cp.checkpoint.size
-                    > snap
-                        .checkpoints
-                        .get(&cp.checkpoint.scenario)
-                        .map_or(0, |a| a.checkpoint.size)
-            })
+            .filter(|cp| links_to(&snap, cp))
             .take(MAX_BODY_CHECKPOINTS as usize)
             .cloned()
             .collect();

@@ -1042,9 +1042,9 @@ pub async fn start(
                             let tx = replica_tx.clone();
                             match (node_keys.get(&peer).copied(), replica_side.clone()) {
                                 (Some(from), Some(side)) => {
-                                    let set = chain.borrow().next_validators.clone();
+                                    let snap = chain.borrow().clone();
                                     tokio::spawn(async move {
-                                        let res = side.answer(from, &set, crate::demo::now_ms(), request).await;
+                                        let res = side.answer(from, &snap, crate::demo::now_ms(), request).await;
                                         let _ = tx.send((channel, res)).await;
                                     });
                                 }

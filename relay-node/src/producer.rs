@@ -13,11 +13,12 @@ use ed25519_dalek::SigningKey;
 use tokio::sync::watch;
 use trustchain_core::anchor::{AnchorMap, AnchorTree};
 use trustchain_core::chain::{BlockHeader, CommitCertificate, Validator, ValidatorSet};
-use trustchain_core::checkpoint::{Checkpoint, SignedCheckpoint};
+use trustchain_core::checkpoint::{Checkpoint, Link, SignedCheckpoint};
 use trustchain_core::crypto::PublicKey;
 use trustchain_core::encoding::Encode;
 use trustchain_core::hash::Hash;
 use trustchain_core::light_client::TrustedCheckpoint;
+use trustchain_core::validity::Anchored;
 use trustchain_core::value::ScenarioId;
 
 use crate::metrics::Metrics;
@@ -88,12 +89,25 @@ pub struct ChainSnapshot {
     pub anchor_tree: AnchorTree,
     /// The anchored checkpoint of each scenario.
     pub checkpoints: HashMap<ScenarioId, SignedCheckpoint>,
+    /// The home of each anchored scenario, as the block that founded it recorded
+    /// ([`Link::Found`]): whose replica set signs its checkpoints.
+    pub homes: HashMap<ScenarioId, PublicKey>,
 }
 
 impl ChainSnapshot {
     /// The network's name.
     pub fn chain_id(&self) -> &str {
         &self.head.header.chain_id
+    }
+    /// What the chain holds of `id`, for the block-validity predicates
+    /// ([`trustchain_core::validity`]): its anchored checkpoint and recorded home.
+    pub fn anchored(&self, id: &ScenarioId) -> Option<Anchored<'_>> {
+        let cp = self.checkpoints.get(id)?;
+        let home = self.homes.get(id)?;
+        Some(Anchored {
+            checkpoint: &cp.checkpoint,
+            home,
+        })
     }
     /// The trusted checkpoint a new light client may start from.
     pub fn trust(&self) -> TrustedCheckpoint {
@@ -117,10 +131,18 @@ pub fn load_snapshot(
     let view = store.read()?;
     let mut anchors = AnchorMap::new();
     let mut checkpoints = HashMap::new();
+    let mut homes = HashMap::new();
     for (id, size) in view.anchored()? {
         let cp = view.checkpoint(&id, size)?.ok_or_else(|| {
             anyhow::anyhow!("database corrupt: anchored checkpoint {id}@{size} is missing")
         })?;
+        // The scenario's first anchored checkpoint founded it and names its home.
+        match view.checkpoints(&id, 0, 1)?.first().map(|f| &f.link) {
+            Some(Some(Link::Found { home })) => homes.insert(id.clone(), *home),
+            _ => anyhow::bail!(
+                "database corrupt: the first anchored checkpoint of {id} does not found it"
+            ),
+        };
         anchors.insert(id.anchor_key(), cp.checkpoint.digest());
         checkpoints.insert(id, cp);
     }
@@ -143,6 +165,7 @@ pub fn load_snapshot(
         anchors,
         anchor_tree,
         checkpoints,
+        homes,
     })
 }
 
@@ -178,10 +201,14 @@ pub fn commit_block(
     let height = block.header.height;
     let mut anchors = snap.anchors.clone();
     let mut checkpoints = snap.checkpoints.clone();
+    let mut homes = snap.homes.clone();
     for cp in &body.checkpoints {
         let c = &cp.checkpoint;
         anchors.insert(c.scenario.anchor_key(), c.digest());
         checkpoints.insert(c.scenario.clone(), cp.clone());
+        if let Some(Link::Found { home }) = &cp.link {
+            homes.insert(c.scenario.clone(), *home);
+        }
     }
     let anchor_tree = AnchorTree::new(&anchors);
     if anchor_tree.root() != block.header.anchor_root {
@@ -226,6 +253,7 @@ pub fn commit_block(
         anchors,
         anchor_tree,
         checkpoints,
+        homes,
     })
 }
 
@@ -252,16 +280,30 @@ pub fn sign_moved(
             continue;
         }
         let root = view.root(&id, size)?;
-        out.push(
-            Checkpoint {
-                scenario: id,
-                size,
-                root,
-                main_ref: snap.head_hash,
-                time_ms,
-            }
-            .sign(&[key]),
-        );
+        // Founding (nothing anchored yet), or extending what is anchored with a proof that
+        // this log starts with it.
+        let link = match snap.checkpoints.get(&id) {
+            None => Link::Found {
+                home: PublicKey::of(key),
+            },
+            Some(a) => match view.consistency(&id, a.checkpoint.size, size)? {
+                Ok(proof) => Link::Extend { proof },
+                Err(e) => {
+                    tracing::error!(scenario = %id, anchored = a.checkpoint.size, size, error = %e, "no consistency proof from the anchored checkpoint");
+                    continue;
+                }
+            },
+        };
+        let mut cp = Checkpoint {
+            scenario: id,
+            size,
+            root,
+            main_ref: snap.head_hash,
+            time_ms,
+        }
+        .sign(&[key]);
+        cp.link = Some(link);
+        out.push(cp);
     }
     out.sort_by(|a, b| a.checkpoint.scenario.cmp(&b.checkpoint.scenario));
     Ok(out)

@@ -126,12 +126,9 @@ impl Quotas {
             .map(|m| u64::from(m.capacity))
             .sum();
         let homed = snap
-            .checkpoints
+            .homes
             .values()
-            .filter(|cp| {
-                crate::replica::check_signers(&self.places, &snap.next_validators, cp)
-                    .is_ok_and(|home| self.places.region(&home) == Some(self.region.as_str()))
-            })
+            .filter(|home| self.places.region(home) == Some(self.region.as_str()))
             .count() as u64;
         region_ratio_milli(capacity, homed.div_ceil(SCENARIOS_PER_UNIT))
     }

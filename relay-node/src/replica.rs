@@ -8,9 +8,11 @@
 //! co-signed; each replica checks them like a client's write (author signatures, charter rules,
 //! nonces), appends them durably at exactly the index the home named, recomputes the log root
 //! and only then signs the checkpoint. A checkpoint is anchored with the signatures of a
-//! majority of the replica set (home included): every relay checks that rule in every block
-//! ([`check_signers`]), so a checkpoint on chain means that a majority of the scenario's
-//! replicas hold its log up to that size.
+//! majority of the replica set (home included) of the home the chain recorded when the scenario
+//! was founded: every relay checks that rule in every block (`trustchain_core::validity`), so a
+//! checkpoint on chain means that a majority of the scenario's replicas hold its log up to that
+//! size — and a replica co-signs only for the recorded home, and only a log that starts with the
+//! anchored one.
 //!
 //! Re-replication needs no separate mechanism: the replica set is computed over the validators
 //! of the current epoch, so when PoSR drops a relay, the next member in rendezvous order takes
@@ -22,15 +24,16 @@ use std::sync::Arc;
 
 use ed25519_dalek::SigningKey;
 use trustchain_core::chain::ValidatorSet;
-use trustchain_core::checkpoint::{Checkpoint, ReplicaSignature, SignedCheckpoint};
+use trustchain_core::checkpoint::{Checkpoint, ReplicaSignature};
 use trustchain_core::contract::Entry;
 use trustchain_core::crypto::{PublicKey, sign};
 use trustchain_core::encoding::{Decode, DecodeError, Encode, Limits, Reader, Writer};
-use trustchain_core::placement::{self, DEFAULT_REPLICAS, Member, PlacementError};
+use trustchain_core::placement::{self, DEFAULT_REPLICAS, Member};
 use trustchain_core::value::ScenarioId;
 
 use crate::genesis::Genesis;
 use crate::ingest::{Ingest, IngestError};
+use crate::producer::ChainSnapshot;
 use crate::store::Store;
 
 /// Most entries one [`ReplicaRequest::Append`] carries.
@@ -132,41 +135,6 @@ pub fn replicas_of(
 /// Signatures a checkpoint of a scenario homed at `home` needs (the home's own included).
 pub fn needed(replicas: usize) -> usize {
     placement::quorum(DEFAULT_REPLICAS).min(1 + replicas)
-}
-
-/// Checks that `cp` is signed by a majority of its scenario's replica set: its replicas among
-/// `set`'s members, its home among them or any registered node ([`Places::members_with`]).
-pub fn check_signers(
-    places: &Places,
-    set: &ValidatorSet,
-    cp: &SignedCheckpoint,
-) -> Result<PublicKey, PlacementError> {
-    // Distinct keys (a decoded checkpoint has them strictly ascending; be sure anyway).
-    let mut signers: Vec<PublicKey> = cp.signatures.iter().map(|s| s.key).collect();
-    signers.sort();
-    signers.dedup();
-    let scenario = &cp.checkpoint.scenario;
-    let members = places.members(set);
-    let first = placement::check_signers(scenario, &signers, &members, DEFAULT_REPLICAS);
-    if first.is_ok() {
-        return first;
-    }
-    // A registered home outside the validator set: it must be the home the check finds.
-    for s in &signers {
-        if members.iter().any(|m| m.key == *s) {
-            continue;
-        }
-        let Some(home) = places.member(s) else {
-            continue; // not registered
-        };
-        let with = with_home(members.clone(), Some(home));
-        let reps = placement::replicas(scenario, s, &with, DEFAULT_REPLICAS);
-        if signers.iter().all(|x| x == s || reps.contains(x)) && signers.len() >= needed(reps.len())
-        {
-            return Ok(*s);
-        }
-    }
-    first
 }
 
 /// What a home asks a replica.
@@ -356,11 +324,15 @@ pub struct ReplicaSide {
 }
 
 impl ReplicaSide {
-    /// Answers `from`'s request, `set` being the validators of the current epoch.
+    /// Answers `from`'s request as of the chain `snap` (its next validators are the current
+    /// epoch's). A replica serves only the home the chain recorded for an anchored scenario
+    /// (any other relay claiming it is refused: it would feed a forged log from index 0), and
+    /// signs only a log that starts with the anchored checkpoint (a home cannot make it co-sign a
+    /// rewritten history).
     pub async fn answer(
         &self,
         from: PublicKey,
-        set: &ValidatorSet,
+        snap: &ChainSnapshot,
         now_ms: u64,
         req: ReplicaRequest,
     ) -> ReplicaResponse {
@@ -369,8 +341,18 @@ impl ReplicaSide {
             start,
             entries,
         } = req;
+        let set = &snap.next_validators;
         let scenario = checkpoint.scenario.clone();
         let me = PublicKey::of(&self.key);
+        let anchored = snap.anchored(&scenario);
+        if let Some(a) = anchored
+            && *a.home != from
+        {
+            return ReplicaResponse::refused(format!(
+                "the chain records {} as the home of {scenario}, not {from}",
+                a.home
+            ));
+        }
         if !replicas_of(&self.places, set, &scenario, &from).contains(&me) {
             return ReplicaResponse::refused(format!(
                 "this relay is not a replica of {scenario} homed at {from} in the current epoch"
@@ -413,12 +395,24 @@ impl ReplicaSide {
         if size < checkpoint.size {
             return ReplicaResponse::Need { size };
         }
-        let root = match self
-            .store
-            .read()
-            .and_then(|v| v.root(&scenario, checkpoint.size))
-        {
-            Ok(root) => root,
+        let roots = self.store.read().and_then(|v| {
+            let at_anchor = match anchored {
+                Some(a) if a.checkpoint.size <= checkpoint.size => {
+                    Some((a.checkpoint, v.root(&scenario, a.checkpoint.size)?))
+                }
+                _ => None,
+            };
+            Ok((v.root(&scenario, checkpoint.size)?, at_anchor))
+        });
+        let root = match roots {
+            Ok((_, Some((a, r)))) if r != a.root => {
+                tracing::error!(%scenario, home = %from, anchored = a.size, "this replica's log differs from the anchored checkpoint");
+                return ReplicaResponse::refused(format!(
+                    "the log here does not start with the checkpoint anchored at size {}",
+                    a.size
+                ));
+            }
+            Ok((root, _)) => root,
             Err(e) => return ReplicaResponse::refused(format!("reading the log: {e}")),
         };
         if root != checkpoint.root {
@@ -452,6 +446,7 @@ impl ReplicaSide {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use trustchain_core::checkpoint::SignedCheckpoint;
     use trustchain_core::hash::Hash;
 
     fn checkpoint(size: u64) -> Checkpoint {
@@ -534,13 +529,21 @@ mod tests {
         assert_eq!(reps.len(), 2, "two replicas among the three validators");
         assert!(!reps.contains(&pks[0]));
         let signer = |k: &PublicKey| keys.iter().find(|s| PublicKey::of(s) == *k).unwrap();
+        let check = |cp: &SignedCheckpoint| {
+            trustchain_core::validity::signed_by_replica_set(
+                &pks[0],
+                cp,
+                &places.members_with(&set, &pks[0]),
+                DEFAULT_REPLICAS,
+            )
+        };
         let ok = cp.clone().sign(&[&keys[0], signer(&reps[0])]);
-        assert_eq!(check_signers(&places, &set, &ok), Ok(pks[0]));
+        assert_eq!(check(&ok), Ok(()));
         let alone = cp.clone().sign(&[&keys[0]]);
-        assert!(check_signers(&places, &set, &alone).is_err());
+        assert!(check(&alone).is_err());
         let stranger = SigningKey::from_bytes(&[77; 32]);
         let bad = cp.clone().sign(&[&stranger, signer(&reps[0])]);
-        assert!(check_signers(&places, &set, &bad).is_err());
+        assert!(check(&bad).is_err());
     }
 
     proptest! {
