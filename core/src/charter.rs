@@ -72,8 +72,10 @@ pub struct Charter {
     /// The signed content.
     #[serde(flatten)]
     pub content: UnsignedCharter,
-    /// The first owner's signature over `Domain::Charter` of the content.
-    pub signature: Signature,
+    /// Every owner's signature over `Domain::Charter` of the content, in the order of
+    /// `content.owners`: a charter binds every key it names as an owner, so nobody can name
+    /// another's key as co-owner of a scenario (and spend its quota) without its consent.
+    pub signatures: Vec<Signature>,
 }
 
 /// Why a contract is not admitted by a charter. Each names what is wrong.
@@ -186,27 +188,46 @@ impl UnsignedCharter {
         }
         Ok(())
     }
-    /// The digest the first owner signs.
+    /// The digest every owner signs.
     pub fn signing_digest(&self) -> Hash {
         Domain::Charter.hash_encoded(self)
     }
-    /// Signs with the first owner's key.
+    /// Signs with the one owner's key (a charter with more owners needs [`Self::sign_all`]).
     pub fn sign(self, owner: &SigningKey) -> Charter {
-        let signature = sign(owner, &self.signing_digest());
+        self.sign_all(&[owner])
+    }
+    /// Signs with every owner's key, given in the order of `owners` (a signature by a key that
+    /// is not the owner at its position fails [`Charter::verify_signature`]).
+    pub fn sign_all(self, owners: &[&SigningKey]) -> Charter {
+        let d = self.signing_digest();
         Charter {
+            signatures: owners.iter().map(|k| sign(k, &d)).collect(),
             content: self,
-            signature,
         }
     }
 }
 
 impl Charter {
-    /// Checks the first owner's signature.
+    /// Checks every owner's signature: one per owner, in the order of `owners`. A missing
+    /// signature fails as a bad signature of the first owner without one.
     pub fn verify_signature(&self) -> Result<(), BadSignature> {
-        let owner = self.content.owners.first().ok_or_else(|| BadSignature {
-            key: unreachable_key(),
-        })?;
-        owner.verify(&self.content.signing_digest(), &self.signature)
+        let owners = &self.content.owners;
+        if owners.is_empty() {
+            return Err(BadSignature {
+                key: unreachable_key(),
+            });
+        }
+        if let Some(missing) = owners.get(self.signatures.len()) {
+            return Err(BadSignature { key: *missing });
+        }
+        if self.signatures.len() > owners.len() {
+            return Err(BadSignature { key: owners[0] });
+        }
+        let d = self.content.signing_digest();
+        owners
+            .iter()
+            .zip(&self.signatures)
+            .try_for_each(|(owner, sig)| owner.verify(&d, sig))
     }
 
     /// The record kind called `name`.
@@ -465,14 +486,22 @@ impl Decode for UnsignedCharter {
 impl Encode for Charter {
     fn encode(&self, w: &mut Writer) {
         self.content.encode(w);
-        self.signature.encode(w);
+        w.seq(&self.signatures);
     }
 }
 impl Decode for Charter {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let content = UnsignedCharter::decode(r)?;
+        let signatures: Vec<Signature> = r.seq("charter signatures", MAX_KEYS, 64)?;
+        if signatures.len() != content.owners.len() {
+            return Err(DecodeError::Invalid {
+                what: "charter",
+                why: "needs exactly one signature per owner",
+            });
+        }
         Ok(Charter {
-            content: UnsignedCharter::decode(r)?,
-            signature: Signature::decode(r)?,
+            content,
+            signatures,
         })
     }
 }

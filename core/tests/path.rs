@@ -921,3 +921,31 @@ fn charter_with_many_small_fields_round_trips() {
     let bytes = signed.to_bytes();
     assert_eq!(Charter::from_bytes(&bytes), Ok(signed));
 }
+
+/// Issue 11 §9: a charter binds every owner it names. Naming another's key as co-owner (to
+/// spend its quota, or to claim its backing) without its signature is refused, and so is a
+/// charter whose signature count differs from its owner count.
+#[test]
+fn charter_is_signed_by_every_owner() {
+    use trustchain_core::charter::Charter;
+    let mut two = charter().content;
+    two.owners = vec![pk(OWNER), pk(STRANGER)];
+    let one_signed = two.clone().sign(&key(OWNER));
+    assert_eq!(
+        one_signed.verify_signature().unwrap_err().key,
+        pk(STRANGER),
+        "the unsigned co-owner is named"
+    );
+    let both = two.clone().sign_all(&[&key(OWNER), &key(STRANGER)]);
+    both.verify_signature().unwrap();
+    assert_eq!(Charter::from_bytes(&both.to_bytes()).unwrap(), both);
+    let swapped = two.clone().sign_all(&[&key(STRANGER), &key(OWNER)]);
+    assert!(swapped.verify_signature().is_err());
+    // Encoded with one signature for two owners: refused when decoded.
+    assert!(matches!(
+        Charter::from_bytes(&one_signed.to_bytes()),
+        Err(DecodeError::Invalid { .. })
+    ));
+    // The single-owner charter of the fixture still verifies.
+    charter().verify_signature().unwrap();
+}

@@ -387,7 +387,7 @@ fn contract_vectors() -> Json {
             "charter": ch,
             "unsigned_hex": enc(&ch.content),
             "signing_digest": ch.content.signing_digest().to_hex(),
-            "signature": ch.signature.to_hex(),
+            "signatures": ch.signatures.iter().map(|s| s.to_hex()).collect::<Vec<_>>(),
             "signed_hex": enc(ch),
             "entry_hex": enc(&entry),
             "leaf_hash": entry.leaf_hash().to_hex(),

@@ -234,13 +234,13 @@ pub fn ProofPicture(checked: Checked) -> impl IntoView {
     let rules_report = v.outcome.as_ref().ok().and_then(|r| r.rules().cloned());
     let signer_line = match &entry {
         Entry::Charter(c) => (
-            "charter, signed by its first owner",
+            "charter, signed by every owner (first shown)",
             c.content
                 .owners
                 .first()
                 .map(|k| k.to_hex())
                 .unwrap_or_default(),
-            c.signature.to_hex(),
+            c.signatures.first().map(|s| s.to_hex()).unwrap_or_default(),
         ),
         Entry::Contract(c) => (
             "contract, signed by its author",
