@@ -384,6 +384,7 @@ fn ingest_http(c: &mut Criterion) {
         store,
         ingest: ing,
         chain,
+        http: trustchain_relay::http_limits::HttpLimits::new(metrics.clone()),
         metrics: metrics.clone(),
         started: Instant::now(),
         block_interval,

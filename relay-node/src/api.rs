@@ -60,6 +60,8 @@ pub struct AppState {
     pub misbehave: Option<crate::misbehave::Misbehave>,
     /// Write quotas of the projects homed here (a network relay; none in dev mode).
     pub quotas: Option<Arc<crate::quota::Quotas>>,
+    /// Bounds on connections and event streams (docs/threats.md).
+    pub http: Arc<crate::http_limits::HttpLimits>,
     /// This relay's key and the P2PT overlay of the current epoch (a network relay).
     pub overlay: Option<(
         trustchain_core::crypto::PublicKey,
@@ -332,11 +334,37 @@ struct ScenarioSummary {
     anchored_size: u64,
 }
 
-async fn scenarios(State(s): State<AppState>) -> ApiResult<Json<Vec<ScenarioSummary>>> {
+/// Scenarios listed per page by default.
+pub const SCENARIOS_PAGE: usize = 100;
+/// Most scenarios one page lists.
+pub const MAX_SCENARIOS_PAGE: usize = 1_000;
+
+/// `GET /v1/scenarios?after=<id>&limit=<n>`.
+#[derive(Deserialize)]
+struct ScenariosQuery {
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+/// A page of the scenarios held here, ascending by id: at most `limit` (default
+/// [`SCENARIOS_PAGE`], at most [`MAX_SCENARIOS_PAGE`]) after `after`. A full page carries a
+/// `Link: <…?after=<last id>&limit=<n>>; rel="next"` header.
+async fn scenarios(
+    State(s): State<AppState>,
+    Query(q): Query<ScenariosQuery>,
+) -> ApiResult<Response> {
+    let after = q.after.as_deref().map(scenario_id).transpose()?;
+    let limit = q.limit.unwrap_or(SCENARIOS_PAGE);
+    if limit == 0 || limit > MAX_SCENARIOS_PAGE {
+        return Err(ApiError::bad_request(
+            "bad_limit",
+            format!("limit must be 1 to {MAX_SCENARIOS_PAGE}"),
+        ));
+    }
     let snap = s.chain.borrow().clone();
     let view = s.store.read()?;
     let mut out = Vec::new();
-    for (id, size) in view.scenarios()? {
+    for (id, size) in view.scenarios_page(after.as_ref(), limit)? {
         let title = view
             .charter(&id)?
             .map(|c| c.content.title)
@@ -349,7 +377,31 @@ async fn scenarios(State(s): State<AppState>) -> ApiResult<Json<Vec<ScenarioSumm
             anchored_size,
         });
     }
-    Ok(Json(out))
+    let next = (out.len() == limit).then(|| {
+        let last = out.last().map(|x| x.id.as_str()).unwrap_or_default();
+        format!(
+            "</v1/scenarios?after={}&limit={limit}>; rel=\"next\"",
+            percent_encode(last)
+        )
+    });
+    let mut res = Json(out).into_response();
+    if let Some(link) = next.and_then(|l| axum::http::HeaderValue::from_str(&l).ok()) {
+        res.headers_mut().insert(header::LINK, link);
+    }
+    Ok(res)
+}
+
+/// `s` with every byte but RFC 3986's unreserved characters percent-encoded.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// The P2PT overlay of the current epoch: regions, their members and hubs, and this relay's
@@ -376,6 +428,16 @@ async fn create_scenario(
     body: Result<Json<Charter>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<crate::ingest::Accepted>)> {
     let Json(charter) = body.map_err(|e| ApiError::bad_request("bad_json", e.body_text()))?;
+    // Every owner it names must have signed it (before anything else reads it).
+    charter.verify_signature().map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_charter_signature",
+            format!(
+                "a charter must carry one valid signature per owner, in the order of `owners`: {e}"
+            ),
+        )
+    })?;
     canonical_round_trip(&charter, "charter")?;
     // A scenario the chain already anchors lives elsewhere (founding it here would fork it).
     let id = &charter.content.scenario;
@@ -879,14 +941,30 @@ async fn beacon(State(s): State<AppState>) -> ApiResult<Json<serde_json::Value>>
     Ok(Json(serde_json::json!({ "rounds": rounds })))
 }
 
-async fn heads(State(s): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let stream = WatchStream::new(s.chain.clone()).map(|snap| {
+async fn heads(
+    State(s): State<AppState>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    // Each stream holds a permit until the client goes away: a bounded number at once.
+    let permit = s.http.head_stream().ok_or_else(|| {
+        let mut e = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too_many_streams",
+            format!(
+                "this relay serves {} head streams at once; retry shortly, or poll /v1/main/head",
+                crate::http_limits::MAX_HEAD_STREAMS
+            ),
+        );
+        e.retry_after = Some(u64::from(crate::http_limits::RETRY_AFTER_S));
+        e
+    })?;
+    let stream = WatchStream::new(s.chain.clone()).map(move |snap| {
+        let _held = &permit;
         Ok(Event::default()
             .event("head")
             .json_data(head_info(&snap))
             .unwrap_or_else(|_| Event::default().comment("encoding error")))
     });
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
 async fn metrics(State(s): State<AppState>) -> ApiResult<Response> {

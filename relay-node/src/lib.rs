@@ -12,6 +12,7 @@ pub mod devnet;
 pub mod driver;
 pub mod fields;
 pub mod genesis;
+pub mod http_limits;
 pub mod ingest;
 pub mod keys;
 pub mod metrics;

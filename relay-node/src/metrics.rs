@@ -76,6 +76,8 @@ pub struct Metrics {
     pub driver_dropped: Counter,
     /// PoSR bandwidth samples this relay took of other relays.
     pub bandwidth_samples: Counter,
+    /// HTTP connections refused at a bound (503 relay full, 429 client holds too many).
+    pub http_refused: Counter,
     /// The median of the latest bandwidth samples of the relays measured, kbit/s.
     pub bandwidth_kbps: Gauge,
 }
@@ -87,6 +89,12 @@ impl Metrics {
         let mut line = |name: &str, kind: &str, help: &str, v: u64| {
             let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
         };
+        line(
+            "trustchain_http_refused_total",
+            "counter",
+            "HTTP connections refused at a bound (503: relay full; 429: one client holds too many).",
+            self.http_refused.get(),
+        );
         line(
             "trustchain_contracts_accepted_total",
             "counter",

@@ -133,6 +133,7 @@ pub async fn run_dev(
         store: store.clone(),
         ingest,
         chain,
+        http: crate::http_limits::HttpLimits::new(metrics.clone()),
         metrics,
         started: Instant::now(),
         block_interval: cfg.block_interval,
@@ -190,6 +191,7 @@ async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     demo_task: Option<tokio::task::JoinHandle<()>>,
 ) -> anyhow::Result<()> {
+    let listener = crate::http_limits::LimitedListener::new(listener, state.http.clone());
     axum::serve(listener, router_with_web(state, web_dir))
         .with_graceful_shutdown(shutdown)
         .await?;
@@ -544,6 +546,7 @@ pub async fn run_network(
         store: store.clone(),
         ingest,
         chain,
+        http: crate::http_limits::HttpLimits::new(metrics.clone()),
         metrics,
         started: Instant::now(),
         block_interval: cfg.checkpoint_delay,

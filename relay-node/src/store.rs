@@ -227,6 +227,31 @@ impl ReadView {
         Ok(out)
     }
 
+    /// At most `limit` scenarios with their sizes, ascending by id, after `after` (exclusive).
+    pub fn scenarios_page(
+        &self,
+        after: Option<&ScenarioId>,
+        limit: usize,
+    ) -> Result<Vec<(ScenarioId, u64)>, StoreError> {
+        let t = self.txn.open_table(SIZES)?;
+        let rows = match after {
+            Some(a) => t.range::<&str>((
+                std::ops::Bound::Excluded(a.as_str()),
+                std::ops::Bound::Unbounded,
+            ))?,
+            None => t.iter()?,
+        };
+        let mut out = Vec::new();
+        for row in rows.take(limit) {
+            let (k, v) = row?;
+            out.push((
+                ScenarioId::new(k.value()).map_err(corrupt("sizes"))?,
+                v.value(),
+            ));
+        }
+        Ok(out)
+    }
+
     /// The scenarios kept here as replicas, with their home relays.
     pub fn homes(&self) -> Result<Vec<(ScenarioId, PublicKey)>, StoreError> {
         let t = self.txn.open_table(HOMES)?;

@@ -572,3 +572,118 @@ fn cli_key_and_submit() {
     assert_eq!(float.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&float.stderr).contains("write decimals as strings"));
 }
+
+/// Issue 11 §9: a charter must be signed by every owner it names; the scenario listing is paged;
+/// one client cannot hold more than its share of connections, and gets a clear 429 beyond it.
+#[test]
+fn founding_needs_every_owner_listings_are_paged_and_connections_bounded() {
+    use std::net::TcpStream;
+    use trustchain_core::crypto::PublicKey;
+    use trustchain_relay::http_limits::MAX_PER_CLIENT;
+
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(dir.path(), &["--no-demo", "--block-interval-ms", "100000"]);
+    let url = &relay.url;
+    let owner = key(1);
+    let victim = key(9);
+
+    // Naming another's key as co-owner without its signature: refused, nothing founded.
+    let id = trustchain_core::value::ScenarioId::new("test/co-owned").unwrap();
+    let mut ch = charter_of(&id, &owner, &[]);
+    ch.content.owners.push(PublicKey::of(&victim));
+    let one = ch.content.clone().sign(&owner);
+    let (status, body) = post_json(&format!("{url}/v1/scenarios"), &one).unwrap();
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (422, Some("bad_charter_signature")),
+        "{body}"
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains(&PublicKey::of(&victim).to_hex()),
+        "the message names the owner whose signature is missing: {body}"
+    );
+    let (status, _) = get_json(&format!("{url}/v1/scenarios/{}", enc(id.as_str())));
+    assert_eq!(status, 404);
+    // Signed by both: founded.
+    let both = ch.content.clone().sign_all(&[&owner, &victim]);
+    let (status, body) = post_json(&format!("{url}/v1/scenarios"), &both).unwrap();
+    assert_eq!(status, 201, "{body}");
+
+    // Paging: five scenarios, pages of two, linked by `Link: rel="next"`.
+    for i in 0..4 {
+        let id = trustchain_core::value::ScenarioId::new(&format!("test/page-{i}")).unwrap();
+        let (status, body) =
+            post_json(&format!("{url}/v1/scenarios"), &charter_of(&id, &owner, &[])).unwrap();
+        assert_eq!(status, 201, "{body}");
+    }
+    let mut seen = Vec::new();
+    let mut next = Some(format!("{url}/v1/scenarios?limit=2"));
+    while let Some(page) = next.take() {
+        let mut res = agent().get(&page).call().unwrap();
+        assert_eq!(res.status().as_u16(), 200);
+        let link = res
+            .headers()
+            .get("link")
+            .map(|v| v.to_str().unwrap().to_string());
+        let items: Vec<serde_json::Value> = res.body_mut().read_json().unwrap();
+        assert!(items.len() <= 2);
+        seen.extend(items.iter().map(|s| s["id"].as_str().unwrap().to_string()));
+        next = link.map(|l| {
+            let path = l.trim_start_matches('<').split('>').next().unwrap();
+            format!("{url}{path}")
+        });
+        assert!(seen.len() <= 5, "paging does not end: {seen:?}");
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(seen, sorted, "ascending, each once");
+    assert_eq!(seen.len(), 5, "{seen:?}");
+    let (status, body) = get_json(&format!("{url}/v1/scenarios?limit=0"));
+    assert_eq!((status, body["error"].as_str()), (400, Some("bad_limit")));
+
+    // Connections: one client may hold MAX_PER_CLIENT open; the next is told 429 and why.
+    let addr = url.trim_start_matches("http://");
+    let held: Vec<TcpStream> = (0..MAX_PER_CLIENT)
+        .map(|_| TcpStream::connect(addr).unwrap())
+        .collect();
+    // The relay counts a connection when it accepts it: wait until all are counted.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let answer = loop {
+        let mut extra = TcpStream::connect(addr).unwrap();
+        extra
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let _ = extra.write_all(b"GET /v1/status HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+        let mut answer = String::new();
+        let _ = extra.read_to_string(&mut answer);
+        if answer.starts_with("HTTP/1.1 429") || Instant::now() > deadline {
+            break answer;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("retry-after: 1"));
+    assert!(answer.contains("too_many_client_connections"), "{answer}");
+    drop(held);
+    // Released: served again.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, _) = get_text(&format!("{url}/v1/status"));
+        if status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never served again");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (_, metrics) = get_text(&format!("{url}/metrics"));
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("trustchain_http_refused_total ") && !l.ends_with(" 0")),
+        "refusals are counted"
+    );
+}
