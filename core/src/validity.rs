@@ -15,6 +15,9 @@
 //! 3. [`signed_by_replica_set`]: its distinct signers all belong to the recorded home's replica
 //!    set (the home and its [`placement::replicas`] among the current members) and number at
 //!    least that set's quorum (`min(quorum(size), set length)`).
+//! 4. [`main_ref_recent`]: its `main_ref` names a block of this chain at most
+//!    [`MAX_MAIN_REF_AGE`] blocks before the one anchoring it — so the checkpoint was made after
+//!    that block (a lower time bound anyone can look up), and not from a fork.
 //!
 //! Signatures themselves are checked by [`SignedCheckpoint::verify_signatures`] (the caller may
 //! skip it for a checkpoint whose exact bytes it verified before). Sans-IO: the anchored state
@@ -32,6 +35,9 @@ use crate::placement::{self, Member};
 /// days). A bound far below `u64::MAX` so that no checkpoint can claim a size no log will ever
 /// reach and freeze its scenario (nothing could be anchored after it).
 pub const MAX_LOG_SIZE: u64 = 1 << 40;
+
+/// How many blocks before the anchoring block a checkpoint's `main_ref` may name.
+pub const MAX_MAIN_REF_AGE: u64 = 1_024;
 
 /// What the chain holds of a scenario: its anchored checkpoint and the home recorded when it was
 /// founded.
@@ -100,6 +106,13 @@ pub enum AnchorError {
         key: PublicKey,
         /// The recorded home.
         home: PublicKey,
+    },
+    /// `main_ref` is not a block of this chain within [`MAX_MAIN_REF_AGE`] of the anchoring
+    /// block.
+    #[error("main_ref {main_ref} is not one of this chain's last {MAX_MAIN_REF_AGE} blocks")]
+    MainRef {
+        /// The claimed block.
+        main_ref: crate::hash::Hash,
     },
     /// Too few of the replica set signed.
     #[error("{signed} of the replica set signed, its quorum is {needed}")]
@@ -195,7 +208,23 @@ pub fn signed_by_replica_set(
     Ok(())
 }
 
-/// All three predicates, in order: may a block anchor `cp` on top of `anchored`? `members_of`
+/// Predicate 4: `main_ref` names a block of this chain (`main_ref_height`: its height if it is
+/// one, from the caller's index of recent blocks) at most [`MAX_MAIN_REF_AGE`] blocks before the
+/// block at `height` that would anchor `cp`.
+pub fn main_ref_recent(
+    cp: &SignedCheckpoint,
+    main_ref_height: Option<u64>,
+    height: u64,
+) -> Result<(), AnchorError> {
+    match main_ref_height {
+        Some(h) if h < height && height - h <= MAX_MAIN_REF_AGE => Ok(()),
+        _ => Err(AnchorError::MainRef {
+            main_ref: cp.checkpoint.main_ref,
+        }),
+    }
+}
+
+/// The first three predicates, in order: may a block anchor `cp` on top of `anchored`? `members_of`
 /// gives the placement members for a home (the registry's members, with the home added if it is
 /// registered but not a validator). Returns the home to record (the founding one, or the
 /// recorded one unchanged). Signatures are not checked here.

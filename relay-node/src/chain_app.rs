@@ -314,7 +314,7 @@ pub enum CheckpointRefused {
     /// A signature fails, or (dev mode) none is by a validator.
     #[error("{0}")]
     Signature(String),
-    /// Core's block-validity predicates refuse it.
+    /// Core's block-validity predicates refuse it (`main_ref` included).
     #[error(transparent)]
     Anchoring(#[from] AnchorError),
 }
@@ -339,6 +339,12 @@ pub fn check_checkpoint(
             .map_err(|e| CheckpointRefused::Signature(e.to_string()))?;
     }
     let anchored = snap.anchored(&cp.checkpoint.scenario);
+    let c = &cp.checkpoint;
+    validity::main_ref_recent(
+        cp,
+        snap.recent.height_of(&c.main_ref),
+        snap.head.header.height + 1,
+    )?;
     match registry {
         Some(r) => {
             validity::check_anchoring(
@@ -361,12 +367,22 @@ pub fn check_checkpoint(
     Ok(())
 }
 
-/// Whether a pooled checkpoint still joins `snap`'s chain: it founds a scenario not yet
-/// anchored, or its consistency proof starts at the anchored size (after a block anchored
-/// another checkpoint of its scenario, the home signs a new one from there). O(1): no hashing.
+/// Whether a pooled checkpoint still joins `snap`'s chain: its `main_ref` is still recent
+/// enough, and it founds a scenario not yet anchored, or its consistency proof starts at the
+/// anchored size (after a block anchored another checkpoint of its scenario, the home signs a
+/// new one from there). O(1): no hashing.
 pub fn links_to(snap: &ChainSnapshot, cp: &SignedCheckpoint) -> bool {
     use trustchain_core::checkpoint::Link;
     let c = &cp.checkpoint;
+    if validity::main_ref_recent(
+        cp,
+        snap.recent.height_of(&c.main_ref),
+        snap.head.header.height + 1,
+    )
+    .is_err()
+    {
+        return false;
+    }
     match (snap.checkpoints.get(&c.scenario), &cp.link) {
         (None, Some(Link::Found { .. })) => true,
         (Some(a), Some(Link::Extend { proof })) => {
@@ -412,7 +428,11 @@ mod tests {
     use trustchain_core::value::ScenarioId;
 
     use super::*;
+    use crate::producer::RecentBlocks;
     use crate::store::StoredBlock;
+
+    /// The block before the snapshot's head, which checkpoints name as `main_ref`.
+    const MAIN_REF: Hash = Hash([7; 32]);
 
     fn log(n: u64, salt: u8) -> MemoryLog {
         let mut log = MemoryLog::new();
@@ -427,7 +447,7 @@ mod tests {
             scenario: ScenarioId::new("acme/ledger").unwrap(),
             size: log.size(),
             root: log.root(),
-            main_ref: Hash::ZERO,
+            main_ref: MAIN_REF,
             time_ms: 1,
         }
         .sign(&[signer]);
@@ -466,7 +486,11 @@ mod tests {
             next_validators_hash: set.hash(),
         };
         let certificate = CommitCertificate::sign(&header, 0, &set, &[key]);
+        let mut recent = RecentBlocks::default();
+        recent.push(MAIN_REF, 0);
+        recent.push(header.hash(), 1);
         ChainSnapshot {
+            recent: std::sync::Arc::new(recent),
             head_hash: header.hash(),
             head: StoredBlock {
                 header,
@@ -494,6 +518,18 @@ mod tests {
         let founding = cp(&log(3, 0), &key, Some(Link::Found { home }));
         assert_eq!(check(&empty, &founding), Ok(()));
         assert!(links_to(&empty, &founding));
+        // main_ref naming no block of this chain: refused, and dropped from a pool.
+        let mut elsewhere = founding.checkpoint.clone();
+        elsewhere.main_ref = Hash([8; 32]);
+        let elsewhere = SignedCheckpoint {
+            link: founding.link.clone(),
+            ..elsewhere.sign(&[&key])
+        };
+        assert!(matches!(
+            check(&empty, &elsewhere),
+            Err(CheckpointRefused::Anchoring(AnchorError::MainRef { .. }))
+        ));
+        assert!(!links_to(&empty, &elsewhere));
         let unlinked = cp(&log(3, 0), &key, None);
         assert_eq!(
             check(&empty, &unlinked),

@@ -18,7 +18,7 @@ use trustchain_core::crypto::PublicKey;
 use trustchain_core::encoding::Encode;
 use trustchain_core::hash::Hash;
 use trustchain_core::light_client::TrustedCheckpoint;
-use trustchain_core::validity::Anchored;
+use trustchain_core::validity::{Anchored, MAX_MAIN_REF_AGE};
 use trustchain_core::value::ScenarioId;
 
 use crate::metrics::Metrics;
@@ -92,6 +92,34 @@ pub struct ChainSnapshot {
     /// The home of each anchored scenario, as the block that founded it recorded
     /// ([`Link::Found`]): whose replica set signs its checkpoints.
     pub homes: HashMap<ScenarioId, PublicKey>,
+    /// The hashes of the last [`MAX_MAIN_REF_AGE`] blocks (head included), which a checkpoint's
+    /// `main_ref` may name.
+    pub recent: Arc<RecentBlocks>,
+}
+
+/// The last [`MAX_MAIN_REF_AGE`] blocks of the chain by hash, for the `main_ref` rule
+/// ([`trustchain_core::validity::main_ref_recent`]).
+#[derive(Clone, Debug, Default)]
+pub struct RecentBlocks {
+    order: std::collections::VecDeque<Hash>,
+    heights: HashMap<Hash, u64>,
+}
+
+impl RecentBlocks {
+    /// Adds the block `hash` at `height` (the new head), forgetting the oldest beyond the window.
+    pub fn push(&mut self, hash: Hash, height: u64) {
+        self.order.push_back(hash);
+        self.heights.insert(hash, height);
+        while self.order.len() as u64 > MAX_MAIN_REF_AGE {
+            if let Some(old) = self.order.pop_front() {
+                self.heights.remove(&old);
+            }
+        }
+    }
+    /// The height of block `hash`, if it is one of the window's.
+    pub fn height_of(&self, hash: &Hash) -> Option<u64> {
+        self.heights.get(hash).copied()
+    }
 }
 
 impl ChainSnapshot {
@@ -146,6 +174,14 @@ pub fn load_snapshot(
         anchors.insert(id.anchor_key(), cp.checkpoint.digest());
         checkpoints.insert(id, cp);
     }
+    let mut recent = RecentBlocks::default();
+    let height = head.header.height;
+    for h in height.saturating_sub(MAX_MAIN_REF_AGE - 1)..height {
+        if let Some(b) = view.block(h)? {
+            recent.push(b.header.hash(), h);
+        }
+    }
+    recent.push(head.header.hash(), height);
     let anchor_tree = AnchorTree::new(&anchors);
     anyhow::ensure!(
         anchor_tree.root() == head.header.anchor_root,
@@ -166,6 +202,7 @@ pub fn load_snapshot(
         anchor_tree,
         checkpoints,
         homes,
+        recent: Arc::new(recent),
     })
 }
 
@@ -245,8 +282,11 @@ pub fn commit_block(
         Ok(())
     };
     write()?;
+    let head_hash = block.header.hash();
+    let mut recent = (*snap.recent).clone();
+    recent.push(head_hash, height);
     Ok(ChainSnapshot {
-        head_hash: block.header.hash(),
+        head_hash,
         head: block,
         validators,
         next_validators,
@@ -254,6 +294,7 @@ pub fn commit_block(
         anchor_tree,
         checkpoints,
         homes,
+        recent: Arc::new(recent),
     })
 }
 

@@ -615,8 +615,11 @@ fn founding_needs_every_owner_listings_are_paged_and_connections_bounded() {
     // Paging: five scenarios, pages of two, linked by `Link: rel="next"`.
     for i in 0..4 {
         let id = trustchain_core::value::ScenarioId::new(&format!("test/page-{i}")).unwrap();
-        let (status, body) =
-            post_json(&format!("{url}/v1/scenarios"), &charter_of(&id, &owner, &[])).unwrap();
+        let (status, body) = post_json(
+            &format!("{url}/v1/scenarios"),
+            &charter_of(&id, &owner, &[]),
+        )
+        .unwrap();
         assert_eq!(status, 201, "{body}");
     }
     let mut seen = Vec::new();

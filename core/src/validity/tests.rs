@@ -335,3 +335,15 @@ proptest! {
         );
     }
 }
+
+#[test]
+fn main_ref_must_be_a_recent_block_of_this_chain() {
+    let cp = signed(checkpoint(&sid(6), &log_of(2, 0)), &[0], None);
+    assert_eq!(main_ref_recent(&cp, Some(99), 100), Ok(()));
+    assert!(main_ref_recent(&cp, Some(0), MAX_MAIN_REF_AGE).is_ok());
+    assert!(main_ref_recent(&cp, Some(0), MAX_MAIN_REF_AGE + 1).is_err());
+    // Not on this chain (a fork's block, or invented), or not before the anchoring block.
+    assert!(main_ref_recent(&cp, None, 100).is_err());
+    assert!(main_ref_recent(&cp, Some(100), 100).is_err());
+    assert!(main_ref_recent(&cp, Some(101), 100).is_err());
+}
