@@ -540,6 +540,7 @@ impl RelayConfig {
             demo_records: self.demo.records,
             demo_every: Duration::from_millis(self.demo.every_ms),
             web_dir: self.web_dir,
+            misbehave: None,
         })
     }
 

@@ -145,6 +145,9 @@ pub struct DriverConfig {
     /// it takes part in consensus anyway (its key may have signed in a height it no longer
     /// remembers; see [`Driver::synced`]).
     pub sync_grace: Duration,
+    /// Testing the other relays' block validation only: propose and gossip checkpoints the
+    /// chain must refuse (`run --misbehave-chain`).
+    pub misbehave: Option<crate::misbehave::ChainMisbehave>,
 }
 
 /// Pending checkpoints kept at most (one per scenario).
@@ -1180,6 +1183,26 @@ impl Driver {
                 .collect(),
             beacon_round: None,
         };
+        if let Some(m) = self.cfg.misbehave
+            && let Some(forged) = m.forge(
+                &self.store,
+                &snap,
+                &self.key,
+                height.0 + u64::from(round.as_u32().unwrap_or(0)),
+            )
+        {
+            tracing::warn!(scenario = %forged.checkpoint.scenario, size = forged.checkpoint.size, "misbehaving: proposing a forged checkpoint");
+            body.checkpoints
+                .retain(|c| c.checkpoint.scenario != forged.checkpoint.scenario);
+            let _ = self
+                .net
+                .send(NetOut::Publish(NetMessage::Checkpoint(Box::new(
+                    forged.clone(),
+                ))));
+            body.checkpoints.push(forged);
+            body.checkpoints
+                .sort_by(|a, b| a.checkpoint.scenario.cmp(&b.checkpoint.scenario));
+        }
         let applied = match self
             .registry
             .clone()

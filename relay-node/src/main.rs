@@ -107,6 +107,9 @@ trustchain-relay run --config relay.toml --data-dir /var/lib/trustchain \\\n    
         /// Print an annotated default configuration to stdout and exit.
         #[arg(long, conflicts_with_all = ["config", "data_dir", "listen", "bootstrap", "no_demo"])]
         print_config: bool,
+        /// Testing the other relays only: propose and gossip checkpoints the chain must refuse.
+        #[arg(long, value_enum, hide = true)]
+        misbehave_chain: Option<trustchain_relay::misbehave::ChainMisbehave>,
     },
     /// Run a local network of relays (one process each) in one directory, until Ctrl-C.
     #[command(
@@ -285,6 +288,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             bootstrap,
             no_demo,
             print_config,
+            misbehave_chain,
         } => {
             if print_config {
                 print!("{}", config::EXAMPLE_CONFIG);
@@ -299,7 +303,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 no_demo,
             };
             cfg.apply(&Overrides::from_env()?.then(flags));
-            let net = cfg.into_network_config()?;
+            let mut net = cfg.into_network_config()?;
+            if let Some(m) = misbehave_chain {
+                eprintln!(
+                    "WARNING: --misbehave-chain {m:?}: this relay deliberately proposes invalid blocks (for testing the other relays)"
+                );
+                net.misbehave = Some(m);
+            }
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;

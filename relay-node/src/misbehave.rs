@@ -38,3 +38,104 @@ impl Misbehave {
         }
     }
 }
+
+/// How a relay of a network lies to the other validators (`trustchain-relay run
+/// --misbehave-chain …`, hidden from `--help`): tests of the block-validity rules, which every
+/// honest relay must apply to what a byzantine validator proposes and gossips.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ChainMisbehave {
+    /// Every block this relay proposes, and its gossip, carries a checkpoint the chain must
+    /// refuse, in turn: a forged log for a scenario homed at another relay (a valid consistency
+    /// proof over the real log plus a forged record, signed by this relay alone), a frozen size
+    /// (`u64::MAX`) for one of its own scenarios, and a rewritten history of one of its own
+    /// scenarios (another first record, with that log's consistency proof).
+    ForgeAnchors,
+}
+
+impl ChainMisbehave {
+    /// The `n`-th forged checkpoint (the attack is `n % 3`), over `snap`'s anchored scenarios;
+    /// `None` while the chain anchors none this relay can forge from.
+    pub fn forge(
+        self,
+        store: &crate::store::Store,
+        snap: &crate::producer::ChainSnapshot,
+        key: &ed25519_dalek::SigningKey,
+        n: u64,
+    ) -> Option<trustchain_core::checkpoint::SignedCheckpoint> {
+        use trustchain_core::checkpoint::{Checkpoint, Link};
+        use trustchain_core::crypto::PublicKey;
+        use trustchain_core::hash::{Domain, Hash};
+        use trustchain_core::log::{ConsistencyProof, MemoryLog};
+
+        let me = PublicKey::of(key);
+        let view = store.read().ok()?;
+        // The anchored scenarios this relay holds (so it can build proofs over their logs),
+        // foreign or its own as the attack needs.
+        let mut held: Vec<_> = snap
+            .homes
+            .iter()
+            .filter(|(id, home)| {
+                (**home == me) != n.is_multiple_of(3) && view.size(id).ok().flatten().is_some()
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        held.sort();
+        let id = held.first()?.clone();
+        let anchored = snap.checkpoints.get(&id)?.checkpoint.clone();
+        let a = anchored.size;
+        let leaves: Vec<Hash> = view
+            .entries(&id, 0, a)
+            .ok()?
+            .into_iter()
+            .map(|(_, e)| e.leaf_hash())
+            .collect();
+        let forged_leaf = Domain::LogLeaf.hash(format!("forged {n}").as_bytes());
+        let mut log = MemoryLog::new();
+        match n % 3 {
+            // A frozen size.
+            1 => {
+                let mut cp = Checkpoint {
+                    scenario: id,
+                    size: u64::MAX,
+                    root: forged_leaf,
+                    main_ref: snap.head_hash,
+                    time_ms: anchored.time_ms,
+                }
+                .sign(&[key]);
+                cp.link = Some(Link::Extend {
+                    proof: ConsistencyProof {
+                        from: a,
+                        to: u64::MAX,
+                        path: Vec::new(),
+                    },
+                });
+                return Some(cp);
+            }
+            // A forged record appended to another relay's scenario.
+            0 => leaves.iter().for_each(|l| {
+                log.append(*l);
+            }),
+            // Another first record: a rewritten history.
+            _ => {
+                log.append(forged_leaf);
+                leaves.iter().skip(1).for_each(|l| {
+                    log.append(*l);
+                });
+            }
+        }
+        log.append(forged_leaf);
+        let link = Link::Extend {
+            proof: log.prove_consistency(a, a + 1).ok()?,
+        };
+        let mut cp = Checkpoint {
+            scenario: id,
+            size: a + 1,
+            root: log.root(),
+            main_ref: snap.head_hash,
+            time_ms: anchored.time_ms,
+        }
+        .sign(&[key]);
+        cp.link = Some(link);
+        Some(cp)
+    }
+}

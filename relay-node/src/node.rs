@@ -341,6 +341,8 @@ pub struct NetworkConfig {
     pub demo_every: Duration,
     /// Static files served behind the API, if any.
     pub web_dir: Option<PathBuf>,
+    /// Testing only: lie to the other validators (`run --misbehave-chain`, never from a file).
+    pub misbehave: Option<crate::misbehave::ChainMisbehave>,
 }
 
 /// Opens the chain of `genesis` in `store`: writes block 0 into a new database (`fresh` is then
@@ -465,6 +467,7 @@ pub async fn run_network(
             checkpoint_delay: cfg.checkpoint_delay,
             retransmit: Duration::from_millis(200),
             sync_grace: Duration::from_secs(5),
+            misbehave: cfg.misbehave,
         },
         fresh,
         registry,

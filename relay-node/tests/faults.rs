@@ -586,6 +586,7 @@ fn latency_and_loss_between_relays() {
                 config: Default::default(),
                 url: url0,
                 netns: None,
+                args: Vec::new(),
                 child: None,
             };
             let mut seen: Vec<(Instant, u64)> = Vec::new();

@@ -369,3 +369,107 @@ fn write_quotas_follow_the_capacity_pledged() {
     let (status, body) = post(&mut w, 20);
     assert_eq!(status, 201, "{body}");
 }
+
+/// Issue 11 §1 on real processes: one of four validators is byzantine
+/// (`run --misbehave-chain forge-anchors`). Every block it proposes, and its gossip, carries a
+/// checkpoint the chain must refuse — a forged record appended to a scenario homed at another
+/// relay (with a consistency proof that holds over the real log, signed by it alone), a frozen
+/// size (`u64::MAX`) of its own scenario, a rewritten history of its own scenario. The three
+/// honest relays refuse each such proposal and the chain goes on: no forged checkpoint is ever
+/// anchored (every scenario's anchored size is what its writer put there), and every
+/// acknowledged record verifies from the genesis.
+#[test]
+fn a_byzantine_validator_cannot_anchor_forged_checkpoints() {
+    use trustchain_core::value::ScenarioId;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut nodes = devnet(&tmp.path().join("devnet"));
+    nodes[3].args = vec!["--misbehave-chain".into(), "forge-anchors".into()];
+    for n in nodes.iter_mut() {
+        n.start();
+    }
+    let trust = genesis_trust(&nodes[0]);
+    // Scenarios homed at honest relays (the byzantine one replicates most of them) and at the
+    // byzantine relay itself.
+    let mut writers: Vec<(usize, Writer)> = (0..6)
+        .map(|i| {
+            let home = [0, 1, 2, 3, 3, 0][i];
+            let id = ScenarioId::new(&format!("byz/s-{i}")).unwrap();
+            (home, Writer::open_on(&nodes[home], &id))
+        })
+        .collect();
+    let honest: Vec<&Node> = nodes[..3].iter().collect();
+    let start = nodes[0].height();
+    // Enough heights that the byzantine relay proposes several times (a quarter of the rounds).
+    let mut round = 0;
+    loop {
+        for (home, w) in writers.iter_mut() {
+            w.submit(&nodes[*home], 3);
+        }
+        for (home, w) in &writers {
+            wait_anchored_of(&nodes[*home], w.scenario.as_str(), w.all());
+        }
+        round += 1;
+        // Which attacks it made: a foreign scenario, its own frozen, its own rewritten.
+        let log = std::fs::read_to_string(nodes[3].log()).unwrap_or_default();
+        let (mut foreign, mut frozen, mut rewritten) = (0, 0, 0);
+        for l in log
+            .lines()
+            .filter(|l| l.contains("misbehaving: proposing a forged checkpoint"))
+        {
+            let own = l.contains("scenario=byz/s-3 ") || l.contains("scenario=byz/s-4 ");
+            match (own, l.ends_with(&format!("size={}", u64::MAX))) {
+                (false, _) => foreign += 1,
+                (true, true) => frozen += 1,
+                (true, false) => rewritten += 1,
+            }
+        }
+        let all = foreign > 0 && frozen > 0 && rewritten > 0;
+        if (all && nodes[0].height() >= start + 12) || round >= 30 {
+            assert!(
+                all,
+                "in {round} rounds the byzantine relay proposed {foreign} foreign, {frozen} frozen, {rewritten} rewritten checkpoints"
+            );
+            break;
+        }
+    }
+    let h = nodes[0].height();
+    wait_height(&honest, h, "the honest relays");
+    assert_one_chain(&nodes.iter().collect::<Vec<_>>());
+    // Nothing forged is anchored anywhere: each scenario's anchored size is its writer's, at
+    // every relay that holds it (home and replicas).
+    for (_, w) in &writers {
+        for n in nodes
+            .iter()
+            .filter(|n| n.holds(w.scenario.as_str()).is_some())
+        {
+            assert_eq!(
+                n.anchored_of(w.scenario.as_str()),
+                w.all(),
+                "{} at {}",
+                w.scenario,
+                n.url
+            );
+        }
+    }
+    // The honest relays refused what it proposed and gossiped.
+    for n in &honest {
+        let (_, m) = get_text(&format!("{}/metrics", n.url));
+        let refused: u64 = m
+            .lines()
+            .find_map(|l| l.strip_prefix("trustchain_consensus_refused_total "))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        assert!(refused > 0, "{} refused nothing", n.url);
+    }
+    // Every acknowledged record verifies from the genesis, at an honest relay and the byzantine
+    // one alike (the latter serves what the chain holds: its lies never got in).
+    for (home, w) in &writers {
+        w.verify_all(&nodes[*home], trust.clone());
+        for n in nodes
+            .iter()
+            .filter(|n| n.holds(w.scenario.as_str()).is_some())
+        {
+            w.verify_all(n, trust.clone());
+        }
+    }
+}

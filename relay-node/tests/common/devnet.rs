@@ -26,6 +26,8 @@ pub struct Node {
     pub url: String,
     /// The network namespace it runs in (`ip netns exec`), if any.
     pub netns: Option<String>,
+    /// More arguments to `run` (e.g. a hidden `--misbehave-chain`).
+    pub args: Vec<String>,
     pub child: Option<Child>,
 }
 
@@ -49,6 +51,7 @@ impl Node {
         cmd.arg("run")
             .arg("--config")
             .arg(&self.config)
+            .args(&self.args)
             .env(
                 "RUST_LOG",
                 std::env::var("TC_NODE_LOG").unwrap_or_else(|_| {
@@ -223,6 +226,7 @@ pub fn devnet_with(dir: &Path, base: u16, count: usize, extra: &[&str]) -> Vec<N
             config: dir.join(format!("node-{i}/relay.toml")),
             url: format!("http://127.0.0.1:{}", base + i as u16),
             netns: None,
+            args: Vec::new(),
             child: None,
         })
         .collect()
