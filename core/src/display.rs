@@ -269,7 +269,7 @@ fn currency_prefix(s: &str) -> Option<(&str, &str)> {
     let b = s.as_bytes();
     (b.len() >= 3 && b[..3].iter().all(u8::is_ascii_uppercase))
         .then(|| (&s[..3], &s[3..]))
-        .filter(|(_, rest)| !rest.starts_with(|c: char| c.is_alphabetic()))
+        .filter(|(_, rest)| !rest.starts_with(|c: char| c.is_ascii_alphabetic()))
 }
 
 /// A currency sign or code at the end of `s`.
@@ -283,7 +283,7 @@ fn currency_suffix(s: &str) -> Option<(&str, &str)> {
     let n = b.len();
     (n >= 3 && b[n - 3..].iter().all(u8::is_ascii_uppercase))
         .then(|| (&s[n - 3..], &s[..n - 3]))
-        .filter(|(_, rest)| !rest.ends_with(|c: char| c.is_alphabetic()))
+        .filter(|(_, rest)| !rest.ends_with(|c: char| c.is_ascii_alphabetic()))
 }
 
 fn strip_minus(s: &str) -> Option<&str> {

@@ -699,7 +699,9 @@ export class TrustVerify extends HTMLElement {
         break;
       case "unreadable":
         icon = "?";
-        label = `unreadable · ${r.reason === "unreadable value" ? "cannot read this figure" : "figure not checkable"}`;
+        // "unreadable value": the text does not read exactly; "unreadable figure": its rendering
+        // cannot be vouched for.
+        label = r.reason;
         aria = `Not verified: this widget cannot read the figure. ${r.detail ?? ""}`;
         live = "Not verified: unreadable figure";
         break;
