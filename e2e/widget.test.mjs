@@ -328,9 +328,9 @@ test("(e) the displayed text changes: the badge checks again", async () => {
   await payee.evaluate((e, t) => { e.textContent = t; }, name);
   await page.waitForFunction((id) => document.querySelector('tbody#lines trust-verify[record="3"]').getAttribute("state") === "verified"
     && document.querySelector(`trust-verify[for="${id}"]`).getAttribute("state") === "verified", id);
-  // Unreadable text is neither verified nor a mismatch.
+  // Unreadable text is neither verified nor a mismatch: its own state (issue 11, item 4).
   await amount.evaluate((e) => { e.firstChild.textContent = "about ¥ 2.6M"; });
-  await page.waitForFunction(() => document.querySelector('tbody#lines trust-verify[record="3"]').getAttribute("state") === "unverified");
+  await page.waitForFunction(() => document.querySelector('tbody#lines trust-verify[record="3"]').getAttribute("state") === "unreadable");
   [b] = (await badges(page)).filter((x) => x.record === "3");
   assert.match(b.label, /unreadable value/);
   await page.close();

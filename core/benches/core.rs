@@ -93,6 +93,7 @@ fn charter(owner: &SigningKey) -> Charter {
                         min: None,
                         max: None,
                         max_scale: 2,
+                        currency: None,
                     },
                     true,
                 ),

@@ -14,7 +14,7 @@ use crate::crypto::{BadSignature, PublicKey, Signature, sign};
 use crate::encoding::{Decode, DecodeError, Encode, FORMAT_VERSION, Reader, Writer};
 use crate::hash::{Domain, Hash};
 use crate::rules::{RecordLookup, Rule, RuleOutcome, RuleViolation, evaluate};
-use crate::schema::{FieldSchema, MAX_DESCRIPTION_BYTES, SchemaViolation};
+use crate::schema::{FieldSchema, MAX_DESCRIPTION_BYTES, SchemaViolation, check_currency_ties};
 use crate::value::{MAX_KEY_BYTES, MAX_MAP_ENTRIES, ScenarioId, check_name};
 
 /// Most owners or writers.
@@ -174,6 +174,8 @@ impl UnsignedCharter {
                 }
                 fields.push(&f.name);
             }
+            check_currency_ties(&k.fields)
+                .map_err(|e| CharterError::Invalid(format!("kind `{}`: {e}", k.name)))?;
             for r in &k.rules {
                 r.check_schema(&k.fields).map_err(|e| {
                     CharterError::Invalid(format!("kind `{}`, rule `{}`: {e}", k.name, r.name))
@@ -408,6 +410,7 @@ fn constraints_text(t: &crate::schema::FieldType) -> String {
             min,
             max,
             max_scale,
+            currency,
         } => {
             let mut out = format!("≤ {max_scale} decimals");
             if let Some(a) = min {
@@ -415,6 +418,15 @@ fn constraints_text(t: &crate::schema::FieldType) -> String {
             }
             if let Some(b) = max {
                 let _ = write!(out, ", ≤ {b}");
+            }
+            match currency {
+                Some(crate::schema::CurrencyTie::Field(f)) => {
+                    let _ = write!(out, ", in the currency of `{f}`");
+                }
+                Some(crate::schema::CurrencyTie::Code(c)) => {
+                    let _ = write!(out, ", in {c}");
+                }
+                None => {}
             }
             out
         }

@@ -50,6 +50,10 @@ pub enum FieldType {
         max: Option<Decimal>,
         /// Most digits after the decimal point.
         max_scale: u8,
+        /// The currency its amounts are in, when it is money: a page that shows a currency sign
+        /// or code next to the figure must show this one (see [`crate::display`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        currency: Option<CurrencyTie>,
     },
     /// `true` or `false`.
     Bool,
@@ -72,6 +76,70 @@ pub enum FieldType {
         /// Most entries.
         max_entries: u32,
     },
+}
+
+/// The currency a decimal field is in: what ties a displayed `¥`, `$` or `EUR` to the record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CurrencyTie {
+    /// The record's field of this name: a required text field of the same kind whose `one_of`
+    /// lists ISO 4217 codes (JSON `{"field": "currency"}`).
+    Field(String),
+    /// Always this ISO 4217 code (JSON `{"code": "CNY"}`).
+    Code(String),
+}
+
+/// Whether `s` has the shape of an ISO 4217 alphabetic code: three ASCII capital letters.
+pub fn is_currency_code(s: &str) -> bool {
+    s.len() == 3 && s.bytes().all(|b| b.is_ascii_uppercase())
+}
+
+/// Checks the currency ties of one record kind's fields: a tie names a required text field of
+/// the same kind whose enumeration holds only ISO 4217 codes, or is itself such a code.
+pub fn check_currency_ties(fields: &[FieldSchema]) -> Result<(), String> {
+    use alloc::format;
+    for f in fields {
+        let FieldType::Decimal {
+            currency: Some(tie),
+            ..
+        } = &f.ty
+        else {
+            continue;
+        };
+        match tie {
+            CurrencyTie::Code(c) if !is_currency_code(c) => {
+                return Err(format!(
+                    "field `{}`: currency {c:?} is not an ISO 4217 code",
+                    f.name
+                ));
+            }
+            CurrencyTie::Code(_) => {}
+            CurrencyTie::Field(name) => {
+                let Some(target) = fields.iter().find(|g| &g.name == name) else {
+                    return Err(format!(
+                        "field `{}`: its currency field `{name}` is not declared",
+                        f.name
+                    ));
+                };
+                let codes = match &target.ty {
+                    FieldType::Text { one_of, .. } if target.required => one_of,
+                    _ => {
+                        return Err(format!(
+                            "field `{}`: its currency field `{name}` must be a required text field",
+                            f.name
+                        ));
+                    }
+                };
+                if codes.is_empty() || !codes.iter().all(|c| is_currency_code(c)) {
+                    return Err(format!(
+                        "field `{}`: its currency field `{name}` must list ISO 4217 codes in one_of",
+                        f.name
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 mod opt_decimal {
@@ -140,6 +208,7 @@ impl FieldType {
                     min,
                     max,
                     max_scale,
+                    ..
                 },
                 Value::Decimal(d),
             ) => {
@@ -220,9 +289,17 @@ impl FieldType {
                 min,
                 max,
                 max_scale,
+                currency,
             } => {
                 if *max_scale > 28 {
                     return bad("max_scale above 28");
+                }
+                match currency {
+                    Some(CurrencyTie::Code(c)) if !is_currency_code(c) => {
+                        return bad("currency code is not three capital letters");
+                    }
+                    Some(CurrencyTie::Field(f)) => check_name(f, "currency field")?,
+                    _ => {}
                 }
                 if let (Some(a), Some(b)) = (min, max)
                     && a > b
@@ -338,11 +415,25 @@ impl Encode for FieldType {
                 min,
                 max,
                 max_scale,
+                currency,
             } => {
-                w.u8(2);
+                // A decimal without a currency keeps tag 2 (its bytes are what they always
+                // were); one tied to a currency is tag 7, the same payload and the tie.
+                w.u8(if currency.is_some() { 7 } else { 2 });
                 encode_opt_dec(w, min);
                 encode_opt_dec(w, max);
                 w.u8(*max_scale);
+                match currency {
+                    None => {}
+                    Some(CurrencyTie::Field(f)) => {
+                        w.u8(0);
+                        w.str(f);
+                    }
+                    Some(CurrencyTie::Code(c)) => {
+                        w.u8(1);
+                        w.str(c);
+                    }
+                }
             }
             FieldType::Bool => w.u8(3),
             FieldType::Bytes { max_len } => {
@@ -389,6 +480,22 @@ impl Decode for FieldType {
                 min: decode_opt_dec(r)?,
                 max: decode_opt_dec(r)?,
                 max_scale: r.u8("decimal max_scale")?,
+                currency: None,
+            },
+            7 => FieldType::Decimal {
+                min: decode_opt_dec(r)?,
+                max: decode_opt_dec(r)?,
+                max_scale: r.u8("decimal max_scale")?,
+                currency: Some(match r.u8("currency tie")? {
+                    0 => CurrencyTie::Field(r.str("currency field", MAX_KEY_BYTES)?),
+                    1 => CurrencyTie::Code(r.str("currency code", 3)?),
+                    tag => {
+                        return Err(DecodeError::InvalidTag {
+                            what: "currency tie",
+                            tag,
+                        });
+                    }
+                }),
             },
             3 => FieldType::Bool,
             4 => FieldType::Bytes {
@@ -438,5 +545,118 @@ impl Decode for FieldSchema {
         };
         f.validate()?;
         Ok(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoding::Decode;
+    use alloc::vec;
+
+    fn decimal(currency: Option<CurrencyTie>) -> FieldType {
+        FieldType::Decimal {
+            min: None,
+            max: None,
+            max_scale: 2,
+            currency,
+        }
+    }
+
+    fn field(name: &str, ty: FieldType, required: bool) -> FieldSchema {
+        FieldSchema {
+            name: name.into(),
+            description: String::new(),
+            ty,
+            required,
+        }
+    }
+
+    fn hex(b: &[u8]) -> String {
+        crate::hex::encode(b)
+    }
+
+    #[test]
+    fn an_untied_decimal_keeps_its_encoding() {
+        // Tag 2, as before the tie existed: charters written before keep their bytes and hashes.
+        assert_eq!(hex(&decimal(None).to_bytes()), "02000002");
+    }
+
+    #[test]
+    fn a_currency_tie_is_tag_7_and_round_trips() {
+        let by_field = decimal(Some(CurrencyTie::Field("currency".into())));
+        let b = by_field.to_bytes();
+        assert_eq!(hex(&b), "07000002000000000863757272656e6379");
+        assert_eq!(FieldType::from_bytes(&b).unwrap(), by_field);
+        let fixed = decimal(Some(CurrencyTie::Code("CNY".into())));
+        let b = fixed.to_bytes();
+        assert_eq!(hex(&b), "070000020100000003434e59");
+        assert_eq!(FieldType::from_bytes(&b).unwrap(), fixed);
+        // An unknown tie tag, or a code that is no code, is refused.
+        assert!(FieldType::from_bytes(&crate::hex::decode("070000020200", "t").unwrap()).is_err());
+        let bad = field(
+            "amount",
+            decimal(Some(CurrencyTie::Code("cny".into()))),
+            true,
+        );
+        assert!(FieldSchema::from_bytes(&bad.to_bytes()).is_err());
+        // JSON form.
+        let j = serde_json::to_string(&by_field).unwrap();
+        assert_eq!(
+            j,
+            r#"{"type":"decimal","max_scale":2,"currency":{"field":"currency"}}"#
+        );
+        assert_eq!(serde_json::from_str::<FieldType>(&j).unwrap(), by_field);
+        let j = r#"{"type":"decimal","max_scale":2}"#;
+        assert_eq!(serde_json::from_str::<FieldType>(j).unwrap(), decimal(None));
+    }
+
+    #[test]
+    fn ties_must_name_a_required_field_of_codes() {
+        let codes = || FieldType::Text {
+            max_len: 3,
+            one_of: vec!["CNY".into(), "EUR".into()],
+        };
+        let tied = || {
+            field(
+                "amount",
+                decimal(Some(CurrencyTie::Field("currency".into()))),
+                true,
+            )
+        };
+        assert!(check_currency_ties(&[tied(), field("currency", codes(), true)]).is_ok());
+        assert!(check_currency_ties(&[tied()]).is_err());
+        assert!(check_currency_ties(&[tied(), field("currency", codes(), false)]).is_err());
+        let free = FieldType::Text {
+            max_len: 3,
+            one_of: vec![],
+        };
+        assert!(check_currency_ties(&[tied(), field("currency", free, true)]).is_err());
+        let words = FieldType::Text {
+            max_len: 10,
+            one_of: vec!["yuan".into()],
+        };
+        assert!(check_currency_ties(&[tied(), field("currency", words, true)]).is_err());
+        let int = FieldType::Int {
+            min: None,
+            max: None,
+        };
+        assert!(check_currency_ties(&[tied(), field("currency", int, true)]).is_err());
+        assert!(
+            check_currency_ties(&[field(
+                "amount",
+                decimal(Some(CurrencyTie::Code("CNY".into()))),
+                true
+            )])
+            .is_ok()
+        );
+        assert!(
+            check_currency_ties(&[field(
+                "amount",
+                decimal(Some(CurrencyTie::Code("C1Y".into()))),
+                true
+            )])
+            .is_err()
+        );
     }
 }

@@ -16,7 +16,7 @@ fn field(name: &str, ty: FieldType, required: bool) -> FieldSchema {
 fuzz_target!(|data: &[u8]| {
     let Ok(source) = std::str::from_utf8(data) else { return };
     let fields = [
-        field("amount", FieldType::Decimal { min: None, max: None, max_scale: 4 }, true),
+        field("amount", FieldType::Decimal { min: None, max: None, max_scale: 4, currency: None }, true),
         field("count", FieldType::Int { min: None, max: None }, true),
         field("payee", FieldType::Text { max_len: 64, one_of: vec![] }, true),
         field("approved", FieldType::Bool, true),

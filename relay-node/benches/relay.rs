@@ -100,6 +100,7 @@ fn charter(scenario: &str) -> Charter {
                         min: None,
                         max: None,
                         max_scale: 2,
+                        currency: None,
                     },
                     true,
                 ),

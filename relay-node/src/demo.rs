@@ -10,7 +10,7 @@ use trustchain_core::charter::{Charter, RecordKind, UnsignedCharter};
 use trustchain_core::contract::{Body, Contract, UnsignedContract};
 use trustchain_core::crypto::PublicKey;
 use trustchain_core::rules::compile;
-use trustchain_core::schema::{FieldSchema, FieldType};
+use trustchain_core::schema::{CurrencyTie, FieldSchema, FieldType};
 use trustchain_core::value::{Fields, ScenarioId, Value};
 
 /// The demo scenario's id.
@@ -36,6 +36,8 @@ fn money(name: &str, description: &str) -> FieldSchema {
             min: None,
             max: Some(Decimal::new(10_000_000_000, 2)),
             max_scale: 4,
+            // A page may show a currency sign next to the amount only if it is this record's.
+            currency: Some(CurrencyTie::Field("currency".into())),
         },
         required: true,
     }

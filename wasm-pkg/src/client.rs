@@ -372,6 +372,7 @@ async fn fetch_and_verify<T: Transport>(
         charter_note: note,
         transport: served.as_ref().map(|s| s.0),
         address: served.as_ref().map(|s| s.1.as_str()),
+        charter: charter.as_ref(),
     };
     let proof = match decoded {
         Ok(p) => p,

@@ -25,6 +25,8 @@ mod p2p;
 #[cfg(feature = "transports")]
 mod transport;
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use trustchain_core::chain::{MAX_CHAIN_ID, MAX_VALIDATORS, Validator, ValidatorSet};
 use trustchain_core::charter::{Charter, RuleReport};
@@ -72,6 +74,8 @@ export interface VerifiedRecordInfo {
   checkpoint_size: number;
   /** Replica-signed time of that checkpoint. */
   checkpoint_time_ms: number;
+  /** The currency (ISO 4217) of each field the charter ties to one (only with a verified charter). */
+  currencies?: { [field: string]: string };
 }
 export interface Verdict {
   /** True only when every checked step passed under the trusted validator set. */
@@ -112,9 +116,11 @@ export interface TrustInfo {
   /** Plain words about the trust source. */
   note: string;
 }
+/** How a page shows a figure: its locale (BCP 47, as the page declares it), the record's currency for the field (a verdict's `record.currencies[field]`) and the currency the element says it shows. */
+export interface DisplayReading { locale?: string; chainCurrency?: string; currency?: string }
 /** How a displayed text compares with a verified field (core's display normalisation). */
 export type DisplayCheck =
-  | { result: "match"; on_chain: string }
+  | { result: "match"; on_chain: string; currency?: string; currency_on_chain?: boolean }
   | { result: "mismatch"; on_chain: string; shown: string }
   | { result: "unreadable"; on_chain: string; why: string };
 /** How one relay fared in a cross-check. */
@@ -343,6 +349,9 @@ struct RecordInfo<'a> {
     digest: Option<String>,
     checkpoint_size: u64,
     checkpoint_time_ms: u64,
+    /// The currency (ISO 4217) of each field the charter ties to one, read from this record.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    currencies: BTreeMap<String, String>,
 }
 
 #[derive(Serialize)]
@@ -392,6 +401,9 @@ pub(crate) struct Context<'a> {
     pub(crate) transport: Option<&'a str>,
     /// The address it was served from.
     pub(crate) address: Option<&'a str>,
+    /// The verified charter the record was checked against, if any: its currency ties say
+    /// which currency each amount is in.
+    pub(crate) charter: Option<&'a Charter>,
 }
 
 /// The JavaScript view of core's verdict. Record data appears only when core verified it.
@@ -407,29 +419,35 @@ pub(crate) fn verdict_to_js(
         _ => None,
     };
     let record = verified.map(|(v, p)| {
-        let (kind, author, time_ms, fields, digest) = match v.entry() {
-            Entry::Charter(c) => (
-                "charter",
-                c.content.owners[0].to_hex(),
-                c.content.time_ms,
-                None,
-                None,
-            ),
-            Entry::Contract(c) => {
-                let (fields, digest) = match &c.content.body {
-                    Body::Fields(f) => (Some(f), None),
-                    Body::Digest(d) => (None, Some(d.to_hex())),
-                };
-                (
-                    c.content.kind.as_str(),
-                    c.content.author.to_hex(),
+        let (kind, author, time_ms, fields, digest): (&str, _, _, Option<&Fields>, _) =
+            match v.entry() {
+                Entry::Charter(c) => (
+                    "charter",
+                    c.content.owners[0].to_hex(),
                     c.content.time_ms,
-                    fields,
-                    digest,
-                )
-            }
+                    None,
+                    None,
+                ),
+                Entry::Contract(c) => {
+                    let (fields, digest) = match &c.content.body {
+                        Body::Fields(f) => (Some(f), None),
+                        Body::Digest(d) => (None, Some(d.to_hex())),
+                    };
+                    (
+                        c.content.kind.as_str(),
+                        c.content.author.to_hex(),
+                        c.content.time_ms,
+                        fields,
+                        digest,
+                    )
+                }
+            };
+        let currencies = match (cx.charter.and_then(|c| c.kind(kind)), fields) {
+            (Some(k), Some(f)) => display::record_currencies(k, f),
+            _ => BTreeMap::new(),
         };
         RecordInfo {
+            currencies,
             scenario: v.scenario(),
             index: v.index(),
             kind,
@@ -497,7 +515,11 @@ pub fn verify_receipt(
                 .validators(proof.header.epoch)
                 .map(|s| s.validators.len())
                 .or(Some(set_size));
-            verdict_to_js(&verdict, Some(&proof), size, &info, Context::default())
+            let cx = Context {
+                charter: charter.as_ref(),
+                ..Context::default()
+            };
+            verdict_to_js(&verdict, Some(&proof), size, &info, cx)
         }
         Err(e) => verdict_to_js(
             &Verdict::undecodable(&e),
@@ -510,18 +532,38 @@ pub fn verify_receipt(
 }
 
 /// Compares what a page displays with a verified field, under core's documented normalisation
-/// (currency signs and codes, thousands separators, exact decimals — never rounding).
+/// (the page's locale fixes decimal and grouping separators, currency signs and codes must be
+/// the record's, exact decimals — never rounding).
 ///
 /// `value` is a field as a verdict gives it (`{decimal: "1204.50"}`, `{text: "Li Na"}`), or a
-/// plain string (text), boolean, integer number or bigint.
+/// plain string (text), boolean, integer number or bigint. `how` says how the page shows it:
+/// `locale` (the BCP 47 tag the page declares — never guessed: without it only plain digits
+/// read), `chainCurrency` (the record's currency for this field, from a verdict's
+/// `record.currencies`), `currency` (the currency the element says it shows).
 #[wasm_bindgen(js_name = compareDisplay, unchecked_return_type = "DisplayCheck")]
 pub fn compare_display(
     shown: &str,
     #[wasm_bindgen(unchecked_param_type = "FieldValue | string | boolean | number | bigint")]
     value: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "DisplayReading | undefined")] how: JsValue,
 ) -> Result<JsValue, JsError> {
     let value = js_to_value(value)?;
-    to_js(&display::compare(shown, &value))
+    let get = |k: &str| {
+        if how.is_object() {
+            js_sys::Reflect::get(&how, &JsValue::from_str(k))
+                .ok()
+                .and_then(|v| v.as_string())
+        } else {
+            None
+        }
+    };
+    let (locale, chain, page) = (get("locale"), get("chainCurrency"), get("currency"));
+    let reading = display::Reading {
+        locale: locale.as_deref(),
+        chain_currency: chain.as_deref(),
+        page_currency: page.as_deref(),
+    };
+    to_js(&display::compare(shown, &value, &reading))
 }
 
 fn js_to_value(v: JsValue) -> Result<Value, JsError> {

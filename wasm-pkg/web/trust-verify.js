@@ -169,6 +169,165 @@ function evidenceLink(ev) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// What a person sees: the rendered text of the figure, or why it cannot be read
+// ---------------------------------------------------------------------------------------------
+//
+// The widget compares what is *rendered* (innerText: no display:none or visibility:hidden text)
+// and refuses — state "unreadable", never green — a figure whose rendering it cannot vouch for:
+//  - generated content (::before, ::after, ::marker with text or an image) on the figure, any
+//    element inside it, or any ancestor up to the document (CSS can draw digits next to it);
+//  - hidden text inside it: text that is not rendered, or rendered invisibly (visibility,
+//    opacity < 0.1 on it or any ancestor, transparent colour or text fill, colour equal to the
+//    background behind it, font size under 6 px, zero-size glyphs, a filter, clip or clip-path
+//    inside the figure, or glyphs outside an overflow:hidden/clip ancestor's box);
+//  - characters not laid out in reading order (left to right, line by line): flex/grid order,
+//    positioning, transforms, negative spacing, bidi reordering;
+//  - bidi overrides in CSS (unicode-bidi: bidi-override / isolate-override, <bdo>), and — in
+//    core — bidi control and other invisible format characters in the text;
+//  - images, canvases, embedded documents, form controls, custom elements or shadow roots inside
+//    the figure, and background images on it or inside it (they can draw anything).
+// What it cannot know is listed in README.md ("What an in-page widget cannot know").
+
+const EMBEDDED = new Set(["IMG", "SVG", "CANVAS", "PICTURE", "VIDEO", "IFRAME", "OBJECT", "EMBED", "INPUT",
+  "TEXTAREA", "SELECT", "BUTTON", "MATH", "AUDIO", "METER", "PROGRESS"]);
+const PSEUDOS = ["::before", "::after", "::marker"];
+const RTL = /[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]/;
+const NOT_SPACE = /[^ \u00a0\u2009\u202f\n\t\r]/;
+
+/** The parent in the flat tree: the parent element, or a shadow root's host. */
+const up = (e) => e.parentElement ?? (e.parentNode instanceof ShadowRoot ? e.parentNode.host : null);
+
+/** [r, g, b, a] of a computed colour (rgb()/rgba()/color(srgb …)); null if unknown. */
+function rgba(c) {
+  const m = /^rgba?\(([^)]+)\)$/.exec(c) ?? /^color\(srgb ([^)]+)\)$/.exec(c);
+  if (!m) return null;
+  const p = m[1].split(/[ ,/]+/).filter(Boolean).map(Number);
+  const scale = c.startsWith("color(") ? 255 : 1;
+  return [p[0] * scale, p[1] * scale, p[2] * scale, p.length > 3 ? p[3] : 1];
+}
+
+function generated(e) {
+  for (const p of PSEUDOS) {
+    const cs = getComputedStyle(e, p);
+    const c = cs.content;
+    if (c && c !== "none" && c !== "normal" && c !== '""' && cs.display !== "none") {
+      return `${p} content (${c.length > 24 ? c.slice(0, 24) + "…" : c}) on <${e.localName}>`;
+    }
+  }
+  return null;
+}
+
+/** The colour behind `e`: the nearest opaque background of it or an ancestor (white if none). */
+function backdrop(e) {
+  for (let x = e; x; x = up(x)) {
+    const b = rgba(getComputedStyle(x).backgroundColor);
+    if (b && b[3] >= 0.99) return b;
+    if (b && b[3] > 0.01) return null; // translucent layers: not compared
+  }
+  return [255, 255, 255, 1];
+}
+
+/**
+ * Reads what a person sees in `target` (this <trust-verify>, whose own shadow root holds only
+ * the slot and the badge, or the element named by `for`): { text } or { unreadable: why }.
+ */
+export function readRendered(target) {
+  const bad = (why) => ({ unreadable: why });
+  if (!target.isConnected || target.getClientRects().length === 0) return bad("the figure is not displayed");
+  // The figure and everything around it.
+  for (let x = target; x; x = up(x)) {
+    const why = generated(x);
+    if (why) return bad(`generated content next to the figure: ${why}`);
+    const cs = getComputedStyle(x);
+    if (Number(cs.opacity) < 0.1) return bad(`the figure is transparent (opacity ${cs.opacity} on <${x.localName}>)`);
+    if (/override/.test(cs.unicodeBidi)) return bad(`a bidi override (unicode-bidi: ${cs.unicodeBidi}) reorders the figure`);
+  }
+  // Everything inside it.
+  const inside = [...target.querySelectorAll("*")];
+  for (const x of [target, ...inside]) {
+    if (x !== target) {
+      if (EMBEDDED.has(x.tagName.toUpperCase()) || x.namespaceURI !== "http://www.w3.org/1999/xhtml") return bad(`the figure holds an embedded <${x.localName}>`);
+      if (x.localName.includes("-") || x.shadowRoot) return bad(`the figure holds <${x.localName}>, whose rendering this widget cannot read`);
+      const why = generated(x);
+      if (why) return bad(`generated content in the figure: ${why}`);
+      const cs = getComputedStyle(x);
+      if (/override/.test(cs.unicodeBidi)) return bad(`a bidi override (unicode-bidi: ${cs.unicodeBidi}) reorders the figure`);
+      if (Number(cs.opacity) < 0.1) return bad(`part of the figure is transparent (opacity ${cs.opacity})`);
+    }
+    const cs = getComputedStyle(x);
+    if (cs.backgroundImage !== "none" || cs.filter !== "none") return bad(`a background image or filter on the figure (<${x.localName}>)`);
+    if (x !== target && (cs.clipPath !== "none" || (cs.clip && cs.clip !== "auto"))) return bad(`part of the figure is clipped (<${x.localName}>)`);
+  }
+  // Every character of text: visible, big enough, inside what clips it, in reading order.
+  const walker = document.createTreeWalker(target, NodeFilter.SHOW_TEXT);
+  const range = document.createRange();
+  let prev = null, count = 0;
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const data = n.data;
+    if (!NOT_SPACE.test(data)) continue;
+    const el = n.parentElement;
+    if (!el || el.closest("script, style, template")) continue;
+    range.selectNodeContents(n);
+    const shownAt = range.getClientRects();
+    if (shownAt.length === 0) return bad(`hidden text in the figure (“${data.trim().slice(0, 20)}”)`);
+    const cs = getComputedStyle(el);
+    if (cs.visibility !== "visible") return bad(`hidden text in the figure (visibility: ${cs.visibility})`);
+    if (parseFloat(cs.fontSize) < 6) return bad(`text too small to read in the figure (font-size ${cs.fontSize})`);
+    const color = rgba(cs.color), fill = rgba(cs.webkitTextFillColor ?? cs.color);
+    if ((color && color[3] < 0.1) || (fill && fill[3] < 0.1)) return bad("transparent text in the figure");
+    const back = backdrop(el);
+    const ink = fill ?? color;
+    if (back && ink && Math.abs(ink[0] - back[0]) + Math.abs(ink[1] - back[1]) + Math.abs(ink[2] - back[2]) < 24) {
+      return bad("text in the figure has the colour of its background");
+    }
+    const clips = [];
+    for (let x = el; x; x = up(x)) {
+      const o = getComputedStyle(x);
+      if (/hidden|clip/.test(o.overflowX + o.overflowY)) clips.push(x.getBoundingClientRect());
+    }
+    const rtl = RTL.test(data);
+    for (let i = 0; i < data.length; ) {
+      const cp = data.codePointAt(i);
+      const len = cp > 0xffff ? 2 : 1;
+      const ch = data.slice(i, i + len);
+      if (NOT_SPACE.test(ch)) {
+        if (++count > 4000) return bad("the figure is too long to check");
+        range.setStart(n, i);
+        range.setEnd(n, i + len);
+        const r = range.getBoundingClientRect();
+        if (r.width <= 0 || r.height <= 0) return bad(`an invisible character in the figure (“${ch}”)`);
+        const cx = (r.left + r.right) / 2, cy = (r.top + r.bottom) / 2;
+        if (clips.some((c) => cx < c.left || cx > c.right || cy < c.top || cy > c.bottom)) {
+          return bad(`part of the figure is cut off (“${ch}”)`);
+        }
+        if (prev && !rtl && !prev.rtl) {
+          const h = Math.min(r.height, prev.r.height);
+          const sameLine = Math.min(r.bottom, prev.r.bottom) - Math.max(r.top, prev.r.top) > h / 2;
+          const inOrder = sameLine
+            ? r.left >= prev.r.right - 0.35 * Math.min(r.width, prev.r.width) && r.left > prev.r.left
+            : r.top >= prev.r.bottom - h / 2;
+          if (!inOrder) return bad(`the figure's characters are not laid out in reading order (“${prev.ch}” then “${ch}”)`);
+        }
+        prev = { r, ch, rtl };
+      }
+      i += len;
+    }
+  }
+  return { text: target.innerText };
+}
+
+/** The locale the page declares for the figure: locale/lang on the element, else the closest lang. */
+function localeOf(badge, target) {
+  const own = badge.getAttribute("locale")?.trim() || badge.getAttribute("lang")?.trim();
+  if (own) return own;
+  for (const x of [target, badge]) {
+    const l = x?.closest?.("[lang]")?.getAttribute("lang")?.trim();
+    if (l) return l;
+  }
+  return document.documentElement.lang?.trim() || undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Presentation helpers
 // ---------------------------------------------------------------------------------------------
 
@@ -201,11 +360,11 @@ function when(ms) {
 }
 
 /** The chain's value for people: digits grouped by three, nothing rounded or dropped. */
-function chainText(check, value) {
+function chainText(check, value, currency) {
   const t = check.on_chain;
   if (value && typeof value === "object" && ("decimal" in value || "int" in value)) {
     const m = /^(-?)(\d+)(\.\d+)?$/.exec(t);
-    if (m) return m[1] + m[2].replace(/\B(?=(\d{3})+(?!\d))/g, ",") + (m[3] ?? "");
+    if (m) return m[1] + m[2].replace(/\B(?=(\d{3})+(?!\d))/g, ",") + (m[3] ?? "") + (currency ? ` ${currency}` : "");
   }
   return t;
 }
@@ -245,6 +404,8 @@ const STYLE = `
 .mismatch .icon { background: #fff; color: #d92d20; }
 .unverified .badge { color: #93370d; background: #fffaeb; border-color: #fedf89; }
 .unverified .icon { background: #f79009; }
+.unreadable .badge { color: #3e4784; background: #f8f9fc; border-color: #d5d9eb; border-style: dashed; }
+.unreadable .icon { background: #717bbc; }
 .alarm .badge { color: #fff; background: #b42318; border-color: #912018; font-weight: 700; }
 .alarm .icon { background: #fff; color: #b42318; }
 .checking .badge { color: #475467; background: #f2f4f7; border-color: #e4e7ec; }
@@ -268,6 +429,7 @@ const STYLE = `
 }
 .card h3 { margin: 0 0 .35rem; font-size: .85rem; font-weight: 650; }
 .verified .card h3 { color: #05603a; } .mismatch .card h3 { color: #b42318; } .unverified .card h3 { color: #93370d; }
+.unreadable .card h3 { color: #3e4784; }
 .card dl { display: grid; grid-template-columns: auto 1fr; gap: .12rem .7rem; margin: 0 0 .45rem; }
 .card dt { color: #667085; } .card dd { margin: 0; overflow-wrap: anywhere; }
 .card code { font: .72rem/1.3 ui-monospace, SFMono-Regular, Menlo, monospace; }
@@ -289,7 +451,7 @@ const STYLE = `
 // ---------------------------------------------------------------------------------------------
 
 export class TrustVerify extends HTMLElement {
-  static observedAttributes = ["scenario", "record", "field", "relay", "trust", "for", "transport"];
+  static observedAttributes = ["scenario", "record", "field", "relay", "trust", "for", "transport", "locale", "lang", "currency"];
 
   #root;
   #wrap;
@@ -305,6 +467,7 @@ export class TrustVerify extends HTMLElement {
   #retry = 0;
   #lastShown = null;
   #fresh = false;
+  #poll = 0;
 
   /** The last result: { state, verdict?, check?, reason?, detail? }. */
   result = null;
@@ -346,6 +509,14 @@ export class TrustVerify extends HTMLElement {
   connectedCallback() {
     this.#watch();
     this.#schedule(0);
+    // Styles can change without touching the figure (a class on an ancestor, a new stylesheet):
+    // what is rendered is read again every second, and checked again when it changed.
+    clearInterval(this.#poll);
+    this.#poll = setInterval(() => {
+      if (this.result && this.result.state !== "checking" && this.#lastShown !== null && this.#reading().key !== this.#lastShown) {
+        this.#schedule(0);
+      }
+    }, 1000);
     addEventListener("scroll", this.#onScroll, { capture: true, passive: true });
   }
 
@@ -358,6 +529,7 @@ export class TrustVerify extends HTMLElement {
     this.#observer?.disconnect();
     this.#observed = null;
     clearTimeout(this.#timer);
+    clearInterval(this.#poll);
   }
 
   attributeChangedCallback() {
@@ -385,8 +557,9 @@ export class TrustVerify extends HTMLElement {
     this.#observer?.disconnect();
     this.#observer = new MutationObserver(() => this.#schedule(30));
     // Text of the displayed value (or, while the `for` element is missing, the document, to
-    // notice it appear).
-    this.#observer.observe(target, { characterData: true, childList: true, subtree: true });
+    // notice it appear), and the attributes that change how it is rendered or read.
+    this.#observer.observe(target, { characterData: true, childList: true, subtree: true, attributes: true,
+      attributeFilter: ["style", "class", "hidden", "dir", "lang"] });
     this.#observed = target;
   }
 
@@ -395,12 +568,24 @@ export class TrustVerify extends HTMLElement {
     this.#timer = setTimeout(() => this.#check(), ms);
   }
 
+  /** What the figure shows and how the page says to read it; `key` changes when any of it does. */
+  #reading() {
+    const target = this.#target();
+    // What a person sees, not the DOM's text: hidden text is not read, and a figure whose
+    // rendering cannot be vouched for is refused (see readRendered).
+    const seen = target ? readRendered(target) : null;
+    const locale = localeOf(this, target);
+    const currency = this.getAttribute("currency")?.trim() || undefined;
+    const key = seen && JSON.stringify([seen.text ?? null, seen.unreadable ?? null, locale ?? null, currency ?? null]);
+    return { target, seen, locale, currency, key };
+  }
+
   async #check() {
     this.#watch();
-    const target = this.#target();
-    const shown = target ? target.textContent : null;
-    if (shown !== null && shown === this.#lastShown && this.result?.state !== "unverified") return;
-    this.#lastShown = shown;
+    const { target, seen, locale, currency, key } = this.#reading();
+    const shown = seen?.text ?? null;
+    if (key !== null && key === this.#lastShown && this.result?.state !== "unverified") return;
+    this.#lastShown = key;
     const gen = ++this.#gen;
 
     const scenario = this.getAttribute("scenario")?.trim();
@@ -424,6 +609,9 @@ export class TrustVerify extends HTMLElement {
     if (target === null) {
       return this.#show({ state: "unverified", reason: "nothing to check", detail: `No element with id "${this.getAttribute("for")}" on the page.` });
     }
+    if (seen.unreadable) {
+      return this.#show({ state: "unreadable", reason: "unreadable figure", detail: `This widget cannot tell what the page shows here: ${seen.unreadable}. Nothing was compared.` });
+    }
     // Clicking the badge opens the record and its proof in the relay's explorer.
     const web = relays.find((r) => /^https?:\/\//.test(r));
     if (web) this.#badge.href = web.replace(/\/+$/, "") + `/explorer/scenarios/${encodeURIComponent(scenario)}/records/${index}`;
@@ -443,12 +631,13 @@ export class TrustVerify extends HTMLElement {
         if (!(field in fields)) {
           return this.#show({ state: "unverified", verdict, relay, reason: "no such field", detail: `Record ${index} (${verdict.record.kind}) has no field "${field}".` });
         }
-        const check = compareDisplay(shown, fields[field]);
-        const chain = chainText(check, fields[field]);
+        const chainCurrency = verdict.record.currencies?.[field];
+        const check = compareDisplay(shown, fields[field], { locale, currency, chainCurrency });
+        const chain = chainText(check, fields[field], chainCurrency);
         let r;
-        if (check.result === "match") r = { state: "verified", verdict, check, chain, relay };
-        else if (check.result === "mismatch") r = { state: "mismatch", verdict, check, chain, relay, shown: shown.trim() };
-        else r = { state: "unverified", verdict, check, chain, relay, reason: "unreadable value", detail: `The page shows “${shown.trim()}”, which cannot be compared exactly: ${check.why}.` };
+        if (check.result === "match") r = { state: "verified", verdict, check, chain, relay, locale };
+        else if (check.result === "mismatch") r = { state: "mismatch", verdict, check, chain, relay, locale, shown: shown.trim() };
+        else r = { state: "unreadable", verdict, check, chain, relay, locale, reason: "unreadable value", detail: `The page shows “${shown.trim()}”, which cannot be compared exactly: ${check.why}.` };
         this.#show(r);
         if (relays.length > 1) this.#crossCheck(gen, r, trust, relays, transport, fresh);
         return;
@@ -508,6 +697,14 @@ export class TrustVerify extends HTMLElement {
         aria = `Mismatch: the page shows ${r.shown}, the chain holds ${r.chain}. Open the record.`;
         live = aria;
         break;
+      case "unreadable":
+        icon = "?";
+        // "unreadable value": the text does not read exactly; "unreadable figure": its rendering
+        // cannot be vouched for.
+        label = r.reason;
+        aria = `Not verified: this widget cannot read the figure. ${r.detail ?? ""}`;
+        live = "Not verified: unreadable figure";
+        break;
       default:
         icon = "!";
         label = `unverified · ${r.reason}`;
@@ -535,6 +732,7 @@ export class TrustVerify extends HTMLElement {
       verified: "Verified on chain",
       mismatch: "The page does not show what the chain holds",
       unverified: `Not verified: ${r.reason}`,
+      unreadable: "Not verified: this figure cannot be read exactly",
     }[r.state];
     out.push(el("h3", {}, title));
     const rows = [];
@@ -551,6 +749,11 @@ export class TrustVerify extends HTMLElement {
         ["Signed by", `${v.signers.length} of ${v.validators} validator${v.validators === 1 ? "" : "s"}: ${v.signers.map(short).join(", ")}`],
       );
       if (r.state === "verified") rows.push(["Value", r.chain]);
+      const cur = r.check?.currency;
+      if (r.state === "verified" && cur) {
+        rows.push(["Currency", r.check.currency_on_chain ? `${cur} (on the chain)` : `${cur} — as this page says; the chain does not say`]);
+      }
+      if (r.check) rows.push(["Read as", r.locale ? `numbers in “${r.locale}” (the page's language)` : "no language declared: plain digits only"]);
     }
     if (r.relay) rows.push(["Relay", r.relay]);
     const c = r.cross;

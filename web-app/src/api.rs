@@ -324,6 +324,7 @@ mod tests {
                         min: None,
                         max: None,
                         max_scale: 2,
+                        currency: None,
                     },
                     required: true,
                 }],

@@ -17,7 +17,7 @@
 //! let schema = [FieldSchema {
 //!     name: "amount".into(),
 //!     description: String::new(),
-//!     ty: FieldType::Decimal { min: None, max: None, max_scale: 2 },
+//!     ty: FieldType::Decimal { min: None, max: None, max_scale: 2, currency: None },
 //!     required: true,
 //! }];
 //! let rule = compile("amount_positive", "amount > 0 && scale(amount) <= 2",

@@ -286,6 +286,7 @@ mod compiled {
                     min: None,
                     max: None,
                     max_scale: 2,
+                    currency: None,
                 },
                 true,
             ),
@@ -325,6 +326,7 @@ mod compiled {
                         min: None,
                         max: None,
                         max_scale: 2,
+                        currency: None,
                     }),
                     max_entries: 8,
                 },
@@ -978,9 +980,9 @@ mod compiled {
             let cmps = ["==", "!=", "<", "<=", ">", ">="];
             let num = |(m, s): (i64, u32)| Value::Decimal(rust_decimal::Decimal::new(m, s));
             let schema = vec![
-                field("a", FieldType::Decimal { min: None, max: None, max_scale: 28 }, true),
-                field("b", FieldType::Decimal { min: None, max: None, max_scale: 28 }, true),
-                field("c", FieldType::Decimal { min: None, max: None, max_scale: 28 }, true),
+                field("a", FieldType::Decimal { min: None, max: None, max_scale: 28, currency: None }, true),
+                field("b", FieldType::Decimal { min: None, max: None, max_scale: 28, currency: None }, true),
+                field("c", FieldType::Decimal { min: None, max: None, max_scale: 28, currency: None }, true),
             ];
             let src = format!("a {} b {} c", ops[op], cmps[cmp]);
             let r = compile("r", &src, "m", &schema).unwrap();

@@ -116,6 +116,7 @@ pub fn charter() -> Charter {
                             min: Some(parse_decimal("0").unwrap()),
                             max: Some(parse_decimal("1000000.00").unwrap()),
                             max_scale: 2,
+                            currency: None,
                         },
                         true,
                     ),

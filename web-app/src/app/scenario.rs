@@ -8,7 +8,7 @@ use trustchain_core::charter::{Charter, RecordKind};
 use trustchain_core::checkpoint::SignedCheckpoint;
 use trustchain_core::contract::{Body, Entry};
 use trustchain_core::proof::StepStatus;
-use trustchain_core::schema::FieldType;
+use trustchain_core::schema::{CurrencyTie, FieldType};
 use trustchain_core::value::ScenarioId;
 
 use super::net;
@@ -268,6 +268,7 @@ fn type_text(t: &FieldType) -> String {
             min,
             max,
             max_scale,
+            currency,
         } => {
             let mut s = format!("decimal, ≤ {max_scale} decimals");
             if let Some(a) = min {
@@ -275,6 +276,11 @@ fn type_text(t: &FieldType) -> String {
             }
             if let Some(b) = max {
                 s.push_str(&format!(", ≤ {}", fmt::group_decimal(&b.to_string())));
+            }
+            match currency {
+                Some(CurrencyTie::Field(f)) => s.push_str(&format!(", in the currency of `{f}`")),
+                Some(CurrencyTie::Code(c)) => s.push_str(&format!(", in {c}")),
+                None => {}
             }
             s
         }
