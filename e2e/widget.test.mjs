@@ -44,11 +44,12 @@ test("(a) the demo page with correct values: every badge verified", async () => 
   const all = await settledBadges(page, { min: 20 });
   assert.ok(all.length >= 20, `expected the demo's badges, got ${all.length}`);
   for (const b of all) assert.equal(b.state, "verified", `record ${b.record} ${b.field}: ${b.label} — ${b.details}`);
-  // The details name the block, the signers and that trust came from the relay itself.
+  // The details name the block, the signers and that trust came from the network spec the relay
+  // serves beside the widget (before issue 11: "trust on first use" of the relay — and green).
   const d = all.find((b) => b.field === "amount").details;
   assert.match(d, /Block\d+ \(final\)/);
   assert.match(d, /Signed by1 of 1 validator/);
-  assert.match(d, /trust on first use/i);
+  assert.match(d, /checked against the network this widget ships with/);
   for (const step of ["signature", "rules", "inclusion", "checkpoint", "anchor", "certificate"]) assert.match(d, new RegExp(`✓${step}`));
   await page.locator('#largest trust-verify .badge').hover();
   await page.waitForTimeout(250);
@@ -125,8 +126,10 @@ test("(f) two relays of one chain, one killed (SIGKILL) mid-session: still verif
   const [R1, R2] = await startTwinRelays();
   try {
     const page = await browser.context.newPage();
-    // Both relays on the badges, in order; trust pinned to R1's checkpoint (taken before the kill).
-    const q = new URLSearchParams({ relays: `${R1.url},${R2.url}`, trust: `${R1.url}/v1/trust` });
+    // Both relays on the badges, in order; trust from the network spec R1 serves beside the widget
+    // (loaded before the kill). Before issue 11 the page pinned it with ?trust= — a trust root the
+    // page chose, which no longer earns a green badge.
+    const q = new URLSearchParams({ relays: `${R1.url},${R2.url}` });
     await page.goto(`${R1.url}/demo/?${q}`);
     let all = await settledBadges(page, { min: 20 });
     for (const b of all) {
@@ -148,7 +151,7 @@ test("(f) two relays of one chain, one killed (SIGKILL) mid-session: still verif
       assert.equal(b.transport, "webrtc-direct");
     }
     assert.match(all[0].details, new RegExp(`Relay${R2.url.replace(/[.]/g, "\\.")}`));
-    assert.match(all[0].details, /pinned checkpoint/);
+    assert.match(all[0].details, /checked against the network this widget ships with/);
     // And it keeps watching through the survivor: an edited figure is caught.
     const amount = page.locator('tbody#lines trust-verify[record="3"]');
     await amount.evaluate((e) => { e.firstChild.textContent = "¥ 2,060,000.00"; });

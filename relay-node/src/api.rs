@@ -183,6 +183,7 @@ pub fn router_with_web(state: AppState, web_dir: Option<&std::path::Path>) -> Ro
         .route("/v1/status", get(status))
         .route("/.well-known/trustchain.json", get(well_known))
         .route("/v1/trust", get(trust))
+        .route("/widget/network.json", get(network_spec))
         .route("/v1/scenarios", get(scenarios).post(create_scenario))
         .route("/v1/scenarios/{id}", get(scenario))
         .route("/v1/scenarios/{id}/interface", get(interface))
@@ -209,7 +210,70 @@ pub fn router_with_web(state: AppState, web_dir: Option<&std::path::Path>) -> Ro
             state.clone(),
             count_requests,
         ))
+        .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)
+}
+
+/// The Content-Security-Policy of every HTML page the relay serves (the landing page, the demo,
+/// the offline verifier, the explorer): scripts only from this origin, as files — no inline
+/// script, no `eval` (WebAssembly compilation is allowed: the verifier is wasm) — and no framing.
+/// `connect-src` allows any relay over HTTP(S) and libp2p WebSocket (`ws:`/`wss:`), since the
+/// explorer and the badges read the relays a reader names; WebRTC is not governed by CSP. Inline
+/// `style` stays allowed (the badge's shadow-DOM style sheet, Leptos' style attributes): styles
+/// cannot run script.
+pub const PAGE_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self'; \
+     connect-src 'self' http: https: ws: wss:; object-src 'none'; base-uri 'none'; \
+     form-action 'self'; frame-ancestors 'none'";
+
+/// The Content-Security-Policy of everything else (JSON, receipts, scripts, wasm): nothing may
+/// run when such a file is opened as a document. A policy on a script or module file does not
+/// bind the page that loads it, so other sites still embed the widget (CORS allows them).
+pub const FILE_CSP: &str = "default-src 'none'; frame-ancestors 'none'; sandbox";
+
+/// Security headers on every answer: a CSP (pages: [`PAGE_CSP`], other files: [`FILE_CSP`]),
+/// `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer`, and for pages
+/// `X-Frame-Options: DENY` (older browsers' `frame-ancestors`).
+async fn security_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut res = next.run(req).await;
+    let html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("text/html"));
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(if html { PAGE_CSP } else { FILE_CSP }),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if html {
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    res
+}
+
+/// `<`, `>`, `&`, `"` and `'` as HTML entities.
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The explorer (`web_dir/explorer`, a single-page app): its files, and for every other path
@@ -261,7 +325,9 @@ async fn index(State(s): State<AppState>) -> ApiResult<axum::response::Html<Stri
     let snap = s.chain.borrow().clone();
     let mut rows = String::new();
     for (id, size) in s.store.read()?.scenarios()? {
-        let e = id.as_str().replace('/', "%2F");
+        // Scenario ids are [a-z0-9._/-] only; escaped all the same.
+        let e = html_escape(&id.as_str().replace('/', "%2F"));
+        let id = html_escape(id.as_str());
         rows.push_str(&format!(
             "<li><code>{id}</code> — {size} records: <a href=\"/explorer/scenarios/{e}\">in the explorer</a>, \
              <a href=\"/v1/scenarios/{e}/interface\">verification interface</a>, \
@@ -283,7 +349,7 @@ async fn index(State(s): State<AppState>) -> ApiResult<axum::response::Html<Stri
          <li><a href=/v1/heads>/v1/heads</a> — live heads (SSE)</li><li><a href=/metrics>/metrics</a></li></ul>\
          <p>Verify a receipt offline: <code>trustchain-relay verify --receipt r.txt --trust trust.json</code>. \
          The API is described in <code>docs/openapi.yaml</code>.</p>",
-        chain = snap.chain_id(),
+        chain = html_escape(snap.chain_id()),
         h = snap.head.header.height,
         hash = snap.head_hash,
     )))
@@ -324,6 +390,35 @@ async fn trust(
     State(s): State<AppState>,
 ) -> Json<trustchain_core::light_client::TrustedCheckpoint> {
     Json(s.chain.borrow().trust())
+}
+
+/// The network spec of the widget and the explorer this relay serves (`/widget/network.json`,
+/// beside `/widget/trust-verify.js`): the chain id, the genesis block's hash and a recent trusted
+/// checkpoint of the network this relay belongs to. The widget loads it relative to its own
+/// script URL — never from a URL the page names — so a badge is green only for the network of the
+/// relay that served its code; the explorer loads it from its own origin. Like a smoldot chain
+/// spec with its light-sync checkpoint, or Helios' default checkpoints, it is where trust starts;
+/// epoch changes are followed from it.
+async fn network_spec(State(s): State<AppState>) -> ApiResult<Response> {
+    let snap = s.chain.borrow().clone();
+    let genesis = s
+        .store
+        .read()?
+        .block(0)?
+        .map(|b| b.header.hash())
+        .ok_or_else(|| ApiError::not_found("no genesis block yet"))?;
+    let body = serde_json::json!({
+        "kind": "trustchain/network-spec",
+        "version": 1,
+        "chain_id": snap.chain_id(),
+        "genesis": genesis,
+        "checkpoint": snap.trust(),
+    });
+    Ok((
+        [(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))],
+        Json(body),
+    )
+        .into_response())
 }
 
 #[derive(Serialize)]

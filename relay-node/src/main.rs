@@ -513,12 +513,28 @@ fn submit(
 fn read_trust(trust: &std::path::Path) -> anyhow::Result<TrustedCheckpoint> {
     let trust_text =
         std::fs::read(trust).with_context(|| format!("cannot read {}", trust.display()))?;
-    serde_json::from_slice(&trust_text).with_context(|| {
+    let cp: TrustedCheckpoint = serde_json::from_slice(&trust_text).with_context(|| {
         format!(
             "{} is not a trusted checkpoint (save `GET /v1/trust` from a relay you trust)",
             trust.display()
         )
-    })
+    })?;
+    // JSON alone skips the validator set's checks (non-empty, keys strictly ascending, no zero
+    // weight, at most MAX_VALIDATORS) and the chain id's length: the canonical decoder applies
+    // them, so every trust input goes through it.
+    use trustchain_core::encoding::{Decode as _, Encode as _};
+    let back = TrustedCheckpoint::from_bytes(&cp.to_bytes()).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not a usable trusted checkpoint: {e}",
+            trust.display()
+        )
+    })?;
+    anyhow::ensure!(
+        back == cp,
+        "{} is not a usable trusted checkpoint: not in canonical form",
+        trust.display()
+    );
+    Ok(cp)
 }
 
 /// Checks equivocation evidence against the trusted validator set.

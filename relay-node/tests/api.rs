@@ -690,3 +690,183 @@ fn founding_needs_every_owner_listings_are_paged_and_connections_bounded() {
         "refusals are counted"
     );
 }
+
+/// GET returning (status, headers, body).
+fn get_with_headers(url: &str) -> (u16, ureq::http::HeaderMap, String) {
+    let mut res = agent().get(url).call().expect("GET");
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    (
+        status,
+        headers,
+        res.body_mut().read_to_string().unwrap_or_default(),
+    )
+}
+
+#[test]
+fn every_page_and_file_the_relay_serves_carries_a_strict_csp_and_security_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let web = tempfile::tempdir().unwrap();
+    for (path, text) in [
+        ("demo/index.html", "<!doctype html><p>demo"),
+        ("verify/index.html", "<!doctype html><p>verify"),
+        ("explorer/index.html", "<!doctype html><p>explorer"),
+        ("widget/trust-verify.js", "export {};"),
+    ] {
+        let p = web.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let relay = Relay::start(
+        dir.path(),
+        &[
+            "--web-dir",
+            web.path().to_str().unwrap(),
+            "--demo-every-ms",
+            "0",
+        ],
+    );
+    let url = &relay.url;
+    // Every kind of page: the landing page, the static pages, the explorer's app route.
+    for page in [
+        "/",
+        "/demo/",
+        "/demo/?relay=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E",
+        "/verify/",
+        "/explorer/",
+        "/explorer/scenarios/demo%2Fbudget/records/1",
+    ] {
+        let (status, h, _) = get_with_headers(&format!("{url}{page}"));
+        assert_eq!(status, 200, "{page}");
+        let csp = h
+            .get("content-security-policy")
+            .unwrap_or_else(|| panic!("{page}: no CSP"))
+            .to_str()
+            .unwrap();
+        assert!(
+            csp.contains("script-src 'self' 'wasm-unsafe-eval';"),
+            "{page}: {csp}"
+        );
+        assert!(
+            !csp.split(';')
+                .any(|d| d.trim().starts_with("script-src") && d.contains("unsafe-inline")),
+            "{page}: {csp}"
+        );
+        assert!(csp.contains("frame-ancestors 'none'"), "{page}: {csp}");
+        assert!(
+            csp.contains("object-src 'none'") && csp.contains("base-uri 'none'"),
+            "{page}: {csp}"
+        );
+        assert!(
+            csp.contains("connect-src 'self' http: https: ws: wss:"),
+            "{page}: {csp}"
+        );
+        assert_eq!(
+            h.get("x-content-type-options").unwrap(),
+            "nosniff",
+            "{page}"
+        );
+        assert_eq!(h.get("referrer-policy").unwrap(), "no-referrer", "{page}");
+        assert_eq!(h.get("x-frame-options").unwrap(), "DENY", "{page}");
+    }
+    // Files and the API: nothing runs if one is opened as a document; CORS still lets other
+    // sites load the widget and read the API.
+    for file in [
+        "/widget/trust-verify.js",
+        "/widget/network.json",
+        "/v1/status",
+        "/v1/trust",
+        "/v1/scenarios/demo%2Fbudget/records/1?format=receipt",
+        "/v1/nothing-here",
+    ] {
+        let (_, h, _) = get_with_headers(&format!("{url}{file}"));
+        let csp = h
+            .get("content-security-policy")
+            .unwrap_or_else(|| panic!("{file}: no CSP"))
+            .to_str()
+            .unwrap();
+        assert!(
+            csp.starts_with("default-src 'none'") && csp.contains("sandbox"),
+            "{file}: {csp}"
+        );
+        assert_eq!(
+            h.get("x-content-type-options").unwrap(),
+            "nosniff",
+            "{file}"
+        );
+        assert_eq!(h.get("referrer-policy").unwrap(), "no-referrer", "{file}");
+        assert_eq!(h.get("access-control-allow-origin").unwrap(), "*", "{file}");
+    }
+}
+
+#[test]
+fn the_relay_serves_its_network_spec_beside_the_widget() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(dir.path(), &["--demo-every-ms", "0"]);
+    let url = &relay.url;
+    let (status, spec) = get_json(&format!("{url}/widget/network.json"));
+    assert_eq!(status, 200, "{spec}");
+    assert_eq!(spec["kind"], "trustchain/network-spec");
+    let (_, st) = get_json(&format!("{url}/v1/status"));
+    assert_eq!(spec["chain_id"], st["chain_id"]);
+    assert_eq!(spec["checkpoint"]["chain_id"], st["chain_id"]);
+    let (_, genesis) = get_json(&format!("{url}/v1/main/blocks/0"));
+    assert_eq!(spec["genesis"], genesis["hash"]);
+    // The checkpoint is one a light client can start from.
+    let cp: trustchain_core::light_client::TrustedCheckpoint =
+        serde_json::from_value(spec["checkpoint"].clone()).unwrap();
+    assert!(!cp.validators.validators.is_empty());
+}
+
+#[test]
+fn a_trust_file_with_a_malformed_validator_set_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(dir.path(), &["--demo-every-ms", "0"]);
+    let url = &relay.url;
+    let receipt = wait_receipt(url, 3);
+    let (_, trust) = get_json(&format!("{url}/v1/trust"));
+    let work = tempfile::tempdir().unwrap();
+    let good = work.path().join("good.json");
+    std::fs::write(&good, trust.to_string()).unwrap();
+    let (code, out) = verify_cli(&receipt, &good, &[]);
+    assert_eq!(code, 0, "{out}");
+    // The same validator twice, a zero weight, no validator at all: JSON reads them, the
+    // validator set's checks refuse them.
+    let v = trust["validators"]["validators"][0].clone();
+    let mut zero = v.clone();
+    zero["weight"] = 0.into();
+    for (name, list) in [
+        ("duplicated", serde_json::json!([v.clone(), v.clone()])),
+        ("zero-weight", serde_json::json!([zero])),
+        ("empty", serde_json::json!([])),
+    ] {
+        let mut bad = trust.clone();
+        bad["validators"]["validators"] = list;
+        let path = work.path().join(format!("{name}.json"));
+        std::fs::write(&path, bad.to_string()).unwrap();
+        let mut cmd = relay_bin();
+        cmd.args(["verify", "--receipt", "-", "--trust"]).arg(&path);
+        let out = run_with_stdin(cmd, &receipt);
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(!out.status.success(), "{name}: {stdout}");
+        assert!(!stdout.contains("VERIFIED"), "{name}: {stdout}");
+        // Refused as a trust file, before any proof is looked at.
+        assert!(
+            stderr.contains("not a usable trusted checkpoint"),
+            "{name}: {stderr}"
+        );
+    }
+}
+
+/// The receipt of record `index` of demo/budget, once it is anchored.
+fn wait_receipt(url: &str, index: u64) -> String {
+    wait_record(url, "demo/budget", index);
+    let (status, text) = get_text(&format!(
+        "{url}/v1/scenarios/demo%2Fbudget/records/{index}?format=receipt"
+    ));
+    assert_eq!(status, 200, "{text}");
+    text
+}

@@ -19,7 +19,9 @@ use wasm_bindgen::prelude::*;
 
 use crate::p2p::{Mode, P2pTransport};
 use crate::transport::{CertifiedBlock, HttpTransport, Transport, TransportError};
-use crate::{Context, TrustInfo, parse_trust, to_js, verdict_to_js};
+use crate::{
+    Context, TrustInfo, parse_spec_text, parse_trust, to_js, verdict_to_js, without_charter,
+};
 
 /// A relay reached over one of the transports.
 enum Relay {
@@ -152,6 +154,18 @@ impl LightClient {
     ) -> Result<LightClient, JsError> {
         let trust = parse_trust(trust)?;
         Ok(Self::from_checkpoint(TrustInfo::pinned(&trust), trust))
+    }
+
+    /// Starts from a network spec (the JSON of `/widget/network.json`, served beside the widget
+    /// script by the relay that serves the widget): chain id, genesis hash and a recent trusted
+    /// checkpoint, checked like every trust input. Verdicts say `trust.source == "network"`.
+    #[wasm_bindgen(js_name = fromNetworkSpec)]
+    pub fn from_network_spec(spec: &str) -> Result<LightClient, JsError> {
+        let (trust, genesis) = parse_spec_text(spec).map_err(|e| JsError::new(&e))?;
+        Ok(Self::from_checkpoint(
+            TrustInfo::network(&trust, &genesis),
+            trust,
+        ))
     }
 
     fn from_checkpoint(info: TrustInfo, trust: TrustedCheckpoint) -> LightClient {
@@ -398,7 +412,10 @@ async fn fetch_and_verify<T: Transport>(
             ),
         ));
     }
-    let verdict = st.client.verify_record(&proof, charter.as_ref());
+    let mut verdict = st.client.verify_record(&proof, charter.as_ref());
+    if index != 0 && charter.is_none() {
+        verdict = without_charter(verdict, charter_note.as_deref().unwrap_or("no charter"));
+    }
     let size = st
         .client
         .validators(proof.header.epoch)
@@ -414,7 +431,7 @@ async fn fetch_and_verify<T: Transport>(
 }
 
 /// Fetches and verifies record 0 (the charter); remembers it. Errors are notes for the verdict:
-/// without a charter the rules step is skipped, never passed.
+/// without a charter the record is not verified (the rules step fails, naming the note).
 async fn load_charter<T: Transport>(
     inner: &Rc<RefCell<Inner>>,
     t: &T,

@@ -35,7 +35,7 @@ use trustchain_core::crypto::PublicKey;
 use trustchain_core::display;
 use trustchain_core::hash::Hash;
 use trustchain_core::light_client::{LightClient as CoreClient, TrustedCheckpoint};
-use trustchain_core::proof::{Failure, RecordProof, StepReport, Verdict};
+use trustchain_core::proof::{Failure, RecordProof, Step, StepReport, StepStatus, Verdict};
 use trustchain_core::receipt;
 use trustchain_core::value::{Fields, ScenarioId, Value, parse_decimal};
 use wasm_bindgen::prelude::*;
@@ -95,6 +95,8 @@ export interface Verdict {
   rules?: { passed: string[]; unresolved: [string, string][] };
   /** Where trust came from. */
   trust: TrustInfo;
+  /** The chain id the proof's block names (whenever the proof decoded, verified or not). */
+  chain?: string;
   /** The relay asked (fetchAndVerify only). */
   relay?: string;
   /** The record in the relay's API (fetchAndVerify only). */
@@ -111,8 +113,17 @@ export interface TrustInfo {
   height: number;
   block: string;
   epoch: number;
-  /** "pinned" (given by the caller) or "first-use" (taken from the relay being checked). */
-  source: "pinned" | "first-use";
+  /**
+   * "network": the network spec shipped with this verifier (`network.json` beside the widget
+   * script, `LightClient.fromNetworkSpec`); "pinned": given by the caller (`new LightClient`,
+   * `verifyReceipt`); "first-use": taken from the relay being checked. Only "network" earns the
+   * widget's green badge; the caller of the JS API decides what it trusts.
+   */
+  source: "network" | "pinned" | "first-use";
+  /** The first 16 hex digits of blake3 of the trusted checkpoint's canonical encoding. */
+  fingerprint: string;
+  /** The genesis block's hash, when a network spec named it. */
+  genesis?: string;
   /** Plain words about the trust source. */
   note: string;
 }
@@ -267,6 +278,55 @@ pub(crate) fn parse_set_value(set: &JsValue) -> Result<ValidatorSet, SetError> {
     Ok(checked)
 }
 
+/// The network spec format's `kind`.
+pub(crate) const SPEC_KIND: &str = "trustchain/network-spec";
+
+/// Reads a network spec (`/widget/network.json`: `{kind, version, chain_id, genesis, checkpoint}`)
+/// with the same checks as any trust input: the checkpoint is read by [`parse_trust_value`] (core's
+/// limits, a well-formed validator set), its chain id must be the spec's, the genesis hash is 64
+/// hex digits, and a checkpoint at height 0 must be the genesis block itself.
+#[cfg_attr(not(feature = "transports"), allow(dead_code))]
+pub(crate) fn parse_spec_text(text: &str) -> Result<(TrustedCheckpoint, Hash), String> {
+    let bad = |what: &str| format!("not a Trustchain network spec: {what}");
+    let v = js_sys::JSON::parse(text).map_err(|e| bad(&format!("not JSON ({})", js_text(&e))))?;
+    if !v.is_object() {
+        return Err(bad("not an object"));
+    }
+    let get = |k: &str| js_sys::Reflect::get(&v, &JsValue::from_str(k)).ok();
+    if get("kind").and_then(|k| k.as_string()).as_deref() != Some(SPEC_KIND) {
+        return Err(bad("kind"));
+    }
+    if get("version").and_then(|n| n.as_f64()) != Some(1.0) {
+        return Err(bad("version (this verifier reads version 1)"));
+    }
+    let chain_id = get("chain_id")
+        .and_then(|c| c.as_string())
+        .ok_or_else(|| bad("chain_id"))?;
+    let genesis = get("genesis")
+        .and_then(|h| h.as_string())
+        .and_then(|h| Hash::from_hex(&h).ok())
+        .ok_or_else(|| bad("genesis (64 hex digits)"))?;
+    let cp = get("checkpoint")
+        .filter(JsValue::is_object)
+        .ok_or_else(|| bad("checkpoint"))?;
+    let cp = parse_trust_value(cp)?;
+    if cp.chain_id != chain_id {
+        return Err(bad("the checkpoint is of another chain"));
+    }
+    if cp.height == 0 && cp.block != genesis {
+        return Err(bad("a checkpoint at height 0 must be the genesis block"));
+    }
+    Ok((cp, genesis))
+}
+
+/// A trusted checkpoint's fingerprint: the first 16 hex digits of blake3 over its canonical
+/// encoding (what a person compares when told "fingerprint …").
+pub(crate) fn fingerprint(t: &TrustedCheckpoint) -> String {
+    use trustchain_core::encoding::Encode as _;
+    let h = blake3::hash(&t.to_bytes());
+    trustchain_core::hex::encode(&h.as_bytes()[..8])
+}
+
 pub(crate) fn parse_trust(v: JsValue) -> Result<TrustedCheckpoint, JsError> {
     let r = match v.as_string() {
         Some(text) => parse_trust_text(&text),
@@ -303,6 +363,9 @@ pub(crate) struct TrustInfo {
     block: String,
     epoch: u64,
     source: &'static str,
+    fingerprint: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    genesis: Option<String>,
     note: String,
 }
 
@@ -314,6 +377,8 @@ impl TrustInfo {
             block: t.block.to_hex(),
             epoch: t.validators.epoch,
             source: "pinned",
+            fingerprint: fingerprint(t),
+            genesis: None,
             note: format!(
                 "checked against a pinned checkpoint: {} validator(s) of epoch {} on chain {}, block {}",
                 t.validators.validators.len(),
@@ -323,17 +388,54 @@ impl TrustInfo {
             ),
         }
     }
+    /// The network spec shipped beside the widget (the only source that earns its green badge).
+    #[cfg_attr(not(feature = "transports"), allow(dead_code))]
+    pub(crate) fn network(t: &TrustedCheckpoint, genesis: &Hash) -> Self {
+        TrustInfo {
+            source: "network",
+            genesis: Some(genesis.to_hex()),
+            note: format!(
+                "checked against the network this widget ships with: chain {}, genesis {}, followed from block {} (fingerprint {})",
+                t.chain_id,
+                &genesis.to_hex()[..16],
+                t.height,
+                fingerprint(t)
+            ),
+            ..TrustInfo::pinned(t)
+        }
+    }
     #[cfg_attr(not(feature = "transports"), allow(dead_code))]
     pub(crate) fn first_use(t: &TrustedCheckpoint, relay: &str) -> Self {
         TrustInfo {
             source: "first-use",
             note: format!(
-                "trust on first use: the validator set was taken from the relay being checked ({relay}) at block {}; pin a checkpoint (trust attribute) or compare relays to make this independent",
+                "trust on first use: the validator set was taken from the relay being checked ({relay}) at block {}",
                 t.height
             ),
             ..TrustInfo::pinned(t)
         }
     }
+}
+
+/// No charter, no green: a record other than the charter whose scenario's charter (record 0)
+/// could not be fetched or verified is not verified — its rules were never checked. A verdict
+/// that passed every other step fails at the rules step, naming why.
+#[cfg_attr(not(feature = "transports"), allow(dead_code))]
+pub(crate) fn without_charter(mut verdict: Verdict, why: &str) -> Verdict {
+    if verdict.outcome.is_ok() {
+        let reason = format!(
+            "the scenario's charter (record 0) was not verified ({why}), so the record's schema and rules were not checked"
+        );
+        for r in verdict.steps.iter_mut().filter(|r| r.step == Step::Rules) {
+            r.status = StepStatus::Failed;
+            r.detail = reason.clone();
+        }
+        verdict.outcome = Err(Failure {
+            step: Step::Rules,
+            reason,
+        });
+    }
+    verdict
 }
 
 #[derive(Serialize)]
@@ -379,6 +481,8 @@ struct JsVerdict<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     rules: Option<&'a RuleReport>,
     trust: &'a TrustInfo,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chain: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     relay: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -474,6 +578,7 @@ pub(crate) fn verdict_to_js(
         validators: set_size,
         rules: verdict.outcome.as_ref().ok().and_then(|v| v.rules()),
         trust,
+        chain: proof.map(|p| p.header.chain_id.as_str()),
         relay: cx.relay,
         url: cx.url,
         charter_note: cx.charter_note,

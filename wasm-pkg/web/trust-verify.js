@@ -9,7 +9,8 @@
 // proof from the relay, verifies it in WebAssembly with trustchain-core (signature, charter rules,
 // Merkle inclusion, checkpoint, anchor, certificate under a trusted validator set), compares the
 // text with the verified field under core's display normalisation, and shows a badge: verified,
-// mismatch or unverified. It re-checks whenever the displayed text changes. Attributes and
+// unpinned, mismatch or unverified. "verified" (green) needs the network this widget ships with —
+// network.json beside this script — never a trust root the page names (see trustFor below). It re-checks whenever the displayed text changes. Attributes and
 // behaviour: see README.md in this package.
 //
 // Transport: rust-libp2p inside the wasm module — WebRTC-direct first, WebSocket as the floor
@@ -53,27 +54,61 @@ function cached(map, key, make) {
   return p;
 }
 
-/** The light client for a trust source: a pinned checkpoint URL, or trust on first use of a relay. */
-function clientFor(trustUrl, relay, transport) {
-  if (trustUrl) {
-    const url = new URL(trustUrl, document.baseURI).href;
-    return cached(clients, `pinned|${url}`, async () => {
-      await wasm();
-      let text;
-      try {
-        const res = await fetch(url, { cache: "no-cache" });
-        if (!res.ok) throw new Error(`HTTP ${res.status}`);
-        text = await res.text();
-      } catch (e) {
-        throw new Unverified("trusted checkpoint not loaded", `${url}: ${e.message}`);
-      }
-      try {
-        return new LightClient(text);
-      } catch (e) {
-        throw new Unverified("bad trusted checkpoint", `${url}: ${e.message ?? e}`);
-      }
-    });
-  }
+// The trust root. A badge is green only under the network this widget's own code came with: the
+// network spec (chain id, genesis hash, a recent trusted checkpoint) served beside this script —
+// `network.json`, resolved against this module's own URL, never against anything the page names.
+// Whoever serves the widget's code already decides what the badge draws; the spec binds the trust
+// root to that same party. A `trust` attribute, trust on first use, or a relay of another chain
+// may still be checked, but such a badge is "unpinned" (amber), never "verified" (green).
+const SPEC_URL = new URL("./network.json", import.meta.url).href;
+let specPromise = null;
+
+/** The widget's network: { client, chainId, fingerprint } or { error }. Loaded once per page. */
+function networkSpec() {
+  specPromise ??= (async () => {
+    await wasm();
+    let text;
+    try {
+      const res = await fetch(SPEC_URL, { cache: "no-cache", credentials: "omit" });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      text = await res.text();
+    } catch (e) {
+      return { error: `no network spec beside the widget (${SPEC_URL}: ${e.message})` };
+    }
+    try {
+      const client = LightClient.fromNetworkSpec(text);
+      const t = client.trust;
+      return { client, chainId: t.chain_id, fingerprint: t.fingerprint };
+    } catch (e) {
+      return { error: `the widget's network spec is not usable: ${e.message ?? e}` };
+    }
+  })();
+  return specPromise;
+}
+
+/** A light client from a checkpoint URL the page named (`trust` attribute): never green. */
+function pageClient(trustUrl) {
+  const url = new URL(trustUrl, document.baseURI).href;
+  return cached(clients, `page|${url}`, async () => {
+    await wasm();
+    let text;
+    try {
+      const res = await fetch(url, { cache: "no-cache", credentials: "omit" });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      text = await res.text();
+    } catch (e) {
+      throw new Unverified("trusted checkpoint not loaded", `${url}: ${e.message}`);
+    }
+    try {
+      return new LightClient(text);
+    } catch (e) {
+      throw new Unverified("bad trusted checkpoint", `${url}: ${e.message ?? e}`);
+    }
+  });
+}
+
+/** Trust on first use of a relay: never green. */
+function firstUseClient(relay, transport) {
   return cached(clients, `first-use|${transport}|${relay}`, async () => {
     await wasm();
     try {
@@ -82,6 +117,20 @@ function clientFor(trustUrl, relay, transport) {
       throw transportFailure(e, relay);
     }
   });
+}
+
+/**
+ * Where a badge's trust comes from: { client, kind, why? }. kind "network" (the widget's own
+ * spec: may be green), "page" (a `trust` attribute) or "first-use" (the relay vouches for itself).
+ */
+async function trustFor(trustUrl, relay, transport) {
+  if (trustUrl) {
+    return { client: await pageClient(trustUrl), kind: "page",
+      why: `the page chose the trust root (trust="${trustUrl}")` };
+  }
+  const spec = await networkSpec();
+  if (spec.client) return { client: spec.client, kind: "network", spec };
+  return { client: await firstUseClient(relay, transport), kind: "first-use", why: spec.error };
 }
 
 function transportFailure(e, relay) {
@@ -105,51 +154,51 @@ function transportFailure(e, relay) {
   }
 }
 
+async function fetchWith(client, relay, scenario, record, transport) {
+  try {
+    return await client.fetchAndVerify(relay, scenario, record, transport);
+  } catch (e) {
+    throw transportFailure(e, relay);
+  }
+}
+
+/** Resolves to { verdict, trust } (trust as from trustFor). */
 function verify(trustUrl, relay, transport, scenario, record, fresh) {
-  const key = `${trustUrl || "first-use"}|${transport}|${relay}|${scenario}|${record}`;
+  const key = `${trustUrl || "spec"}|${transport}|${relay}|${scenario}|${record}`;
   const hit = verdicts.get(key);
   if (!fresh && hit && performance.now() - hit.at < VERDICT_TTL_MS) return hit.promise;
   const promise = (async () => {
-    const client = await clientFor(trustUrl, relay, transport);
-    try {
-      return await client.fetchAndVerify(relay, scenario, record, transport);
-    } catch (e) {
-      throw transportFailure(e, relay);
+    let trust = await trustFor(trustUrl, relay, transport);
+    let verdict = await fetchWith(trust.client, relay, scenario, record, transport);
+    if (trust.kind === "network" && verdict.chain && verdict.chain !== trust.spec.chainId) {
+      // A relay of another network than the widget's: it may be checked against its own word,
+      // never shown as verified.
+      const why = `the relay is on chain ${verdict.chain}, not on this widget's network ${trust.spec.chainId}`;
+      trust = { client: await firstUseClient(relay, transport), kind: "first-use", why };
+      verdict = await fetchWith(trust.client, relay, scenario, record, transport);
     }
+    return { verdict, trust };
   })();
   const entry = { at: performance.now(), promise };
   verdicts.set(key, entry);
   // Only good news is kept: failures are asked again next time.
   promise.then(
-    (v) => !v.verified && verdicts.get(key) === entry && verdicts.delete(key),
+    ({ verdict: v }) => !v.verified && verdicts.get(key) === entry && verdicts.delete(key),
     () => verdicts.get(key) === entry && verdicts.delete(key),
   );
   return promise;
 }
 
 /**
- * With two or more relays: their heads, verified and compared by the light client (which keeps
- * equivocation evidence). Shared by every badge of the page for a short while.
+ * With two or more relays: their heads, verified and compared by the light client the verdict
+ * used (which keeps equivocation evidence). Shared by every badge of the page for a short while.
  */
 const crossChecks = new Map(); // trust key|transport|relays -> { at, promise }
-function crossCheck(trustUrl, relays, transport, fresh) {
-  const key = `${trustUrl || "first-use"}|${transport}|${relays.join(",")}`;
+function crossCheck(trust, relays, transport, fresh) {
+  const key = `${trust.kind}|${trust.client.trust.fingerprint}|${transport}|${relays.join(",")}`;
   const hit = crossChecks.get(key);
   if (!fresh && hit && performance.now() - hit.at < VERDICT_TTL_MS) return hit.promise;
-  const promise = (async () => {
-    // Trust comes from the first relay that gives it (the same client as the verdicts).
-    let client = null, failure = null;
-    for (const relay of relays) {
-      try {
-        client = await clientFor(trustUrl, relay, transport);
-        break;
-      } catch (e) {
-        failure = e;
-      }
-    }
-    if (!client) throw failure;
-    return client.crossCheck(relays, transport);
-  })();
+  const promise = trust.client.crossCheck(relays, transport);
   const entry = { at: performance.now(), promise };
   crossChecks.set(key, entry);
   promise.catch(() => crossChecks.get(key) === entry && crossChecks.delete(key));
@@ -406,6 +455,8 @@ const STYLE = `
 .unverified .icon { background: #f79009; }
 .unreadable .badge { color: #3e4784; background: #f8f9fc; border-color: #d5d9eb; border-style: dashed; }
 .unreadable .icon { background: #717bbc; }
+.unpinned .badge { color: #93370d; background: #fffaeb; border-color: #f79009; border-style: dashed; }
+.unpinned .icon { background: #dc6803; }
 .alarm .badge { color: #fff; background: #b42318; border-color: #912018; font-weight: 700; }
 .alarm .icon { background: #fff; color: #b42318; }
 .checking .badge { color: #475467; background: #f2f4f7; border-color: #e4e7ec; }
@@ -428,7 +479,7 @@ const STYLE = `
   opacity: 1; visibility: visible; transform: none; transition-delay: 0s;
 }
 .card h3 { margin: 0 0 .35rem; font-size: .85rem; font-weight: 650; }
-.verified .card h3 { color: #05603a; } .mismatch .card h3 { color: #b42318; } .unverified .card h3 { color: #93370d; }
+.verified .card h3 { color: #05603a; } .mismatch .card h3 { color: #b42318; } .unverified .card h3, .unpinned .card h3 { color: #93370d; }
 .unreadable .card h3 { color: #3e4784; }
 .card dl { display: grid; grid-template-columns: auto 1fr; gap: .12rem .7rem; margin: 0 0 .45rem; }
 .card dt { color: #667085; } .card dd { margin: 0; overflow-wrap: anywhere; }
@@ -621,25 +672,29 @@ export class TrustVerify extends HTMLElement {
     let failure = null;
     for (const relay of relays) {
       try {
-        const verdict = await verify(trust, relay, transport, scenario, index, fresh);
+        const { verdict, trust: t } = await verify(trust, relay, transport, scenario, index, fresh);
         if (gen !== this.#gen) return;
+        const root = { trustKind: t.kind, trustWhy: t.why };
         if (!verdict.verified) {
           const f = verdict.failure;
-          return this.#show({ state: "unverified", verdict, relay, reason: STEP_WORDS[f.step] ?? `${f.step} failed`, detail: `The ${f.step} step failed: ${f.reason}` });
+          // No charter, no green: a charter that could not be had is named as such.
+          const reason = f.step === "rules" && verdict.charter_note ? "charter not verified" : STEP_WORDS[f.step] ?? `${f.step} failed`;
+          return this.#show({ state: "unverified", verdict, relay, ...root, reason, detail: `The ${f.step} step failed: ${f.reason}` });
         }
         const fields = verdict.record.fields ?? {};
         if (!(field in fields)) {
-          return this.#show({ state: "unverified", verdict, relay, reason: "no such field", detail: `Record ${index} (${verdict.record.kind}) has no field "${field}".` });
+          return this.#show({ state: "unverified", verdict, relay, ...root, reason: "no such field", detail: `Record ${index} (${verdict.record.kind}) has no field "${field}".` });
         }
         const chainCurrency = verdict.record.currencies?.[field];
         const check = compareDisplay(shown, fields[field], { locale, currency, chainCurrency });
         const chain = chainText(check, fields[field], chainCurrency);
         let r;
-        if (check.result === "match") r = { state: "verified", verdict, check, chain, relay, locale };
-        else if (check.result === "mismatch") r = { state: "mismatch", verdict, check, chain, relay, locale, shown: shown.trim() };
-        else r = { state: "unreadable", verdict, check, chain, relay, locale, reason: "unreadable value", detail: `The page shows “${shown.trim()}”, which cannot be compared exactly: ${check.why}.` };
+        // Green only under the widget's own network; any other trust root is "unpinned" (amber).
+        if (check.result === "match") r = { state: t.kind === "network" ? "verified" : "unpinned", verdict, check, chain, relay, locale, ...root };
+        else if (check.result === "mismatch") r = { state: "mismatch", verdict, check, chain, relay, locale, ...root, shown: shown.trim() };
+        else r = { state: "unreadable", verdict, check, chain, relay, locale, ...root, reason: "unreadable value", detail: `The page shows “${shown.trim()}”, which cannot be compared exactly: ${check.why}.` };
         this.#show(r);
-        if (relays.length > 1) this.#crossCheck(gen, r, trust, relays, transport, fresh);
+        if (relays.length > 1) this.#crossCheck(gen, r, t, relays, transport, fresh);
         return;
       } catch (e) {
         if (gen !== this.#gen) return;
@@ -664,7 +719,7 @@ export class TrustVerify extends HTMLElement {
       cross = { error: String(e?.detail || e?.message || e) };
     }
     if (gen !== this.#gen) return;
-    if (cross.equivocation && r.state === "verified") {
+    if (cross.equivocation && (r.state === "verified" || r.state === "unpinned")) {
       const h = cross.evidence.map((e) => e.height).join(", ");
       return this.#show({ ...r, cross, state: "unverified", reason: "conflicting chains",
         detail: `Relays present two different certified blocks at height ${h}: the validators signed both. Nothing on this chain can be trusted until that is resolved; the evidence is below.` });
@@ -690,6 +745,12 @@ export class TrustVerify extends HTMLElement {
         label = "verified";
         aria = `Verified on chain: block ${v.block.height}, recorded by ${when(v.block.time_ms)}, signed by ${v.signers.length} of ${v.validators} validators. Open the record.`;
         live = `Verified: ${label}`;
+        break;
+      case "unpinned":
+        icon = "?";
+        label = `unpinned network · ${v.trust.fingerprint.slice(0, 8)}`;
+        aria = `Checked, but not under a network this widget knows: ${r.trustWhy ?? v.trust.note}. Fingerprint of the trusted checkpoint ${v.trust.fingerprint}. Open the record.`;
+        live = `Not verified: unpinned network`;
         break;
       case "mismatch":
         icon = "✕";
@@ -730,6 +791,7 @@ export class TrustVerify extends HTMLElement {
     const title = {
       checking: "Checking against the chain…",
       verified: "Verified on chain",
+      unpinned: "Checked — but not under a network this widget knows",
       mismatch: "The page does not show what the chain holds",
       unverified: `Not verified: ${r.reason}`,
       unreadable: "Not verified: this figure cannot be read exactly",
@@ -748,9 +810,10 @@ export class TrustVerify extends HTMLElement {
         ["Recorded by", when(v.block.time_ms)],
         ["Signed by", `${v.signers.length} of ${v.validators} validator${v.validators === 1 ? "" : "s"}: ${v.signers.map(short).join(", ")}`],
       );
-      if (r.state === "verified") rows.push(["Value", r.chain]);
+      const matched = r.state === "verified" || r.state === "unpinned";
+      if (matched) rows.push(["Value", r.chain]);
       const cur = r.check?.currency;
-      if (r.state === "verified" && cur) {
+      if (matched && cur) {
         rows.push(["Currency", r.check.currency_on_chain ? `${cur} (on the chain)` : `${cur} — as this page says; the chain does not say`]);
       }
       if (r.check) rows.push(["Read as", r.locale ? `numbers in “${r.locale}” (the page's language)` : "no language declared: plain digits only"]);
@@ -791,10 +854,13 @@ export class TrustVerify extends HTMLElement {
       out.push(ol);
     }
     if (v?.trust) {
-      out.push(el("div", { class: `trust ${v.trust.source}` },
-        v.trust.source === "first-use" ? `⚠ ${v.trust.note}` : v.trust.note));
-    } else if (!this.getAttribute("trust") && r.state !== "checking") {
-      out.push(el("div", { class: "trust first-use" }, "Trust on first use: the validator set is taken from the relay itself (no trust attribute)."));
+      if (r.trustKind === "network") {
+        out.push(el("div", { class: "trust network" }, v.trust.note));
+      } else {
+        // Not the widget's own network: say whose word the check rests on, and its fingerprint.
+        out.push(el("div", { class: "trust first-use" },
+          `⚠ Unpinned network: ${r.trustWhy ?? "no network spec"}. ${v.trust.note}. Fingerprint ${v.trust.fingerprint}. A page can choose this trust root, so this badge is never shown as verified.`));
+      }
     }
     if (r.state !== "checking") out.push(el("div", { class: "foot" }, "Click the badge to open the record and its proof in the explorer."));
     return out;

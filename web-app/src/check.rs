@@ -9,9 +9,11 @@ use trustchain_core::chain::ValidatorSet;
 use trustchain_core::charter::Charter;
 use trustchain_core::checkpoint::SignedCheckpoint;
 use trustchain_core::contract::Entry;
+use trustchain_core::encoding::{Decode as _, Encode as _};
+use trustchain_core::hash::Hash;
 use trustchain_core::light_client::{LightClient, TrustedCheckpoint};
 use trustchain_core::log::ConsistencyProof;
-use trustchain_core::proof::{RecordProof, Step, StepReport, StepStatus, Verdict};
+use trustchain_core::proof::{Failure, RecordProof, Step, StepReport, StepStatus, Verdict};
 use trustchain_core::receipt;
 use trustchain_core::value::ScenarioId;
 
@@ -136,10 +138,125 @@ pub fn parse_charter(text: &str) -> Result<Charter, String> {
         .map_err(|e| format!("not a charter: {e}"))
 }
 
-/// Reads a trusted checkpoint pasted as JSON (what `GET /v1/trust` answers).
+/// Reads a trusted checkpoint pasted as JSON (what `GET /v1/trust` answers), with every check of
+/// [`checked_trust`].
 pub fn parse_trust(text: &str) -> Result<TrustedCheckpoint, String> {
-    serde_json::from_str::<TrustedCheckpoint>(text.trim())
-        .map_err(|e| format!("not a trusted checkpoint (the JSON of GET /v1/trust): {e}"))
+    let cp = serde_json::from_str::<TrustedCheckpoint>(text.trim())
+        .map_err(|e| format!("not a trusted checkpoint (the JSON of GET /v1/trust): {e}"))?;
+    checked_trust(cp)
+}
+
+/// Every trust input — a pasted or pinned checkpoint, a relay's `/v1/trust`, a network spec —
+/// passes the checks core's decoder applies to a checkpoint: JSON deserialization alone would
+/// take an empty, unsorted, duplicated or zero-weight validator set, or an over-long chain id
+/// (serde skips `ValidatorSet::check`). The checkpoint is encoded canonically and decoded again;
+/// the decoder refuses what is malformed, and the round trip must give it back unchanged.
+pub fn checked_trust(cp: TrustedCheckpoint) -> Result<TrustedCheckpoint, String> {
+    let bytes = cp.to_bytes();
+    let back = TrustedCheckpoint::from_bytes(&bytes)
+        .map_err(|e| format!("not a usable trusted checkpoint: {e}"))?;
+    if back != cp {
+        return Err("not a usable trusted checkpoint: it is not in canonical form".into());
+    }
+    Ok(back)
+}
+
+/// A trusted checkpoint's fingerprint: the first 16 hex digits of blake3 over its canonical
+/// encoding — the same as the widget's (`trust.fingerprint`).
+pub fn fingerprint(cp: &TrustedCheckpoint) -> String {
+    let h = blake3::hash(&cp.to_bytes());
+    trustchain_core::hex::encode(&h.as_bytes()[..8])
+}
+
+/// A network spec (`/widget/network.json`, served by the relay that serves this explorer).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetworkSpec {
+    /// The chain's id.
+    pub chain_id: String,
+    /// The genesis block's hash.
+    pub genesis: Hash,
+    /// A recent trusted checkpoint of the chain.
+    pub checkpoint: TrustedCheckpoint,
+}
+
+/// The format's `kind`.
+pub const SPEC_KIND: &str = "trustchain/network-spec";
+
+/// Reads a network spec with the checks of every trust input ([`checked_trust`]); its checkpoint
+/// is of its chain, and one at height 0 is the genesis block itself.
+pub fn parse_spec(text: &str) -> Result<NetworkSpec, String> {
+    #[derive(Deserialize)]
+    struct Json {
+        kind: String,
+        version: u32,
+        chain_id: String,
+        genesis: Hash,
+        checkpoint: TrustedCheckpoint,
+    }
+    let bad = |what: String| format!("not a Trustchain network spec: {what}");
+    let j: Json = serde_json::from_str(text.trim()).map_err(|e| bad(e.to_string()))?;
+    if j.kind != SPEC_KIND || j.version != 1 {
+        return Err(bad(format!("kind {:?} version {}", j.kind, j.version)));
+    }
+    let checkpoint = checked_trust(j.checkpoint)?;
+    if checkpoint.chain_id != j.chain_id {
+        return Err(bad("the checkpoint is of another chain".into()));
+    }
+    if checkpoint.height == 0 && checkpoint.block != j.genesis {
+        return Err(bad(
+            "a checkpoint at height 0 must be the genesis block".into()
+        ));
+    }
+    Ok(NetworkSpec {
+        chain_id: j.chain_id,
+        genesis: j.genesis,
+        checkpoint,
+    })
+}
+
+/// The record a proof is of must be the one the page asked for (`scenario`, `index` of its URL):
+/// a relay answering another record's valid proof must not make the page show that record as the
+/// one asked for. A mismatch turns the verdict into a failure of the decode step (the answer is
+/// not the proof asked for), whatever the other steps said.
+pub fn require_asked(mut checked: Checked, scenario: &str, index: u64) -> Checked {
+    let Some(p) = &checked.proof else {
+        return checked;
+    };
+    let (got_s, got_i) = (p.entry.scenario().as_str(), p.inclusion.index);
+    if got_s == scenario && got_i == index {
+        return checked;
+    }
+    let reason = format!(
+        "asked for record {index} of {scenario}, the relay answered with a proof of record {got_i} of {got_s}"
+    );
+    checked.verdict = fail(checked.verdict, Step::Decode, reason);
+    checked
+}
+
+/// No charter, no green: a record (other than the charter itself) whose scenario's charter could
+/// not be verified is not verified — its schema and rules were never checked. A verdict that
+/// passed every step fails at the rules step, naming why.
+pub fn without_charter(verdict: Verdict, why: &str) -> Verdict {
+    if verdict.outcome.is_err() {
+        return verdict;
+    }
+    fail(
+        verdict,
+        Step::Rules,
+        format!(
+            "the scenario's charter (record 0) was not verified ({why}), so the record's schema and rules were not checked"
+        ),
+    )
+}
+
+/// Marks `step` failed (with `reason`) and the verdict not verified.
+fn fail(mut verdict: Verdict, step: Step, reason: String) -> Verdict {
+    for r in verdict.steps.iter_mut().filter(|r| r.step == step) {
+        r.status = StepStatus::Failed;
+        r.detail = reason.clone();
+    }
+    verdict.outcome = Err(Failure { step, reason });
+    verdict
 }
 
 /// The report of one step of a verdict (core reports every step).
@@ -342,6 +459,84 @@ mod tests {
         forged.checkpoint.time_ms = 2;
         let r = check_consistency(&id, &a, &forged, &p, None);
         assert_eq!(r.failure().unwrap().what, "signatures");
+    }
+
+    fn trust_json() -> serde_json::Value {
+        serde_json::to_value(TrustedCheckpoint {
+            chain_id: "x".into(),
+            height: 3,
+            block: Hash([9; 32]),
+            validators: ValidatorSet::new(
+                0,
+                vec![trustchain_core::chain::Validator {
+                    key: trustchain_core::crypto::PublicKey::of(&key(1)),
+                    weight: 1,
+                }],
+            )
+            .unwrap(),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn every_trust_input_goes_through_the_validator_set_checks() {
+        let good = trust_json();
+        let cp = parse_trust(&good.to_string()).unwrap();
+        assert_eq!(fingerprint(&cp).len(), 16);
+        let v = good["validators"]["validators"][0].clone();
+        let mut zero = v.clone();
+        zero["weight"] = 0.into();
+        for list in [
+            serde_json::json!([v.clone(), v.clone()]),
+            serde_json::json!([zero]),
+            serde_json::json!([]),
+        ] {
+            let mut bad = good.clone();
+            bad["validators"]["validators"] = list.clone();
+            // serde alone takes it …
+            assert!(serde_json::from_value::<TrustedCheckpoint>(bad.clone()).is_ok());
+            // … the checks every trust input goes through do not.
+            let e = parse_trust(&bad.to_string()).unwrap_err();
+            assert!(e.contains("not a usable trusted checkpoint"), "{list}: {e}");
+            let spec = serde_json::json!({"kind": SPEC_KIND, "version": 1, "chain_id": "x",
+                "genesis": Hash([1; 32]), "checkpoint": bad});
+            assert!(parse_spec(&spec.to_string()).is_err());
+        }
+        let mut long = good.clone();
+        long["chain_id"] = "c".repeat(65).into();
+        assert!(parse_trust(&long.to_string()).is_err());
+        // A network spec: its checkpoint must be of its chain.
+        let spec = serde_json::json!({"kind": SPEC_KIND, "version": 1, "chain_id": "x",
+            "genesis": Hash([1; 32]), "checkpoint": good});
+        assert_eq!(parse_spec(&spec.to_string()).unwrap().checkpoint, cp);
+        let mut other = spec.clone();
+        other["chain_id"] = "y".into();
+        assert!(parse_spec(&other.to_string()).is_err());
+    }
+
+    #[test]
+    fn a_proof_of_another_record_and_a_missing_charter_are_not_verified() {
+        let checked = Checked {
+            proof: None,
+            verdict: Verdict {
+                steps: vec![StepReport {
+                    step: Step::Rules,
+                    status: StepStatus::Skipped,
+                    detail: "charter not supplied".into(),
+                }],
+                outcome: Err(Failure {
+                    step: Step::Decode,
+                    reason: "x".into(),
+                }),
+            },
+            validators: None,
+            charter: CharterUse::NotSupplied,
+        };
+        // Without a proof there is nothing to compare; a failed verdict stays failed.
+        let same = require_asked(checked.clone(), "demo/budget", 1);
+        assert_eq!(same.verdict, checked.verdict);
+        let v = without_charter(checked.verdict.clone(), "unreachable");
+        assert_eq!(v.failed_step(), Some(Step::Decode));
     }
 
     #[test]

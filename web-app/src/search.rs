@@ -62,7 +62,8 @@ impl Doc {
                 for r in &k.rules {
                     let place = format!("rule {}.{}", k.name, r.name);
                     add(place.clone(), &r.name);
-                    add(place.clone(), &r.source);
+                    // The rule as evaluated (printed from its checked tree), not its source text.
+                    add(place.clone(), &trustchain_core::rules::print(&r.expr));
                     add(place, &r.message);
                 }
             }

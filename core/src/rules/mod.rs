@@ -47,6 +47,7 @@ mod compile;
 mod decimal;
 mod eval;
 mod expr;
+mod print;
 #[cfg(test)]
 mod tests;
 
@@ -54,6 +55,7 @@ pub use check::{CheckError, Checked, check};
 #[cfg(feature = "compiler")]
 pub use compile::{CompileError, MAX_NESTING, MAX_TOKENS, compile};
 pub use expr::{BinOp, Expr, Func, MAX_TYPE_DEPTH, Type, tag};
+pub use print::print;
 
 use crate::value::Fields;
 

@@ -1059,4 +1059,49 @@ mod compiled {
         }
         a.max(1)
     }
+
+    /// What a reader is shown is what verifiers evaluate: a rule printed from its checked tree
+    /// compiles back to the very same tree (so the printed text means exactly the tree).
+    #[test]
+    fn printed_rules_compile_back_to_the_same_tree() {
+        for src in [
+            "amount > 0 && scale(amount) <= 2",
+            "approver != payee",
+            "(amount + 1.50) * 2 <= 10000.00 || !approved",
+            "amount - (amount - 1) == 1",
+            "amount - amount - 1 == -1",
+            "-(5) == -5 && -amount < 0.00 || -(-amount) > 0.00",
+            "!(approved && has(note)) || note.size() > 3",
+            "payee.startsWith(\"Ac\") && payee.contains('m\\\"e\\n') && !payee.endsWith(\"\\u202e\")",
+            "currency in [\"CNY\", \"USD\"] && (has(count) ? count % 2 == 0 : true)",
+            "has(tags) ? (size(tags) <= 3 ? true : \"x\" in tags) : approved == true",
+            "int(amount) >= 0 && decimal(\"1.5\") < amount + decimal(2)",
+            "record_exists(\"budget_line\", \"code\", budget_line)",
+            "has(limits) && \"k\" in limits",
+        ] {
+            let r = rule(src);
+            let printed = print(&r.expr);
+            let again = compile("r", &printed, "the rule holds", &payment())
+                .unwrap_or_else(|e| panic!("{src} printed as {printed}: {e}"));
+            assert_eq!(again.expr, r.expr, "{src} printed as {printed}");
+        }
+        // Canonical spacing and parentheses only where precedence needs them.
+        assert_eq!(
+            print(&rule("(amount+1)*2<=10||!approved").expr),
+            "(amount + 1) * 2 <= 10 || !approved"
+        );
+        assert_eq!(
+            print(&rule("amount - (amount - 1) == 1").expr),
+            "amount - (amount - 1) == 1"
+        );
+        // A source that does not say what the tree says cannot hide it: the tree is printed.
+        let mut r = rule("amount > 0");
+        r.source = "amount > 1000000".into();
+        assert_eq!(print(&r.expr), "amount > 0");
+        // Invisible characters in text are shown as escapes.
+        assert_eq!(
+            print(&rule("payee != \"a\\u202eb\"").expr),
+            "payee != \"a\\U0000202Eb\""
+        );
+    }
 }

@@ -300,9 +300,10 @@ fn HeadCards(
                         <span class="value small">"block " {fmt::thousands(t.checkpoint.height)}</span>
                         <span class="sub"><Hex value=t.checkpoint.block.to_hex()/></span>
                         <span class="sub">{match t.source {
-                            super::state::TrustSource::Pinned => "pinned in this browser".to_string(),
-                            super::state::TrustSource::FirstUse { relay } =>
-                                format!("trust on first use: taken from {relay} itself"),
+                            super::state::TrustSource::Pinned => format!("pinned in this browser · fingerprint {}", crate::check::fingerprint(&t.checkpoint)),
+                            super::state::TrustSource::Network { .. } => "this explorer's network spec".to_string(),
+                            super::state::TrustSource::FirstUse { relay, .. } =>
+                                format!("trust on first use: taken from {relay} itself (unpinned: nothing is shown as verified)"),
                         }}</span>
                     }.into_any(),
                     TrustState::Loading => view! { <span class="value muted">"…"</span> }.into_any(),

@@ -31,11 +31,49 @@ fn status_class(s: StepStatus) -> &'static str {
     }
 }
 
-/// The verdict banner.
+/// The verdict banner. Green ("Verified") only when every step passed under a trust root the
+/// reader chose or this explorer shipped with (`trusted`) and the record's rules were checked
+/// against its charter (or the record is the charter). A proof that holds under a relay's own word
+/// is "unpinned"; one whose charter was not at hand is "rules not checked" — both amber, never
+/// green.
 #[component]
-pub fn VerdictBanner(checked: Checked) -> impl IntoView {
+pub fn VerdictBanner(checked: Checked, trusted: bool) -> impl IntoView {
     let v = checked.verdict.clone();
+    let no_charter = matches!(checked.charter, CharterUse::NotSupplied)
+        && matches!(&v.outcome, Ok(rec) if rec.index() != 0);
     match &v.outcome {
+        Ok(rec) if !trusted || no_charter => {
+            let (state, title, why) = if !trusted {
+                (
+                    "unpinned",
+                    "Checked — but not under a network you pinned",
+                    "The proof holds, but the validator set it was checked against came from the relay that served it (trust on first use): that shows the relay agrees with itself, not that it tells the truth. Pin a checkpoint you obtained independently to verify.",
+                )
+            } else {
+                (
+                    "no-charter",
+                    "Proof checked — rules not checked",
+                    "No charter was supplied, so the record's schema and rules were not checked. Add the scenario's charter to verify the record.",
+                )
+            };
+            let text = format!(
+                "Record {} of {} is in block {} by this proof.",
+                rec.index(),
+                rec.scenario(),
+                fmt::thousands(rec.block_height()),
+            );
+            view! {
+                <div class="verdict warn" id="verdict" data-verified=state>
+                    <div class="v-icon">"?"</div>
+                    <div>
+                        <h2>{title}</h2>
+                        <p>{text}</p>
+                        <p class="muted small">{why}</p>
+                    </div>
+                </div>
+            }
+            .into_any()
+        }
         Ok(rec) => {
             let text = format!(
                 "Record {} of {} is in final block {}, recorded by {}.",
@@ -80,7 +118,7 @@ pub fn ProvenanceBox(p: Provenance) -> impl IntoView {
             <dt>"proof from"</dt><dd><code class="wrap">{p.source}</code></dd>
             <dt>"validators trusted"</dt><dd>{p.trust}
                 {p.first_use.then(|| view! {
-                    <div class="tofu">"Trust on first use: the validator set came from the same relay that served the proof, so this shows the relay is consistent with itself. "
+                    <div class="tofu">"Trust on first use: the validator set came from the same relay that served the proof, so this shows the relay is consistent with itself — not verified. "
                         <a href=super::state::ctx().link("/explorer/trust")>"Pin a checkpoint"</a> " you trust independently."</div>
                 })}</dd>
         </dl>

@@ -55,27 +55,42 @@ async fn load(c: Ctx, id: &str, index: u64) -> Result<Loaded, String> {
                 Some((ch, CharterUse::Verified { block: *block })),
             ),
             Some(Err(e)) => {
+                // No charter, no green: the record's rules were never checked.
                 let mut r = check::check_bytes(lc, &bytes, None);
+                r.verdict = check::without_charter(r.verdict, e);
                 r.charter = CharterUse::Unverified(e.clone());
                 r
             }
             None => check::check_bytes(lc, &bytes, None),
         })
         .ok_or("no trusted checkpoint")?;
+    // The proof must be of the record this page's URL names.
+    let checked = check::require_asked(checked, id, index);
     let receipt = checked.proof.as_ref().map(receipt::to_base64url);
     let (trust_text, first_use) = match &trust.source {
         TrustSource::Pinned => (
             format!(
-                "the checkpoint you pinned (chain {}, block {})",
+                "the checkpoint you pinned (chain {}, block {}, fingerprint {})",
                 trust.checkpoint.chain_id,
+                fmt::thousands(trust.checkpoint.height),
+                check::fingerprint(&trust.checkpoint)
+            ),
+            false,
+        ),
+        TrustSource::Network { genesis } => (
+            format!(
+                "this explorer's network: chain {}, genesis {}…, followed from block {}",
+                trust.checkpoint.chain_id,
+                &genesis[..genesis.len().min(16)],
                 fmt::thousands(trust.checkpoint.height)
             ),
             false,
         ),
-        TrustSource::FirstUse { relay } => (
+        TrustSource::FirstUse { relay, why } => (
             format!(
-                "{relay}/v1/trust (block {}), taken on first use",
-                fmt::thousands(trust.checkpoint.height)
+                "{relay}/v1/trust (block {}, fingerprint {}), taken on first use: {why}",
+                fmt::thousands(trust.checkpoint.height),
+                check::fingerprint(&trust.checkpoint)
             ),
             true,
         ),
@@ -141,11 +156,11 @@ pub fn Record(id: String, index: u64) -> impl IntoView {
                 let receipt_url = c.api().record(&id.get_value(), index, "receipt");
                 let verify_href = c.link(&format!("/explorer/verify?receipt={}", fmt::encode_component(&receipt_url)));
                 view! {
-                    <VerdictBanner checked=l.checked.clone()/>
+                    <VerdictBanner checked=l.checked.clone() trusted=!l.provenance.first_use/>
                     <div class="grid2 top">
                         <section class="card">
                             <div class="card-h"><h2>"The record"</h2></div>
-                            {l.checked.proof.as_ref().map(|p| view! { <RecordFields entry=p.entry.clone() verified=l.checked.verdict.is_verified()/> })}
+                            {l.checked.proof.as_ref().map(|p| view! { <RecordFields entry=p.entry.clone() verified=l.checked.verdict.is_verified() && !l.provenance.first_use/> })}
                         </section>
                         <section class="card">
                             <div class="card-h"><h2>"Provenance"</h2></div>

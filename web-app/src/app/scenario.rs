@@ -354,7 +354,10 @@ fn KindView(kind: RecordKind) -> impl IntoView {
                                 <li>
                                     <span class="rname">{r.name.clone()}</span>
                                     <span class="rmsg">{r.message.clone()}</span>
-                                    <code class="rsrc">{r.source.clone()}</code>
+                                    // What verifiers evaluate: the checked tree, printed — not
+                                    // the author's source text, which nothing in the browser
+                                    // checks against the tree.
+                                    <code class="rsrc" title="printed from the rule's checked expression tree, which is what every verifier evaluates">{trustchain_core::rules::print(&r.expr)}</code>
                                     <span class="muted small">"cost ≤ " {r.cost} " steps"</span>
                                 </li>
                             }).collect_view()}

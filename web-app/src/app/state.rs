@@ -18,11 +18,28 @@ const EXTRA_KEY: &str = "trustchain.explorer.other-relays";
 pub enum TrustSource {
     /// Pinned by the person (kept in this browser).
     Pinned,
-    /// Taken from the relay being read, on first use: it vouches for itself.
+    /// The network spec served with this explorer (`/widget/network.json` of the explorer's own
+    /// origin — never of a relay a link names), and the relay read is of that network.
+    Network {
+        /// The genesis block's hash.
+        genesis: String,
+    },
+    /// Taken from the relay being read, on first use: it vouches for itself. Never shown as
+    /// verified (green).
     FirstUse {
         /// The relay.
         relay: String,
+        /// Why not the explorer's own network.
+        why: String,
     },
+}
+
+impl TrustSource {
+    /// Whether proofs checked under it may be shown as verified: only a checkpoint the person
+    /// pinned, or the network this explorer was served with.
+    pub fn trusted(&self) -> bool {
+        !matches!(self, TrustSource::FirstUse { .. })
+    }
 }
 
 /// The checkpoint in use.
@@ -141,8 +158,16 @@ impl Ctx {
         )
     }
 
+    /// The checkpoint the person pinned in this browser, if any (checked like every trust input).
+    pub fn pinned() -> Option<TrustedCheckpoint> {
+        net::load(PINNED_KEY).and_then(|s| check::parse_trust(&s).ok())
+    }
+
+    /// Trust, in order: the checkpoint the person pinned; else the network spec this explorer was
+    /// served with (its own origin's `/widget/network.json`), when the relay read is of that
+    /// chain; else — said plainly, never shown as verified — the relay's own `/v1/trust`.
     fn load_trust(self, relay: String) {
-        if let Some(cp) = net::load(PINNED_KEY).and_then(|s| check::parse_trust(&s).ok()) {
+        if let Some(cp) = Self::pinned() {
             self.set_trust(Trust {
                 checkpoint: cp,
                 source: TrustSource::Pinned,
@@ -151,11 +176,44 @@ impl Ctx {
         }
         self.trust.set(TrustState::Loading);
         leptos::task::spawn_local(async move {
+            let spec = match net::text(&format!("{}/widget/network.json", origin())).await {
+                Ok(t) => check::parse_spec(&t),
+                Err(e) => Err(format!(
+                    "this explorer was served without a network spec ({e})"
+                )),
+            };
             let api = Relay::new(&relay);
-            match net::json::<TrustedCheckpoint>(&api.url("/v1/trust")).await {
+            let theirs = net::json::<TrustedCheckpoint>(&api.url("/v1/trust"))
+                .await
+                .and_then(check::checked_trust);
+            let why = match (&spec, &theirs) {
+                (Ok(spec), Ok(cp)) if cp.chain_id == spec.chain_id => {
+                    return self.set_trust(Trust {
+                        checkpoint: spec.checkpoint.clone(),
+                        source: TrustSource::Network {
+                            genesis: spec.genesis.to_hex(),
+                        },
+                    });
+                }
+                (Ok(spec), Ok(cp)) => format!(
+                    "the relay is on chain {}, this explorer's network is {}",
+                    cp.chain_id, spec.chain_id
+                ),
+                (Err(e), _) => e.clone(),
+                (Ok(spec), Err(_)) => {
+                    // The relay's word is not needed to start from the spec.
+                    return self.set_trust(Trust {
+                        checkpoint: spec.checkpoint.clone(),
+                        source: TrustSource::Network {
+                            genesis: spec.genesis.to_hex(),
+                        },
+                    });
+                }
+            };
+            match theirs {
                 Ok(cp) => self.set_trust(Trust {
                     checkpoint: cp,
-                    source: TrustSource::FirstUse { relay },
+                    source: TrustSource::FirstUse { relay, why },
                 }),
                 Err(e) => self.trust.set(TrustState::Failed(e)),
             }
@@ -199,7 +257,9 @@ impl Ctx {
         }
     }
 
-    /// Pins a checkpoint (kept in this browser) and uses it from now on.
+    /// Pins a checkpoint (kept in this browser) and uses it from now on. Replacing a pinned
+    /// checkpoint by another is the person's explicit act: the Trust page asks for confirmation,
+    /// naming both fingerprints, before it calls this; nothing else (no URL parameter) pins.
     pub fn pin(self, cp: &TrustedCheckpoint) {
         if let Ok(s) = serde_json::to_string(cp) {
             net::store(PINNED_KEY, Some(&s));

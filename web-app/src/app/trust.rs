@@ -21,13 +21,30 @@ pub fn TrustPage() -> impl IntoView {
     let others_input = RwSignal::new(c.others.get_untracked().join("\n"));
     let saved = RwSignal::new(false);
 
+    // Replacing a pinned checkpoint by another needs the person's explicit confirmation, with
+    // both fingerprints in front of them: a pasted text (or anything else) never silently takes
+    // the place of what they pinned.
+    let pending = RwSignal::new(None::<TrustedCheckpoint>);
+    let pin_or_ask = move |cp: TrustedCheckpoint| match super::state::Ctx::pinned() {
+        Some(old) if old != cp => pending.set(Some(cp)),
+        _ => {
+            c.pin(&cp);
+            pending.set(None);
+        }
+    };
     let pin_pasted = move |_| match check::parse_trust(&paste.get_untracked()) {
         Ok(cp) => {
-            c.pin(&cp);
+            pin_or_ask(cp);
             paste.set(String::new());
             paste_error.set(None);
         }
         Err(e) => paste_error.set(Some(e)),
+    };
+    let confirm = move |_| {
+        if let Some(cp) = pending.get_untracked() {
+            c.pin(&cp);
+        }
+        pending.set(None);
     };
     let save_relays = move |_| {
         c.set_relays(&relay_input.get_untracked(), &others_input.get_untracked());
@@ -61,20 +78,28 @@ pub fn TrustPage() -> impl IntoView {
                     let cp = t.checkpoint.clone();
                     let json = serde_json::to_string_pretty(&cp).unwrap_or_default();
                     let is_pinned = t.source == TrustSource::Pinned;
+                    let fp = check::fingerprint(&cp);
                     view! {
                         {match &t.source {
                             TrustSource::Pinned => view! {
                                 <div class="verdict ok small" id="trust-mode" data-mode="pinned"><b>"Pinned."</b>
-                                    " You pinned this checkpoint in this browser; every proof is checked against it, whichever relay serves it."</div>
+                                    " You pinned this checkpoint in this browser; every proof is checked against it, whichever relay serves it. Replacing it asks for your confirmation."</div>
                             }.into_any(),
-                            TrustSource::FirstUse { relay } => view! {
-                                <div class="verdict warn small" id="trust-mode" data-mode="first-use"><b>"Trust on first use."</b>
+                            TrustSource::Network { genesis } => view! {
+                                <div class="verdict ok small" id="trust-mode" data-mode="network"><b>"This explorer's network."</b>
+                                    " The relay that served this explorer names its network (chain, genesis " <code>{genesis[..genesis.len().min(16)].to_string()}"…"</code>
+                                    ", a recent checkpoint) beside its files; epoch changes are followed from there. A link cannot change it; pin a checkpoint of your own to override it."</div>
+                            }.into_any(),
+                            TrustSource::FirstUse { relay, why } => view! {
+                                <div class="verdict warn small" id="trust-mode" data-mode="first-use"><b>"Trust on first use — unpinned."</b>
                                     " This checkpoint came from " <code>{relay.clone()}</code>
-                                    " — the same relay whose proofs it checks. That shows the relay agrees with itself, not that it tells the truth. "
+                                    " — the same relay whose proofs it checks (" {why.clone()} "). That shows the relay agrees with itself, not that it tells the truth, so nothing is shown as verified. "
                                     "Compare it with other relays or with a source you trust, then pin it."</div>
                             }.into_any(),
                         }}
                         <dl class="kv">
+                            <dt>"fingerprint"</dt><dd><code id="trust-fingerprint">{fp}</code>
+                                <span class="muted small">" blake3 of the checkpoint's canonical encoding: compare it with your source"</span></dd>
                             <dt>"chain"</dt><dd><code>{cp.chain_id.clone()}</code></dd>
                             <dt>"block"</dt><dd>{fmt::thousands(cp.height)} " · " <Hex value=cp.block.to_hex()/></dd>
                             <dt>"epoch"</dt><dd>{cp.validators.epoch}</dd>
@@ -85,10 +110,10 @@ pub fn TrustPage() -> impl IntoView {
                         </dl>
                         <div class="actions">
                             {if is_pinned {
-                                view! { <button class="btn ghost" id="unpin" on:click=move |_| c.unpin()>"Unpin (back to trust on first use)"</button> }.into_any()
+                                view! { <button class="btn ghost" id="unpin" on:click=move |_| c.unpin()>"Unpin (back to this explorer's network)"</button> }.into_any()
                             } else {
                                 let cp2: TrustedCheckpoint = cp.clone();
-                                view! { <button class="btn" id="pin-current" on:click=move |_| c.pin(&cp2)>"Pin this checkpoint"</button> }.into_any()
+                                view! { <button class="btn" id="pin-current" on:click=move |_| pin_or_ask(cp2.clone())>"Pin this checkpoint"</button> }.into_any()
                             }}
                             <a class="btn ghost" download="trusted-checkpoint.json" href=net::data_url("application/json", &json)>"Download as JSON"</a>
                         </div>
@@ -103,7 +128,21 @@ pub fn TrustPage() -> impl IntoView {
                 <p class="muted">"Paste the JSON of " <code>"GET /v1/trust"</code> " obtained from a source you trust (another relay, the project, an auditor). It is kept in this browser's storage."</p>
                 <textarea id="pin-input" spellcheck="false" placeholder="{\"chain_id\": …, \"height\": …, \"block\": …, \"validators\": {…}}"
                     prop:value=move || paste.get() on:input=move |ev| paste.set(event_target_value(&ev))></textarea>
-                {move || paste_error.get().map(|e| view! { <p class="bad small">{e}</p> })}
+                {move || paste_error.get().map(|e| view! { <p class="bad small" id="pin-error">{e}</p> })}
+                {move || pending.get().map(|new| {
+                    let old = super::state::Ctx::pinned().map(|o| check::fingerprint(&o)).unwrap_or_default();
+                    view! {
+                        <div class="verdict warn small" id="pin-confirm">
+                            <b>"Replace your pinned checkpoint?"</b>
+                            " You pinned " <code id="pin-old">{old}</code> "; this is " <code id="pin-new">{check::fingerprint(&new)}</code>
+                            " (chain " {new.chain_id.clone()} ", block " {fmt::thousands(new.height)} "). Every proof will be checked against the new one."
+                            <div class="actions">
+                                <button class="btn" id="pin-confirm-yes" on:click=confirm>"Replace it"</button>
+                                <button class="btn ghost" id="pin-confirm-no" on:click=move |_| pending.set(None)>"Keep mine"</button>
+                            </div>
+                        </div>
+                    }
+                })}
                 <div class="actions"><button class="btn" id="pin-pasted" on:click=pin_pasted
                     disabled=move || paste.get().trim().is_empty()>"Pin it"</button></div>
             </section>

@@ -87,14 +87,21 @@ pub fn TrustBadge() -> impl IntoView {
             TrustSource::Pinned => view! {
                 <a class="tbadge ok" href=c.link("/explorer/trust")
                     title="Proofs are checked against the checkpoint you pinned in this browser">
-                    "pinned checkpoint · block " {t.checkpoint.height}
+                    "pinned checkpoint · " {crate::check::fingerprint(&t.checkpoint)}
+                </a>
+            }
+            .into_any(),
+            TrustSource::Network { .. } => view! {
+                <a class="tbadge ok" href=c.link("/explorer/trust")
+                    title="Proofs are checked against the network this explorer was served with, followed from its checkpoint">
+                    "network " {t.checkpoint.chain_id.clone()}
                 </a>
             }
             .into_any(),
             TrustSource::FirstUse { .. } => view! {
                 <a class="tbadge warn" href=c.link("/explorer/trust")
-                    title="The validator set was taken from the relay being read: pin a checkpoint you trust independently">
-                    "trust on first use"
+                    title="The validator set was taken from the relay being read: nothing is shown as verified until you pin a checkpoint you trust">
+                    "unpinned network · trust on first use"
                 </a>
             }
             .into_any(),

@@ -34,8 +34,9 @@ pub fn VerifyPage() -> impl IntoView {
     let receipt = RwSignal::new(String::new());
     let source = RwSignal::new("pasted".to_string());
     let fetch_error = RwSignal::new(None::<String>);
+    // The checkpoint you pinned, or the network this explorer was served with.
     let pinned = move || match c.trust.get() {
-        TrustState::Ready(t) if t.source == TrustSource::Pinned => Some(t.checkpoint),
+        TrustState::Ready(t) if t.source.trusted() => Some(t.checkpoint),
         _ => None,
     };
     let choice = RwSignal::new(None::<TrustChoice>);
@@ -91,13 +92,22 @@ pub fn VerifyPage() -> impl IntoView {
     ) -> Result<Outcome, String> {
         let (cp, trust, first_use): (TrustedCheckpoint, String, bool) = match which {
             TrustChoice::Pinned => match c.trust.get_untracked() {
-                TrustState::Ready(t) if t.source == TrustSource::Pinned => {
+                TrustState::Ready(t) if t.source.trusted() => {
                     let h = t.checkpoint.height;
-                    (
-                        t.checkpoint,
-                        format!("the checkpoint you pinned (block {})", fmt::thousands(h)),
-                        false,
-                    )
+                    let what = if t.source == TrustSource::Pinned {
+                        format!(
+                            "the checkpoint you pinned (block {}, fingerprint {})",
+                            fmt::thousands(h),
+                            check::fingerprint(&t.checkpoint)
+                        )
+                    } else {
+                        format!(
+                            "this explorer's network (chain {}, followed from block {})",
+                            t.checkpoint.chain_id,
+                            fmt::thousands(h)
+                        )
+                    };
+                    (t.checkpoint, what, false)
                 }
                 _ => return Err("no checkpoint is pinned".into()),
             },
@@ -112,7 +122,7 @@ pub fn VerifyPage() -> impl IntoView {
             }
             TrustChoice::Relay => {
                 let url = c.api().url("/v1/trust");
-                let cp: TrustedCheckpoint = net::json(&url).await?;
+                let cp: TrustedCheckpoint = check::checked_trust(net::json(&url).await?)?;
                 let h = cp.height;
                 (
                     cp,
@@ -175,7 +185,7 @@ pub fn VerifyPage() -> impl IntoView {
                             <input type="radio" name="trust" id="trust-pinned" disabled=move || pinned().is_none()
                                 prop:checked=move || effective() == TrustChoice::Pinned
                                 on:change=move |_| choice.set(Some(TrustChoice::Pinned))/>
-                            <span><b>"Pinned in this browser"</b>
+                            <span><b>"Pinned in this browser, or this explorer's network"</b>
                                 {move || match pinned() {
                                     Some(cp) => format!(" — chain {}, block {}", cp.chain_id, fmt::thousands(cp.height)),
                                     None => " — none yet (see Trust)".to_string(),
@@ -208,7 +218,7 @@ pub fn VerifyPage() -> impl IntoView {
         {move || outcome.get().map(|o| match o {
             Err(e) => view! { <div class="verdict bad" id="verdict" data-verified="false"><div class="v-icon">"!"</div><div><h2>"Could not verify"</h2><p>{e}</p></div></div> }.into_any(),
             Ok(o) => view! {
-                <VerdictBanner checked=o.checked.clone()/>
+                <VerdictBanner checked=o.checked.clone() trusted=!o.provenance.first_use/>
                 <div class="grid2 top">
                     <section class="card">
                         <div class="card-h"><h2>"The record"</h2></div>
