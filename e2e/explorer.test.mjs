@@ -286,3 +286,37 @@ test("(5) explorer: ?relay= reads another relay (cross-origin) and links keep it
     await B.stop();
   }
 });
+
+test("(11 §8) explorer: every listed record is checked against the verified checkpoint; a relay that alters its listing is caught row by row", async () => {
+  // Honest relay: each row of the first page carries its inclusion path and checks.
+  const page = await newPage();
+  await page.goto(`${A.url}/explorer/scenarios/demo%2Fbudget`);
+  await page.locator(".verified-note .pill.ok").waitFor({ timeout: 30_000 });
+  await page.locator("td.listed .tag.ok").first().waitFor({ timeout: 30_000 });
+  const honest = await page.$$eval("td.listed .tag", (ts) => ts.map((t) => t.textContent));
+  assert.equal(honest.length, 20);
+  assert.deepEqual([...new Set(honest)], ["✓ final"], `every row checks: ${honest}`);
+  page.assertNoErrors();
+  await page.close();
+
+  // A relay that serves honest proofs but alters the records of its listings.
+  const L = await startRelay({ args: ["--misbehave", "tamper-listing"] });
+  try {
+    const p = await newPage();
+    await p.goto(`${L.url}/explorer/scenarios/demo%2Fbudget`);
+    await p.locator(".verified-note .pill.ok").waitFor({ timeout: 30_000 });
+    await p.locator("td.listed .tag.bad").first().waitFor({ timeout: 30_000 });
+    const rows = await p.$$eval("tr", (trs) => trs
+      .filter((tr) => tr.querySelector("td.listed"))
+      .map((tr) => [tr.querySelector("a.rec-link").textContent, tr.querySelector("td.listed .tag").textContent]));
+    assert.equal(rows.length, 20);
+    // Record 0 (the charter) is listed as is; every contract was altered and is refuted.
+    assert.deepEqual(rows[0], ["0", "✓ final"]);
+    for (const [i, t] of rows.slice(1)) assert.equal(t, "✗ not on chain", `record ${i}`);
+    await p.screenshot({ path: join(SHOTS, "explorer-tampered-listing.png"), fullPage: true });
+    p.assertNoErrors();
+    await p.close();
+  } finally {
+    await L.stop();
+  }
+});

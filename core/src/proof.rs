@@ -257,6 +257,55 @@ impl Run {
     }
 }
 
+/// Why a listed record is not in a verified checkpoint's log.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ListedError {
+    /// The record is another scenario's.
+    #[error("the record belongs to scenario {0}")]
+    OtherScenario(ScenarioId),
+    /// The proof is for another position or log size.
+    #[error("the proof is for record {index} of {size}, not record {want_index} of {want_size}")]
+    Position {
+        /// The proof's index.
+        index: u64,
+        /// The proof's size.
+        size: u64,
+        /// The listed index.
+        want_index: u64,
+        /// The checkpoint's size.
+        want_size: u64,
+    },
+    /// The path does not lead to the checkpoint's root.
+    #[error(transparent)]
+    Inclusion(#[from] crate::log::LogProofError),
+}
+
+/// Checks a record a relay *lists* (a page of a scenario's records) against a checkpoint the
+/// caller verified before (e.g. through the scenario's record 0): the record is of the
+/// checkpoint's scenario, and `proof` shows its leaf at `index` in the log of the checkpoint's
+/// size and root. A listing thus carries only what the chain holds — a relay cannot insert,
+/// alter, reorder or drop records below the verified size without a row failing.
+pub fn verify_listed(
+    entry: &Entry,
+    index: u64,
+    proof: &InclusionProof,
+    checkpoint: &crate::checkpoint::Checkpoint,
+) -> Result<(), ListedError> {
+    if entry.scenario() != &checkpoint.scenario {
+        return Err(ListedError::OtherScenario(entry.scenario().clone()));
+    }
+    if proof.index != index || proof.size != checkpoint.size {
+        return Err(ListedError::Position {
+            index: proof.index,
+            size: proof.size,
+            want_index: index,
+            want_size: checkpoint.size,
+        });
+    }
+    proof.verify(&entry.leaf_hash(), &checkpoint.root)?;
+    Ok(())
+}
+
 impl RecordProof {
     /// Verifies this proof against `validators` (a set the caller trusts, e.g. from a
     /// [`crate::light_client::LightClient`]) on chain `chain_id`. With a `charter` (which the

@@ -949,3 +949,40 @@ fn charter_is_signed_by_every_owner() {
     // The single-owner charter of the fixture still verifies.
     charter().verify_signature().unwrap();
 }
+
+/// Issue 11 §8: a listing's records are checked against a verified checkpoint, each by its own
+/// inclusion path: an altered, moved or foreign record fails.
+#[test]
+fn listed_records_verify_against_the_checkpoint() {
+    use trustchain_core::proof::{ListedError, verify_listed};
+    let f = Fixture::new();
+    let cp = &f.checkpoint.checkpoint;
+    for (i, e) in f.entries.iter().enumerate() {
+        let i = i as u64;
+        let p = f.log.prove_inclusion(i, f.log.size()).unwrap();
+        verify_listed(e, i, &p, cp).unwrap();
+    }
+    // Record 1 listed with record 2's content, or at another position.
+    let p1 = f.log.prove_inclusion(1, f.log.size()).unwrap();
+    assert!(matches!(
+        verify_listed(&f.entries[2], 1, &p1, cp),
+        Err(ListedError::Inclusion(_))
+    ));
+    assert!(matches!(
+        verify_listed(&f.entries[1], 2, &p1, cp),
+        Err(ListedError::Position { .. })
+    ));
+    // A path for a smaller log (a relay listing against an older checkpoint).
+    let older = f.log.prove_inclusion(1, 2).unwrap();
+    assert!(matches!(
+        verify_listed(&f.entries[1], 1, &older, cp),
+        Err(ListedError::Position { size: 2, .. })
+    ));
+    // Another scenario's checkpoint.
+    let mut other = cp.clone();
+    other.scenario = trustchain_core::value::ScenarioId::new("other/one").unwrap();
+    assert!(matches!(
+        verify_listed(&f.entries[1], 1, &p1, &other),
+        Err(ListedError::OtherScenario(_))
+    ));
+}

@@ -710,6 +710,9 @@ fn decode_batch(body: &[u8]) -> ApiResult<Vec<Contract>> {
 struct Page {
     from: Option<u64>,
     limit: Option<u64>,
+    /// With each record below this log size, its inclusion path in the log of this size (the
+    /// size of a checkpoint the client verified), so the client checks the listing itself.
+    proofs_at: Option<u64>,
 }
 
 async fn records(
@@ -731,10 +734,33 @@ async fn records(
         .checkpoints
         .get(&id)
         .map_or(0, |c| c.checkpoint.size);
-    let items: Vec<_> = entries
-        .into_iter()
-        .map(|(index, entry)| serde_json::json!({ "index": index, "anchored": index < anchored, "entry": entry }))
-        .collect();
+    if let Some(at) = p.proofs_at
+        && at > size
+    {
+        let mut e = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "replica_behind",
+            format!("this relay holds {size} records of {id}; proofs at size {at} are not possible here yet"),
+        );
+        e.retry_after = Some(1);
+        return Err(e);
+    }
+    let mut items = Vec::with_capacity(entries.len());
+    for (index, mut entry) in entries {
+        let inclusion = match p.proofs_at {
+            Some(at) if index < at => Some(
+                view.inclusion(&id, index, at)?
+                    .map_err(|e| ApiError::bad_request("bad_range", e.to_string()))?,
+            ),
+            _ => None,
+        };
+        if let Some(m) = s.misbehave {
+            m.apply_listed(&mut entry);
+        }
+        items.push(serde_json::json!({
+            "index": index, "anchored": index < anchored, "entry": entry, "inclusion": inclusion,
+        }));
+    }
     Ok(Json(serde_json::json!({
         "scenario": id, "size": size, "anchored_size": anchored, "from": from, "records": items,
     })))

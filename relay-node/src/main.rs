@@ -70,7 +70,8 @@ enum Command {
         #[arg(long, env = "TRUSTCHAIN_WS_PORT", default_value_t = 8082)]
         ws_port: u16,
         /// Testing verifiers only: serve false record proofs (tamper-record: contract data changed
-        /// after signing; forge-certificate: votes the validators never made).
+        /// after signing; forge-certificate: votes the validators never made; tamper-listing:
+        /// honest proofs, altered record listings).
         #[arg(long, value_enum, hide = true)]
         misbehave: Option<trustchain_relay::misbehave::Misbehave>,
     },

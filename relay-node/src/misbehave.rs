@@ -17,6 +17,10 @@ pub enum Misbehave {
     /// Replaces every vote of the block's commit certificate with a signature the validator
     /// never made: the certificate step fails.
     ForgeCertificate,
+    /// Serves honest proofs but alters the records of its *listings* (`GET …/records`): every
+    /// contract listed has its data changed, as a relay showing a page of records the chain does
+    /// not hold would. A verifier that checks each listed record's inclusion catches it.
+    TamperListing,
 }
 
 impl Misbehave {
@@ -35,6 +39,16 @@ impl Misbehave {
                     s.signature = Signature(forged);
                 }
             }
+            Misbehave::TamperListing => {}
+        }
+    }
+
+    /// Alters a record about to be listed.
+    pub fn apply_listed(self, entry: &mut Entry) {
+        if self == Misbehave::TamperListing
+            && let Entry::Contract(c) = entry
+        {
+            c.content.nonce ^= 1;
         }
     }
 }

@@ -186,10 +186,13 @@ pub struct OverlayPlace {
 pub struct RecordItem {
     /// Its index.
     pub index: u64,
-    /// Whether it is anchored in a final block yet.
+    /// Whether it is anchored in a final block yet (the relay's word).
     pub anchored: bool,
     /// The record.
     pub entry: Entry,
+    /// Its inclusion path in the log of the size asked for (`proofs_at`).
+    #[serde(default)]
+    pub inclusion: Option<trustchain_core::log::InclusionProof>,
 }
 
 /// `GET /v1/scenarios/{id}/records?from&limit`.

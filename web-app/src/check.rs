@@ -7,7 +7,7 @@
 use serde::Deserialize;
 use trustchain_core::chain::ValidatorSet;
 use trustchain_core::charter::Charter;
-use trustchain_core::checkpoint::SignedCheckpoint;
+use trustchain_core::checkpoint::{Checkpoint, SignedCheckpoint};
 use trustchain_core::contract::Entry;
 use trustchain_core::encoding::{Decode as _, Encode as _};
 use trustchain_core::hash::Hash;
@@ -102,22 +102,55 @@ pub fn check_proof(
 }
 
 /// Verifies a scenario's record 0 and, when it verifies and is a charter of that scenario,
-/// returns it for checking the other records' rules.
+/// returns it for checking the other records' rules, with the block that anchors it and the
+/// anchored checkpoint its proof verified (against which listed records are checked).
 pub fn verified_charter(
     client: &mut LightClient,
     scenario: &str,
     bytes: &[u8],
-) -> Result<(Charter, u64), String> {
+) -> Result<(Charter, u64, Checkpoint), String> {
     let checked = check_bytes(client, bytes, None);
     match (&checked.verdict.outcome, checked.proof) {
         (Ok(rec), Some(p)) => match p.entry {
             Entry::Charter(c) if rec.index() == 0 && c.content.scenario.as_str() == scenario => {
-                Ok((c, rec.block_height()))
+                Ok((c, rec.block_height(), p.checkpoint.checkpoint))
             }
             _ => Err("record 0 is not this scenario's charter".into()),
         },
         (Err(f), _) => Err(format!("record 0 does not verify: {f}")),
         (Ok(_), None) => Err("record 0 did not decode".into()),
+    }
+}
+
+/// What a listed record is, checked against the checkpoint verified with the scenario's charter
+/// (`core::proof::verify_listed`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Listed {
+    /// In the verified checkpoint's log, at its index.
+    Anchored,
+    /// Not what the chain holds at that index (altered, moved, or without a path).
+    Refuted(String),
+    /// Past the verified checkpoint: the relay's word only.
+    Pending,
+    /// No verified checkpoint yet: the relay's word only.
+    Unchecked,
+}
+
+/// Checks one listed record (`inclusion` as the relay served it) against `checkpoint`.
+pub fn listed(
+    checkpoint: Option<&Checkpoint>,
+    entry: &Entry,
+    index: u64,
+    inclusion: Option<&trustchain_core::log::InclusionProof>,
+) -> Listed {
+    match (checkpoint, inclusion) {
+        (None, _) => Listed::Unchecked,
+        (Some(cp), _) if index >= cp.size => Listed::Pending,
+        (Some(_), None) => Listed::Refuted("the relay sent no inclusion path".into()),
+        (Some(cp), Some(p)) => match trustchain_core::proof::verify_listed(entry, index, p, cp) {
+            Ok(()) => Listed::Anchored,
+            Err(e) => Listed::Refuted(e.to_string()),
+        },
     }
 }
 
@@ -382,7 +415,9 @@ pub fn check_consistency(
     );
     let (status, detail) = match (failed, anchored) {
         (true, _) => (StepStatus::Skipped, "not reached".to_string()),
-        (false, Some((cp, block))) if cp == to => (
+        // The anchored digest is the checkpoint's; signatures and the link (how it joined the
+        // chain) are not part of it.
+        (false, Some((cp, block))) if cp.checkpoint == to.checkpoint => (
             StepStatus::Passed,
             format!("the later checkpoint is the one anchored in certified block {block}"),
         ),

@@ -49,7 +49,7 @@ async fn load(c: Ctx, id: &str, index: u64) -> Result<Loaded, String> {
     };
     let checked = c
         .with_client(|lc| match &charter {
-            Some(Ok((ch, block))) => check::check_bytes(
+            Some(Ok((ch, block, _))) => check::check_bytes(
                 lc,
                 &bytes,
                 Some((ch, CharterUse::Verified { block: *block })),

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use trustchain_core::charter::{Charter, RecordKind};
-use trustchain_core::checkpoint::SignedCheckpoint;
+use trustchain_core::checkpoint::{Checkpoint, SignedCheckpoint};
 use trustchain_core::contract::{Body, Entry};
 use trustchain_core::proof::StepStatus;
 use trustchain_core::schema::{CurrencyTie, FieldType};
@@ -33,7 +33,7 @@ pub fn ScenarioPage() -> impl IntoView {
 
 /// Verifies the scenario's record 0 with the light client: the charter to render and check
 /// rules against, with the block it was verified in.
-pub async fn verified_charter(c: Ctx, id: &str) -> Result<(Charter, u64), String> {
+pub async fn verified_charter(c: Ctx, id: &str) -> Result<(Charter, u64, Checkpoint), String> {
     c.follow_epochs(&c.api()).await;
     let bytes = net::bytes(&c.api().record(id, 0, "bytes")).await?;
     c.with_client(|lc| check::verified_charter(lc, id, &bytes))
@@ -71,16 +71,27 @@ pub fn Scenario(id: String) -> impl IntoView {
             Some(verified_charter(c, &id).await)
         }
     });
+    // A page of records; once the charter is verified, each with its inclusion path in the
+    // checkpoint verified with it, checked here row by row (a relay's listing is its word only).
     let records = LocalResource::new(move || {
         let api = c.api_tracked();
         let id = id.get_value();
         let from = from.get();
+        let verified = match charter.get() {
+            Some(Some(Ok((_, _, cp)))) => Some(cp),
+            _ => None,
+        };
         async move {
-            net::json::<RecordsPage>(&format!(
-                "{}/records?from={from}&limit={PAGE}",
+            let proofs = verified
+                .as_ref()
+                .map(|cp| format!("&proofs_at={}", cp.size))
+                .unwrap_or_default();
+            let page = net::json::<RecordsPage>(&format!(
+                "{}/records?from={from}&limit={PAGE}{proofs}",
                 api.scenario(&id)
             ))
-            .await
+            .await?;
+            Ok::<_, String>((page, verified))
         }
     });
 
@@ -136,7 +147,7 @@ pub fn Scenario(id: String) -> impl IntoView {
             {move || match records.get() {
                 None => view! { <Loading what="Loading records…"/> }.into_any(),
                 Some(Err(e)) => view! { <ErrorBox message=e/> }.into_any(),
-                Some(Ok(page)) => view! { <RecordsTable page=page id=id.get_value()/> }.into_any(),
+                Some(Ok((page, checkpoint))) => view! { <RecordsTable page=page checkpoint=checkpoint id=id.get_value()/> }.into_any(),
             }}
         </section>
 
@@ -144,7 +155,7 @@ pub fn Scenario(id: String) -> impl IntoView {
             <div class="card-h"><h2>"Verification interface"</h2>
                 <a href=move || format!("{}/interface", c.api_tracked().scenario(&id.get_value())) rel="external">"as Markdown"</a></div>
             {move || match (charter.get(), info.get()) {
-                (Some(Some(Ok((ch, block)))), _) => view! {
+                (Some(Some(Ok((ch, block, _)))), _) => view! {
                     <p class="verified-note"><span class="pill ok">"✓ verified"</span>
                         " This charter is record 0 of " <code>{ch.content.scenario.to_string()}</code>
                         ", proven to be in block " {fmt::thousands(block)}
@@ -208,7 +219,7 @@ pub fn summary(entry: &Entry) -> String {
 }
 
 #[component]
-fn RecordsTable(page: RecordsPage, id: String) -> impl IntoView {
+fn RecordsTable(page: RecordsPage, checkpoint: Option<Checkpoint>, id: String) -> impl IntoView {
     let c = ctx();
     let from = page.from;
     let size = page.size;
@@ -218,7 +229,7 @@ fn RecordsTable(page: RecordsPage, id: String) -> impl IntoView {
     let shown = page.records.len() as u64;
     view! {
         <table class="tbl records">
-            <thead><tr><th>"#"</th><th>"kind"</th><th>"summary"</th><th>"author's time"</th><th>"anchored"</th></tr></thead>
+            <thead><tr><th>"#"</th><th>"kind"</th><th>"summary"</th><th>"author's time"</th><th title="each row checked against the checkpoint verified with the charter">"anchored"</th></tr></thead>
             <tbody>
             {page.records.into_iter().map(|r| {
                 let (kind, time) = match &r.entry {
@@ -232,10 +243,12 @@ fn RecordsTable(page: RecordsPage, id: String) -> impl IntoView {
                         <td><span class="chip">{kind}</span></td>
                         <td class="summary"><a href=href>{summary(&r.entry)}</a></td>
                         <td class="nowrap muted">{fmt::utc(time).replace(" UTC", "")}</td>
-                        <td>{if r.anchored {
-                            view! { <span class="tag ok">"final"</span> }.into_any()
-                        } else {
-                            view! { <span class="tag warn">"pending"</span> }.into_any()
+                        <td class="listed">{match check::listed(checkpoint.as_ref(), &r.entry, r.index, r.inclusion.as_ref()) {
+                            check::Listed::Anchored => view! { <span class="tag ok" title="its inclusion path in the verified checkpoint checks">"✓ final"</span> }.into_any(),
+                            check::Listed::Refuted(why) => view! { <span class="tag bad" title=why>"✗ not on chain"</span> }.into_any(),
+                            check::Listed::Pending => view! { <span class="tag warn" title="past the verified checkpoint">"pending"</span> }.into_any(),
+                            check::Listed::Unchecked if r.anchored => view! { <span class="tag" title="the relay's word; not checked yet">"final?"</span> }.into_any(),
+                            check::Listed::Unchecked => view! { <span class="tag warn" title="the relay's word">"pending"</span> }.into_any(),
                         }}</td>
                     </tr>
                 }
