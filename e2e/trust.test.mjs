@@ -137,6 +137,13 @@ test("(3) the injection link does not run: no markup from the URL, and a CSP tha
     const html = await r.text();
     assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/i, `${path} has an inline script`);
   }
+  // A reload revalidates the cached page (304): it must keep the page's policy, not get the
+  // sandboxing file policy (seen: the reloaded demo page ran no script at all).
+  await page.goto(`${A.url}/demo/`);
+  await settledBadges(page, { min: 20 });
+  await page.reload();
+  const again = await settledBadges(page, { min: 20 });
+  for (const b of again) assert.equal(b.state, "verified", `after a reload: record ${b.record} ${b.field}: ${b.details}`);
   await page.close();
   // The pages still work under the policy: the offline verifier and the explorer start.
   for (const [path, ready] of [["/verify/", () => document.getElementById("status").textContent.startsWith("Ready")],

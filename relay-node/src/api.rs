@@ -236,16 +236,22 @@ pub const FILE_CSP: &str = "default-src 'none'; frame-ancestors 'none'; sandbox"
 /// `X-Frame-Options: DENY` (older browsers' `frame-ancestors`).
 async fn security_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let mut res = next.run(req).await;
+    // A 304 answers a browser's revalidation of a cached file; the browser merges its headers
+    // into the cached response. It carries no Content-Type, so it must not carry a policy either:
+    // FILE_CSP on a 304 for a cached page would sandbox that page on reload.
+    let not_modified = res.status() == StatusCode::NOT_MODIFIED;
     let html = res
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("text/html"));
     let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(if html { PAGE_CSP } else { FILE_CSP }),
-    );
+    if !not_modified {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(if html { PAGE_CSP } else { FILE_CSP }),
+        );
+    }
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -254,7 +260,7 @@ async fn security_headers(req: axum::extract::Request, next: axum::middleware::N
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    if html {
+    if html && !not_modified {
         h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
     res

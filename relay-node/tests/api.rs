@@ -769,6 +769,21 @@ fn every_page_and_file_the_relay_serves_carries_a_strict_csp_and_security_header
         assert_eq!(h.get("referrer-policy").unwrap(), "no-referrer", "{page}");
         assert_eq!(h.get("x-frame-options").unwrap(), "DENY", "{page}");
     }
+    // A reload revalidates the cached page: the 304 carries no policy of its own (the browser
+    // merges a 304's headers into the cached page; a file policy there sandboxed the reloaded
+    // page — seen in the devnet e2e test).
+    let (_, h, _) = get_with_headers(&format!("{url}/demo/"));
+    let modified = h
+        .get("last-modified")
+        .expect("ServeDir sends Last-Modified")
+        .clone();
+    let res = agent()
+        .get(&format!("{url}/demo/"))
+        .header("if-modified-since", modified)
+        .call()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 304);
+    assert!(res.headers().get("content-security-policy").is_none());
     // Files and the API: nothing runs if one is opened as a document; CORS still lets other
     // sites load the widget and read the API.
     for file in [
