@@ -316,6 +316,12 @@ export function readRendered(target) {
   return { text: target.innerText };
 }
 
+/** Whether a result's field is a number (its reading depends on the locale). */
+const numeric = (r) => {
+  const v = r.verdict?.record?.fields?.[r.field];
+  return v !== null && typeof v === "object" && ("decimal" in v || "int" in v);
+};
+
 /** The locale the page declares for the figure: locale/lang on the element, else the closest lang. */
 function localeOf(badge, target) {
   const own = badge.getAttribute("locale")?.trim() || badge.getAttribute("lang")?.trim();
@@ -638,6 +644,7 @@ export class TrustVerify extends HTMLElement {
         if (check.result === "match") r = { state: "verified", verdict, check, chain, relay, locale };
         else if (check.result === "mismatch") r = { state: "mismatch", verdict, check, chain, relay, locale, shown: shown.trim() };
         else r = { state: "unreadable", verdict, check, chain, relay, locale, reason: "unreadable value", detail: `The page shows “${shown.trim()}”, which cannot be compared exactly: ${check.why}.` };
+        r.field = field;
         this.#show(r);
         if (relays.length > 1) this.#crossCheck(gen, r, trust, relays, transport, fresh);
         return;
@@ -753,7 +760,7 @@ export class TrustVerify extends HTMLElement {
       if (r.state === "verified" && cur) {
         rows.push(["Currency", r.check.currency_on_chain ? `${cur} (on the chain)` : `${cur} — as this page says; the chain does not say`]);
       }
-      if (r.check) rows.push(["Read as", r.locale ? `numbers in “${r.locale}” (the page's language)` : "no language declared: plain digits only"]);
+      if (r.check && numeric(r)) rows.push(["Read as", r.locale ? `numbers in “${r.locale}” (the page's language)` : "no language declared: plain digits only"]);
     }
     if (r.relay) rows.push(["Relay", r.relay]);
     const c = r.cross;
