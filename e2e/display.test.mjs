@@ -80,7 +80,17 @@ test("item 4: CSS-hidden digits are not read as shown — the figure is unreadab
   await page.waitForTimeout(250);
   await page.screenshot({ path: join(SHOTS, "display-hidden-digits.png"), fullPage: true });
   await page.close();
+
+  // A `for` figure moved off the page, next to a false one in plain text: the badge must not
+  // vouch for what nobody can see.
+  const off = await open("off-page", {
+    body: `<p>Budget: ¥ 120,000.00 <span id="real" style="position:absolute;left:-9999px">¥ ${amountText.en}</span><b2 for="real"></b2></p>`,
+  });
+  assert.equal(off.all[0].state, "unreadable", off.all[0].details);
+  assert.match(off.all[0].details, /off the page/);
+  await off.page.close();
 });
+
 
 test("item 4: digits drawn by ::before / ::after (on the figure, inside it, or an ancestor) make it unreadable", async () => {
   const body = `
@@ -176,7 +186,7 @@ test("item 5: the locale comes from lang / locale, never guessed", async () => {
   await page.close();
 
   // No language anywhere: only plain digits read.
-  const bare = await open("no-lang", { body: `<p><b2>¥ ${amountText.en}</b2></p><p><b2>${amountText.int}${amountText.frac ? "" : ""}</b2></p>`, lang: null });
+  const bare = await open("no-lang", { body: `<p><b2>¥ ${amountText.en}</b2></p><p><b2>${amountText.int}</b2></p>`, lang: null });
   assert.equal(bare.all[0].state, "unreadable", bare.all[0].details);
   assert.match(bare.all[0].details, /does not say its language/);
   if (!amountText.frac || /^0+$/.test(amountText.frac)) assert.equal(bare.all[1].state, "verified", bare.all[1].details);

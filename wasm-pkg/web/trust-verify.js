@@ -300,6 +300,8 @@ export function readRendered(target) {
         if (clips.some((c) => cx < c.left || cx > c.right || cy < c.top || cy > c.bottom)) {
           return bad(`part of the figure is cut off (“${ch}”)`);
         }
+        // Left of or above the page: nobody can scroll there.
+        if (cx + scrollX < 0 || cy + scrollY < 0) return bad(`part of the figure is off the page (“${ch}”)`);
         if (prev && !rtl && !prev.rtl) {
           const h = Math.min(r.height, prev.r.height);
           const sameLine = Math.min(r.bottom, prev.r.bottom) - Math.max(r.top, prev.r.top) > h / 2;
@@ -615,13 +617,13 @@ export class TrustVerify extends HTMLElement {
     if (target === null) {
       return this.#show({ state: "unverified", reason: "nothing to check", detail: `No element with id "${this.getAttribute("for")}" on the page.` });
     }
-    if (seen.unreadable) {
-      return this.#show({ state: "unreadable", reason: "unreadable figure", detail: `This widget cannot tell what the page shows here: ${seen.unreadable}. Nothing was compared.` });
-    }
     // Clicking the badge opens the record and its proof in the relay's explorer.
     const web = relays.find((r) => /^https?:\/\//.test(r));
     if (web) this.#badge.href = web.replace(/\/+$/, "") + `/explorer/scenarios/${encodeURIComponent(scenario)}/records/${index}`;
     else this.#badge.removeAttribute("href");
+    if (seen.unreadable) {
+      return this.#show({ state: "unreadable", reason: "unreadable figure", detail: `This widget cannot tell what the page shows here: ${seen.unreadable}. Nothing was compared.` });
+    }
     if (this.result?.state !== "checking") this.#show({ state: "checking" });
 
     let failure = null;
