@@ -20,9 +20,10 @@
 //!   - The decimal mark is the locale's (`.` in en/zh/ja, `,` in de/fr/ru…), at most once, with
 //!     at least one digit after it.
 //!   - Grouping: at most **one** separator character per number, used for every group, and only
-//!     at group positions (1–3 digits, then groups of exactly 3): the locale's own (`,` in en,
-//!     `.` in de, `’` or `'` in de-CH) or a space (any of the four above). `1,204,000.00` reads in
-//!     en; `1 204,000` does not (two separators), `12,04,000` does not (positions).
+//!     at group positions (1–3 digits not starting with 0, then groups of exactly 3): the
+//!     locale's own (`,` in en, `.` in de, `’` or `'` in de-CH) or a space (any of the four
+//!     above). `1,204,000.00` reads in en; `1 204,000` does not (two separators), `12,04,000`
+//!     does not (positions), `0,001` does not (a leading 0).
 //!   - A minus sign is `-` or `−` (U+2212), before the number or after a leading currency.
 //!   - **Currency**: at most one sign or ISO 4217 code, before or after the number
 //!     ([`currency_codes`] says which codes each sign read may stand for). When the
@@ -372,7 +373,12 @@ pub fn read_number(shown: &str, locale: Option<&Locale>) -> Result<ShownNumber, 
             ));
         }
         let groups: Vec<&str> = int_part.split(g).collect();
-        if groups[0].is_empty() || groups[0].len() > 3 || groups[1..].iter().any(|g| g.len() != 3) {
+        // A grouped number does not start with 0 (`0,001` is a decimal to many readers).
+        if groups[0].is_empty()
+            || groups[0].len() > 3
+            || groups[0].starts_with('0')
+            || groups[1..].iter().any(|g| g.len() != 3)
+        {
             return Err(
                 "grouping separators must split the number into groups of three".to_string(),
             );
