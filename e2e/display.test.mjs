@@ -193,6 +193,26 @@ test("item 5: the locale comes from lang / locale, never guessed", async () => {
   await bare.page.close();
 });
 
+test("item 5: a figure tagged with another locale than the page's, which the page's language reads otherwise, is unreadable", async () => {
+  // A budget line like 630000.00: "630.000" is 630000 in German and 630 in English.
+  const lines = await (await fetch(`${A.url}/v1/scenarios/demo%2Fbudget/records?from=1&limit=12`)).json();
+  const hit = lines.records.map((r) => [r.index, /^(\d{1,3})000\.00$/.exec(r.entry.body.fields?.amount?.decimal ?? "")]).find(([, m]) => m);
+  assert.ok(hit, "a budget line of whole thousands");
+  const [index, m] = hit;
+  const badge = (attrs) => `<trust-verify relay="${A.url}" transport="http" scenario="demo/budget" record="${index}" field="amount" ${attrs}>${m[1]}.000</trust-verify>`;
+  // On an English page, one figure tagged German: ambiguous.
+  const en = await open("tagged", { body: `<p>${badge('lang="de"')}</p><p lang="de">${badge("")}</p>` });
+  for (const b of en.all) {
+    assert.equal(b.state, "unreadable", b.details);
+    assert.match(b.details, /in the page's language \(“en”\) it reads as \d+/);
+  }
+  await en.page.close();
+  // On a German page, the same figure reads one way only.
+  const de = await open("german", { body: `<p>${badge("")}</p>`, lang: "de" });
+  assert.equal(de.all[0].state, "verified", de.all[0].details);
+  await de.page.close();
+});
+
 test("item 5: the issue's readings are refused in the browser: '1 204,000'-style grouping, U+1680", async () => {
   const mixed = amountText.int.replace(/\B(?=(\d{3})+(?!\d))/g, (_m, _g, off) => (off === 1 ? " " : ",")); // "3 120,000"
   const body = `

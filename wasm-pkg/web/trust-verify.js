@@ -646,6 +646,17 @@ export class TrustVerify extends HTMLElement {
         if (check.result === "match") r = { state: "verified", verdict, check, chain, relay, locale };
         else if (check.result === "mismatch") r = { state: "mismatch", verdict, check, chain, relay, locale, shown: shown.trim() };
         else r = { state: "unreadable", verdict, check, chain, relay, locale, reason: "unreadable value", detail: `The page shows “${shown.trim()}”, which cannot be compared exactly: ${check.why}.` };
+        // A locale set on the figure (or a part of the page) that changes how the page's own
+        // language reads it: "630.000" tagged lang="de" on an English page. The tag is the page's
+        // word; the reader may well read it the English way. Ambiguous: unreadable.
+        const pageLocale = document.documentElement.lang?.trim();
+        if (r.state === "verified" && pageLocale && locale && pageLocale.toLowerCase() !== locale.toLowerCase()) {
+          const alt = compareDisplay(shown, fields[field], { locale: pageLocale, currency, chainCurrency });
+          if (alt.result === "mismatch") {
+            r = { state: "unreadable", verdict, check, chain, relay, locale, reason: "unreadable value",
+              detail: `The page shows “${shown.trim()}”: in “${locale}” (as this figure is tagged) that is the chain's value, but in the page's language (“${pageLocale}”) it reads as ${alt.shown}. It cannot be compared exactly.` };
+          }
+        }
         r.field = field;
         this.#show(r);
         if (relays.length > 1) this.#crossCheck(gen, r, trust, relays, transport, fresh);
