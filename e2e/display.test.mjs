@@ -80,7 +80,17 @@ test("item 4: CSS-hidden digits are not read as shown — the figure is unreadab
   await page.waitForTimeout(250);
   await page.screenshot({ path: join(SHOTS, "display-hidden-digits.png"), fullPage: true });
   await page.close();
+
+  // A `for` figure moved off the page, next to a false one in plain text: the badge must not
+  // vouch for what nobody can see.
+  const off = await open("off-page", {
+    body: `<p>Budget: ¥ 120,000.00 <span id="real" style="position:absolute;left:-9999px">¥ ${amountText.en}</span><b2 for="real"></b2></p>`,
+  });
+  assert.equal(off.all[0].state, "unreadable", off.all[0].details);
+  assert.match(off.all[0].details, /off the page/);
+  await off.page.close();
 });
+
 
 test("item 4: digits drawn by ::before / ::after (on the figure, inside it, or an ancestor) make it unreadable", async () => {
   const body = `
@@ -176,11 +186,31 @@ test("item 5: the locale comes from lang / locale, never guessed", async () => {
   await page.close();
 
   // No language anywhere: only plain digits read.
-  const bare = await open("no-lang", { body: `<p><b2>¥ ${amountText.en}</b2></p><p><b2>${amountText.int}${amountText.frac ? "" : ""}</b2></p>`, lang: null });
+  const bare = await open("no-lang", { body: `<p><b2>¥ ${amountText.en}</b2></p><p><b2>${amountText.int}</b2></p>`, lang: null });
   assert.equal(bare.all[0].state, "unreadable", bare.all[0].details);
   assert.match(bare.all[0].details, /does not say its language/);
   if (!amountText.frac || /^0+$/.test(amountText.frac)) assert.equal(bare.all[1].state, "verified", bare.all[1].details);
   await bare.page.close();
+});
+
+test("item 5: a figure tagged with another locale than the page's, which the page's language reads otherwise, is unreadable", async () => {
+  // A budget line like 630000.00: "630.000" is 630000 in German and 630 in English.
+  const lines = await (await fetch(`${A.url}/v1/scenarios/demo%2Fbudget/records?from=1&limit=12`)).json();
+  const hit = lines.records.map((r) => [r.index, /^(\d{1,3})000\.00$/.exec(r.entry.body.fields?.amount?.decimal ?? "")]).find(([, m]) => m);
+  assert.ok(hit, "a budget line of whole thousands");
+  const [index, m] = hit;
+  const badge = (attrs) => `<trust-verify relay="${A.url}" transport="http" scenario="demo/budget" record="${index}" field="amount" ${attrs}>${m[1]}.000</trust-verify>`;
+  // On an English page, one figure tagged German: ambiguous.
+  const en = await open("tagged", { body: `<p>${badge('lang="de"')}</p><p lang="de">${badge("")}</p>` });
+  for (const b of en.all) {
+    assert.equal(b.state, "unreadable", b.details);
+    assert.match(b.details, /in the page's language \(“en”\) it reads as \d+/);
+  }
+  await en.page.close();
+  // On a German page, the same figure reads one way only.
+  const de = await open("german", { body: `<p>${badge("")}</p>`, lang: "de" });
+  assert.equal(de.all[0].state, "verified", de.all[0].details);
+  await de.page.close();
 });
 
 test("item 5: the issue's readings are refused in the browser: '1 204,000'-style grouping, U+1680", async () => {

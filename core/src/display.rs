@@ -20,12 +20,13 @@
 //!   - The decimal mark is the locale's (`.` in en/zh/ja, `,` in de/fr/ru…), at most once, with
 //!     at least one digit after it.
 //!   - Grouping: at most **one** separator character per number, used for every group, and only
-//!     at group positions (1–3 digits, then groups of exactly 3): the locale's own (`,` in en,
-//!     `.` in de, `’` or `'` in de-CH) or a space (any of the four above). `1,204,000.00` reads in
-//!     en; `1 204,000` does not (two separators), `12,04,000` does not (positions).
+//!     at group positions (1–3 digits not starting with 0, then groups of exactly 3): the
+//!     locale's own (`,` in en, `.` in de, `’` or `'` in de-CH) or a space (any of the four
+//!     above). `1,204,000.00` reads in en; `1 204,000` does not (two separators), `12,04,000`
+//!     does not (positions), `0,001` does not (a leading 0).
 //!   - A minus sign is `-` or `−` (U+2212), before the number or after a leading currency.
 //!   - **Currency**: at most one sign or ISO 4217 code, before or after the number
-//!     ([`currency_codes`] lists the signs read and the codes each may stand for). When the
+//!     ([`currency_codes`] says which codes each sign read may stand for). When the
 //!     charter ties the decimal field to a currency ([`crate::schema::CurrencyTie`]), a shown
 //!     currency must be that one, or the reading is a mismatch; when it does not, a shown
 //!     currency makes the value unreadable unless the element says which currency it shows
@@ -38,7 +39,6 @@
 //!
 //! Anything else (`1.2M`, `about 3,000`, `１２３`, `–12` with an en dash) is unreadable.
 
-use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -250,13 +250,13 @@ const SIGNS: &[(&str, &[&str])] = &[
     ("₱", &["PHP"]),
 ];
 
-/// The ISO 4217 codes a shown currency sign or code stands for (`"$"` → USD, CAD, …; `"CNY"` →
-/// CNY), or `None` if it is not a currency this module reads.
-pub fn currency_codes(sign: &str) -> Option<Vec<&str>> {
+/// Whether a shown currency sign or code may stand for the ISO 4217 code `code` (`"$"` → USD,
+/// CAD, …; `"CNY"` → CNY only); `None` if the sign is not a currency this module reads.
+pub fn currency_codes(sign: &str, code: &str) -> Option<bool> {
     if let Some((_, codes)) = SIGNS.iter().find(|(s, _)| *s == sign) {
-        return Some(codes.to_vec());
+        return Some(codes.contains(&code));
     }
-    is_currency_code(sign).then(|| alloc::vec![sign])
+    is_currency_code(sign).then(|| sign == code)
 }
 
 /// A currency sign or code at the start of `s`.
@@ -339,14 +339,9 @@ pub fn read_number(shown: &str, locale: Option<&Locale>) -> Result<ShownNumber, 
         return Err(not_a_number());
     }
     // Every character is now a digit or a separator.
-    let separators: Vec<char> = {
-        let mut v: Vec<char> = s.chars().filter(|c| !c.is_ascii_digit()).collect();
-        v.sort_unstable();
-        v.dedup();
-        v
-    };
+    let plain = s.bytes().all(|b| b.is_ascii_digit());
     let Some(locale) = locale else {
-        if separators.is_empty() {
+        if plain {
             return finish(s, None, negative, currency);
         }
         return Err(
@@ -366,19 +361,24 @@ pub fn read_number(shown: &str, locale: Option<&Locale>) -> Result<ShownNumber, 
             locale.decimal
         ));
     }
-    let group_chars: Vec<char> = int_part.chars().filter(|c| !c.is_ascii_digit()).collect();
-    if let Some(&g) = group_chars.first() {
+    let mut seps = int_part.chars().filter(|c| !c.is_ascii_digit());
+    if let Some(g) = seps.next() {
         if !(is_space(g) || locale.groups.contains(&g)) {
             return Err(not_a_number());
         }
-        if group_chars.iter().any(|c| *c != g) {
+        if seps.any(|c| c != g) {
             return Err(format!(
                 "{:?} mixes grouping separators; a number uses one throughout",
                 shown.trim_matches(is_space)
             ));
         }
         let groups: Vec<&str> = int_part.split(g).collect();
-        if groups[0].is_empty() || groups[0].len() > 3 || groups[1..].iter().any(|g| g.len() != 3) {
+        // A grouped number does not start with 0 (`0,001` is a decimal to many readers).
+        if groups[0].is_empty()
+            || groups[0].len() > 3
+            || groups[0].starts_with('0')
+            || groups[1..].iter().any(|g| g.len() != 3)
+        {
             return Err(
                 "grouping separators must split the number into groups of three".to_string(),
             );
@@ -437,8 +437,8 @@ pub fn field_currency(kind: &RecordKind, field: &str, fields: &Fields) -> Option
     is_currency_code(&code).then_some(code)
 }
 
-/// Every tied field's currency for a record: field name → ISO 4217 code.
-pub fn record_currencies(kind: &RecordKind, fields: &Fields) -> BTreeMap<String, String> {
+/// Every tied field's currency for a record: (field name, ISO 4217 code), in schema order.
+pub fn record_currencies(kind: &RecordKind, fields: &Fields) -> Vec<(String, String)> {
     kind.fields
         .iter()
         .filter_map(|f| Some((f.name.clone(), field_currency(kind, &f.name, fields)?)))
@@ -536,11 +536,14 @@ fn compare_number(n: ShownNumber, want: Decimal, how: &Reading<'_>, chain: &str)
             "the element's currency {p:?} is not an ISO 4217 code"
         ));
     }
-    let sign_codes = match n.currency.as_deref().map(|c| (c, currency_codes(c))) {
-        Some((c, None)) => return unreadable(format!("{c:?} is not a currency this widget reads")),
-        Some((_, Some(codes))) => Some(codes),
-        None => None,
-    };
+    let sign = n.currency.as_deref();
+    // Whether the shown sign may stand for `code` (no sign: it says nothing against it).
+    let fits = |code: &str| sign.and_then(|c| currency_codes(c, code)) != Some(false);
+    if let Some(c) = sign
+        && !(SIGNS.iter().any(|(s, _)| *s == c) || is_currency_code(c))
+    {
+        return unreadable(format!("{c:?} is not a currency this widget reads"));
+    }
     let (currency, on_chain) = match how.chain_currency {
         Some(k) => {
             // The chain says which currency the amount is in: what the page shows or declares
@@ -550,26 +553,20 @@ fn compare_number(n: ShownNumber, want: Decimal, how: &Reading<'_>, chain: &str)
             {
                 return mismatch(shown_text(Some(p)));
             }
-            if let Some(codes) = &sign_codes
-                && !codes.contains(&k)
-            {
-                return mismatch(shown_text(n.currency.as_deref()));
+            if !fits(k) {
+                return mismatch(shown_text(sign));
             }
             (Some(k), true)
         }
-        None => match (&sign_codes, how.page_currency) {
+        None => match (sign, how.page_currency) {
             (None, p) => (p, false),
-            (Some(_), None) => {
+            (Some(c), None) => {
                 return unreadable(format!(
-                    "it shows a currency ({}), and neither the chain nor the element says which currency this figure is in",
-                    n.currency.as_deref().unwrap_or_default()
+                    "it shows a currency ({c}), and neither the chain nor the element says which currency this figure is in"
                 ));
             }
-            (Some(codes), Some(p)) if !codes.contains(&p) => {
-                return unreadable(format!(
-                    "it shows {} while the element says {p}",
-                    n.currency.as_deref().unwrap_or_default()
-                ));
+            (Some(c), Some(p)) if !fits(p) => {
+                return unreadable(format!("it shows {c} while the element says {p}"));
             }
             (Some(_), Some(p)) => (Some(p), false),
         },

@@ -25,8 +25,6 @@ mod p2p;
 #[cfg(feature = "transports")]
 mod transport;
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 use trustchain_core::chain::{MAX_CHAIN_ID, MAX_VALIDATORS, Validator, ValidatorSet};
 use trustchain_core::charter::{Charter, RuleReport};
@@ -451,9 +449,15 @@ struct RecordInfo<'a> {
     digest: Option<String>,
     checkpoint_size: u64,
     checkpoint_time_ms: u64,
-    /// The currency (ISO 4217) of each field the charter ties to one, read from this record.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    currencies: BTreeMap<String, String>,
+    /// The currency (ISO 4217) of each field the charter ties to one, read from this record
+    /// (an object: field name → code).
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "pairs_as_map")]
+    currencies: Vec<(String, String)>,
+}
+
+/// Serialises (key, value) pairs as a map (a JavaScript object).
+fn pairs_as_map<S: serde::Serializer>(pairs: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(pairs.iter().map(|(k, v)| (k, v)))
 }
 
 #[derive(Serialize)]
@@ -548,7 +552,7 @@ pub(crate) fn verdict_to_js(
             };
         let currencies = match (cx.charter.and_then(|c| c.kind(kind)), fields) {
             (Some(k), Some(f)) => display::record_currencies(k, f),
-            _ => BTreeMap::new(),
+            _ => Vec::new(),
         };
         RecordInfo {
             currencies,

@@ -349,6 +349,8 @@ export function readRendered(target) {
         if (clips.some((c) => cx < c.left || cx > c.right || cy < c.top || cy > c.bottom)) {
           return bad(`part of the figure is cut off (“${ch}”)`);
         }
+        // Left of or above the page: nobody can scroll there.
+        if (cx + scrollX < 0 || cy + scrollY < 0) return bad(`part of the figure is off the page (“${ch}”)`);
         if (prev && !rtl && !prev.rtl) {
           const h = Math.min(r.height, prev.r.height);
           const sameLine = Math.min(r.bottom, prev.r.bottom) - Math.max(r.top, prev.r.top) > h / 2;
@@ -364,6 +366,12 @@ export function readRendered(target) {
   }
   return { text: target.innerText };
 }
+
+/** Whether a result's field is a number (its reading depends on the locale). */
+const numeric = (r) => {
+  const v = r.verdict?.record?.fields?.[r.field];
+  return v !== null && typeof v === "object" && ("decimal" in v || "int" in v);
+};
 
 /** The locale the page declares for the figure: locale/lang on the element, else the closest lang. */
 function localeOf(badge, target) {
@@ -660,13 +668,13 @@ export class TrustVerify extends HTMLElement {
     if (target === null) {
       return this.#show({ state: "unverified", reason: "nothing to check", detail: `No element with id "${this.getAttribute("for")}" on the page.` });
     }
-    if (seen.unreadable) {
-      return this.#show({ state: "unreadable", reason: "unreadable figure", detail: `This widget cannot tell what the page shows here: ${seen.unreadable}. Nothing was compared.` });
-    }
     // Clicking the badge opens the record and its proof in the relay's explorer.
     const web = relays.find((r) => /^https?:\/\//.test(r));
     if (web) this.#badge.href = web.replace(/\/+$/, "") + `/explorer/scenarios/${encodeURIComponent(scenario)}/records/${index}`;
     else this.#badge.removeAttribute("href");
+    if (seen.unreadable) {
+      return this.#show({ state: "unreadable", reason: "unreadable figure", detail: `This widget cannot tell what the page shows here: ${seen.unreadable}. Nothing was compared.` });
+    }
     if (this.result?.state !== "checking") this.#show({ state: "checking" });
 
     let failure = null;
@@ -690,9 +698,22 @@ export class TrustVerify extends HTMLElement {
         const chain = chainText(check, fields[field], chainCurrency);
         let r;
         // Green only under the widget's own network; any other trust root is "unpinned" (amber).
-        if (check.result === "match") r = { state: t.kind === "network" ? "verified" : "unpinned", verdict, check, chain, relay, locale, ...root };
+        const matched = t.kind === "network" ? "verified" : "unpinned";
+        if (check.result === "match") r = { state: matched, verdict, check, chain, relay, locale, ...root };
         else if (check.result === "mismatch") r = { state: "mismatch", verdict, check, chain, relay, locale, ...root, shown: shown.trim() };
         else r = { state: "unreadable", verdict, check, chain, relay, locale, ...root, reason: "unreadable value", detail: `The page shows “${shown.trim()}”, which cannot be compared exactly: ${check.why}.` };
+        // A locale set on the figure (or a part of the page) that changes how the page's own
+        // language reads it: "630.000" tagged lang="de" on an English page. The tag is the page's
+        // word; the reader may well read it the English way. Ambiguous: unreadable.
+        const pageLocale = document.documentElement.lang?.trim();
+        if (r.state === matched && pageLocale && locale && pageLocale.toLowerCase() !== locale.toLowerCase()) {
+          const alt = compareDisplay(shown, fields[field], { locale: pageLocale, currency, chainCurrency });
+          if (alt.result === "mismatch") {
+            r = { state: "unreadable", verdict, check, chain, relay, locale, ...root, reason: "unreadable value",
+              detail: `The page shows “${shown.trim()}”: in “${locale}” (as this figure is tagged) that is the chain's value, but in the page's language (“${pageLocale}”) it reads as ${alt.shown}. It cannot be compared exactly.` };
+          }
+        }
+        r.field = field;
         this.#show(r);
         if (relays.length > 1) this.#crossCheck(gen, r, t, relays, transport, fresh);
         return;
@@ -816,7 +837,7 @@ export class TrustVerify extends HTMLElement {
       if (matched && cur) {
         rows.push(["Currency", r.check.currency_on_chain ? `${cur} (on the chain)` : `${cur} — as this page says; the chain does not say`]);
       }
-      if (r.check) rows.push(["Read as", r.locale ? `numbers in “${r.locale}” (the page's language)` : "no language declared: plain digits only"]);
+      if (r.check && numeric(r)) rows.push(["Read as", r.locale ? `numbers in “${r.locale}” (the page's language)` : "no language declared: plain digits only"]);
     }
     if (r.relay) rows.push(["Relay", r.relay]);
     const c = r.cross;
