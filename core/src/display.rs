@@ -35,7 +35,8 @@
 //!   - The shown number must equal the chain's value *exactly*: `1204000` matches `1204000.00`,
 //!     but `1,204,000` does not match `1204000.40` (that would be rounding).
 //! - Booleans read `true`/`false`, `yes`/`no` (any case).
-//! - Text must be equal after space normalisation (case matters).
+//! - Text must be equal after space normalisation (case matters); a word that mixes Latin letters
+//!   with look-alike letters of another script (`Αpple` with a Greek Alpha) is unreadable.
 //!
 //! Anything else (`1.2M`, `about 3,000`, `１２３`, `–12` with an en dash) is unreadable.
 
@@ -198,6 +199,19 @@ pub fn is_invisible(c: char) -> bool {
         | '\u{13430}'..='\u{1343F}' | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}'
         | '\u{E0000}'..='\u{E0FFF}')
         || (c.is_control() && c != '\n' && c != '\t')
+}
+
+/// Whether a word mixes ASCII Latin letters with letters that look like them from another script
+/// (Greek, Cyrillic, Armenian, Cherokee, full-width Latin): `Αpple` with a Greek Alpha reads as
+/// `Apple`. (Whole words in one script — `Москва`, `Αθήνα` — are fine.)
+pub fn mixes_look_alikes(word: &str) -> bool {
+    let latin = word.bytes().any(|b| b.is_ascii_alphabetic());
+    latin
+        && word.chars().any(|c| {
+            matches!(c,
+                '\u{0370}'..='\u{03FF}' | '\u{0400}'..='\u{052F}' | '\u{0530}'..='\u{058F}'
+                | '\u{13A0}'..='\u{13FF}' | '\u{FF21}'..='\u{FF3A}' | '\u{FF41}'..='\u{FF5A}')
+        })
 }
 
 fn normalise_text(s: &str) -> String {
@@ -507,6 +521,11 @@ pub fn compare(shown: &str, on_chain: &Value, how: &Reading<'_>) -> DisplayCheck
         },
         Value::Text(t) => {
             let s = normalise_text(shown);
+            if let Some(w) = s.split(' ').find(|w| mixes_look_alikes(w)) {
+                return unreadable(format!(
+                    "the word {w:?} mixes Latin letters with look-alike letters of another script"
+                ));
+            }
             verdict(s == normalise_text(t), s)
         }
         _ => unreadable(format!(

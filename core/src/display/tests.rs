@@ -426,6 +426,27 @@ fn unreadable_is_neither_match_nor_mismatch() {
 }
 
 #[test]
+fn look_alike_letters_mixed_into_latin_words_are_unreadable() {
+    let r = lang("en");
+    // The chain holds the homograph too: equal text, yet a reader sees "Apple Ltd.".
+    for t in [
+        "\u{0391}pple Ltd.",
+        "Warmline HVA\u{0421}",
+        "Oakle\u{0430}f",
+        "\u{FF21}pple",
+    ] {
+        assert!(
+            compare(t, &Value::Text(t.into()), &r).is_unreadable(),
+            "{t}"
+        );
+    }
+    // Whole words of one script are text like any other.
+    for t in ["Москва Ltd.", "Αθήνα", "李娜", "Zoë Müller"] {
+        assert!(compare(t, &Value::Text(t.into()), &r).is_match(), "{t}");
+    }
+}
+
+#[test]
 fn text_and_bool() {
     let r = lang("en");
     assert!(compare("  Li   Na ", &Value::Text("Li Na".into()), &r).is_match());
