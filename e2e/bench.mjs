@@ -176,7 +176,7 @@ state \`verified\` (cold: a fresh profile, no HTTP or compiled-wasm cache; warm:
 reloaded — a new page, so a new libp2p connection). It includes the page's own records fetch,
 loading and compiling the widget's wasm, reading the relay's \`/.well-known/trustchain.json\`,
 dialling it (WebRTC-direct: DTLS + Noise handshake; WebSocket: Noise + yamux), the trusted
-checkpoint (trust on first use), the charter's proof and the record's proof, and verification.
+checkpoint (the network spec the relay serves with the widget, `/widget/network.json`), the charter's proof and the record's proof, and verification.
 The bench checks that every proof came over the transport named. Goal < 1 s.
 
 ### Size (gzip -9)
