@@ -497,6 +497,71 @@ fn anchor(c: &mut Criterion) {
     g.finish();
 }
 
+/// Block validity (issue 11): what every validator adds per anchored checkpoint besides its
+/// signatures — the founding/recorded-home rule, the replica-set rule over 16 members, and the
+/// RFC 9162 consistency proof from the anchored checkpoint (1M → 1M + 1,000 records).
+fn validity(c: &mut Criterion, fx: &Fixture) {
+    use trustchain_core::checkpoint::Link;
+    use trustchain_core::placement::{DEFAULT_REPLICAS, Member, replicas};
+    use trustchain_core::validity::{Anchored, check_anchoring};
+    let scenario = sid(SCENARIO);
+    let members: Vec<Member> = (0..16u8)
+        .map(|i| Member {
+            key: PublicKey::of(&key(60 + i)),
+            region: "eu".into(),
+            capacity: 1,
+        })
+        .collect();
+    let home_key = key(60);
+    let home = PublicKey::of(&home_key);
+    let set = replicas(&scenario, &home, &members, DEFAULT_REPLICAS);
+    let replica_key = (0..16u8)
+        .map(|i| key(60 + i))
+        .find(|k| PublicKey::of(k) == set[0])
+        .expect("a replica");
+    let (from, to) = (SIZE_1M - 1_000, SIZE_1M);
+    let anchored = Checkpoint {
+        scenario: scenario.clone(),
+        size: from,
+        root: fx.log.root_at(from),
+        main_ref: Domain::BlockHeader.hash(b"previous block"),
+        time_ms: T0,
+    };
+    let mut cp = Checkpoint {
+        size: to,
+        root: fx.log.root_at(to),
+        ..anchored.clone()
+    }
+    .sign(&[&home_key, &replica_key]);
+    cp.link = Some(Link::Extend {
+        proof: fx.log.prove_consistency(from, to).expect("consistency"),
+    });
+    let a = Anchored {
+        checkpoint: &anchored,
+        home: &home,
+    };
+    assert_eq!(
+        check_anchoring(Some(a), &cp, |_| members.clone(), DEFAULT_REPLICAS),
+        Ok(home)
+    );
+    let mut g = c.benchmark_group("validity");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("check_anchoring_1M_plus_1k", |b| {
+        b.iter_custom(|n| {
+            timed("validity/anchoring", n, || {
+                black_box(check_anchoring(
+                    Some(black_box(a)),
+                    black_box(&cp),
+                    |_| members.clone(),
+                    DEFAULT_REPLICAS,
+                ))
+                .expect("ok");
+            })
+        })
+    });
+    g.finish();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Sizes (criterion cannot measure them): printed with a clear label
 // ---------------------------------------------------------------------------------------------
@@ -718,6 +783,14 @@ fn report(fx: &Fixture, sizes: &[String]) {
         fmt_ns(a2),
         ratio(a2, a1)
     );
+    let v = ns("validity/anchoring");
+    let sig = ns("sig/crypto_strict");
+    println!(
+        "block validity per anchored checkpoint (recorded home, replica set of 16 members, consistency proof 1M-1k -> 1M): {} = {} of one ed25519 verify_strict ({}); a checkpoint carries 2 signatures",
+        fmt_ns(v),
+        ratio(v, sig),
+        fmt_ns(sig)
+    );
     println!(
         "rules: benchmarked in the relay bench (section RULES): rules::compile needs the `compiler` feature, which only trustchain-relay enables"
     );
@@ -757,6 +830,7 @@ fn main() {
     signatures(&mut c);
     record_proof(&mut c, &fx);
     anchor(&mut c);
+    validity(&mut c, &fx);
     c.final_summary();
     report(&fx, &sizes);
 }
