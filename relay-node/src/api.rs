@@ -746,7 +746,9 @@ async fn records(
         let mut e = ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "replica_behind",
-            format!("this relay holds {size} records of {id}; proofs at size {at} are not possible here yet"),
+            format!(
+                "this relay holds {size} records of {id}; proofs at size {at} are not possible here yet"
+            ),
         );
         e.retry_after = Some(1);
         return Err(e);

@@ -546,6 +546,186 @@ mod tests {
         assert!(check(&bad).is_err());
     }
 
+    /// A replica on a real store and writer, and the chain as `anchored` (recorded home and
+    /// anchored checkpoint of the demo scenario) says.
+    fn replica_on(
+        dir: &std::path::Path,
+        me: &SigningKey,
+        keys: &[SigningKey],
+        anchored: (&PublicKey, &Checkpoint),
+    ) -> (ReplicaSide, ChainSnapshot) {
+        use std::collections::HashMap;
+        use trustchain_core::anchor::{AnchorMap, AnchorTree};
+        use trustchain_core::chain::{BlockHeader, CommitCertificate, Validator};
+        let store = Arc::new(Store::open(&dir.join("relay.redb")).unwrap());
+        let metrics = Arc::new(crate::metrics::Metrics::default());
+        let (ingest, _writer) = crate::ingest::start(store.clone(), metrics.clone()).unwrap();
+        let places = Places::from_list(
+            keys.iter()
+                .map(|k| (PublicKey::of(k), "eu".to_string(), 1))
+                .collect(),
+        );
+        let set = ValidatorSet::new(
+            1,
+            keys.iter()
+                .map(|k| Validator {
+                    key: PublicKey::of(k),
+                    weight: 10,
+                })
+                .collect(),
+        )
+        .unwrap();
+        let (home, cp) = anchored;
+        let mut anchors = AnchorMap::new();
+        anchors.insert(cp.scenario.anchor_key(), cp.digest());
+        let header = BlockHeader {
+            chain_id: "test".into(),
+            height: 1,
+            epoch: 1,
+            prev: Hash::ZERO,
+            time_ms: cp.time_ms,
+            anchor_root: anchors.root(),
+            moved: 1,
+            body_hash: crate::store::BlockBody::default().hash(),
+            validators_hash: set.hash(),
+            next_validators_hash: set.hash(),
+        };
+        let signers: Vec<&SigningKey> = keys.iter().collect();
+        let certificate = CommitCertificate::sign(&header, 0, &set, &signers);
+        let snap = ChainSnapshot {
+            head_hash: header.hash(),
+            head: crate::store::StoredBlock {
+                header,
+                certificate,
+            },
+            validators: set.clone(),
+            next_validators: set,
+            anchor_tree: AnchorTree::new(&anchors),
+            anchors,
+            checkpoints: HashMap::from([(cp.scenario.clone(), cp.clone().sign(&[me]))]),
+            homes: HashMap::from([(cp.scenario.clone(), *home)]),
+            recent: Default::default(),
+        };
+        let side = ReplicaSide {
+            store,
+            ingest,
+            key: me.clone(),
+            places,
+            metrics,
+        };
+        (side, snap)
+    }
+
+    /// Issue 11 §1 (threats C6): a replica that does not hold a scenario yet takes its log only
+    /// from the home the chain recorded — another relay of the region claiming to be its home,
+    /// feeding a log from index 0, is refused and nothing is stored — and co-signs only a log
+    /// that starts with the anchored checkpoint (the recorded home rewriting history gets no
+    /// signature).
+    #[tokio::test]
+    async fn a_replica_serves_only_the_recorded_home_and_the_anchored_history() {
+        use trustchain_core::log::MemoryLog;
+        let t0 = 1_767_225_600_000;
+        let keys: Vec<SigningKey> = (1..=3u8)
+            .map(|i| SigningKey::from_bytes(&[i; 32]))
+            .collect();
+        let (home, me, other) = (&keys[0], &keys[1], &keys[2]);
+        let owner = SigningKey::from_bytes(&[9; 32]);
+        let treasurer = SigningKey::from_bytes(&[8; 32]);
+        let charter = crate::demo::charter(&owner, &PublicKey::of(&treasurer), t0);
+        let lines = crate::demo::DemoGen::new(treasurer, 7).budget_lines(1, t0 + 1);
+        let genuine: Vec<Entry> = std::iter::once(Entry::Charter(charter))
+            .chain(lines.into_iter().map(Entry::Contract))
+            .collect();
+        let log_of = |entries: &[Entry]| {
+            let mut log = MemoryLog::new();
+            for e in entries {
+                log.append(e.leaf_hash());
+            }
+            log
+        };
+        let log = log_of(&genuine);
+        let scenario = ScenarioId::new(crate::demo::SCENARIO).unwrap();
+        let at = |log: &MemoryLog, size: u64| Checkpoint {
+            scenario: scenario.clone(),
+            size,
+            root: log.root_at(size),
+            main_ref: Hash([1; 32]),
+            time_ms: t0 + 2,
+        };
+        let anchored = at(&log, 5);
+        let home_key = PublicKey::of(home);
+        let append = |cp: Checkpoint, entries: &[Entry]| ReplicaRequest::Append {
+            checkpoint: cp,
+            start: 0,
+            entries: entries.to_vec(),
+        };
+        let now = t0 + 3;
+
+        // Another member of the region, claiming the scenario: refused, nothing stored.
+        let dir = tempfile::tempdir().unwrap();
+        let (side, snap) = replica_on(dir.path(), me, &keys, (&home_key, &anchored));
+        assert!(
+            replicas_of(
+                &side.places,
+                &snap.next_validators,
+                &scenario,
+                &PublicKey::of(other)
+            )
+            .contains(&PublicKey::of(me)),
+            "this relay would be a replica of the impostor's placement"
+        );
+        let res = side
+            .answer(
+                PublicKey::of(other),
+                &snap,
+                now,
+                append(at(&log, 13), &genuine),
+            )
+            .await;
+        let ReplicaResponse::Refused { message } = res else {
+            panic!("the impostor was answered {res:?}")
+        };
+        assert!(
+            message.contains("records") && message.contains("as the home"),
+            "{message}"
+        );
+        assert_eq!(side.store.read().unwrap().size(&scenario).unwrap(), None);
+
+        // The recorded home, with a rewritten history (two budget lines swapped below the
+        // anchored size; each still a valid contract): stored, but not co-signed.
+        let mut rewritten = genuine.clone();
+        rewritten.swap(1, 2);
+        let forged_log = log_of(&rewritten);
+        let dir = tempfile::tempdir().unwrap();
+        let (side, snap) = replica_on(dir.path(), me, &keys, (&home_key, &anchored));
+        let res = side
+            .answer(
+                home_key,
+                &snap,
+                now,
+                append(at(&forged_log, 13), &rewritten),
+            )
+            .await;
+        let ReplicaResponse::Refused { message } = res else {
+            panic!("a rewritten history was co-signed: {res:?}")
+        };
+        assert!(message.contains("anchored at size 5"), "{message}");
+
+        // The recorded home, with the genuine log: co-signed.
+        let dir = tempfile::tempdir().unwrap();
+        let (side, snap) = replica_on(dir.path(), me, &keys, (&home_key, &anchored));
+        let res = side
+            .answer(home_key, &snap, now, append(at(&log, 13), &genuine))
+            .await;
+        let ReplicaResponse::Signed(sig) = res else {
+            panic!("the genuine log was refused: {res:?}")
+        };
+        assert_eq!(sig.key, PublicKey::of(me));
+        sig.key
+            .verify(&at(&log, 13).digest(), &sig.signature)
+            .unwrap();
+    }
+
     proptest! {
         #[test]
         fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
