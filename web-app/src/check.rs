@@ -4,7 +4,7 @@
 //! `SignedCheckpoint::verify_signatures`, consistency by `ConsistencyProof::verify`. This module
 //! only decides what to call with what, and keeps the results together for the views.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use trustchain_core::chain::ValidatorSet;
 use trustchain_core::charter::Charter;
 use trustchain_core::checkpoint::{Checkpoint, SignedCheckpoint};
@@ -119,6 +119,105 @@ pub fn verified_charter(
         },
         (Err(f), _) => Err(format!("record 0 does not verify: {f}")),
         (Ok(_), None) => Err("record 0 did not decode".into()),
+    }
+}
+
+/// What this browser remembers of a scenario: the largest checkpoint it verified (kept in
+/// localStorage per chain and scenario), so the next visit can check that the scenario only
+/// appended since — whatever relay is asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seen {
+    /// Its size.
+    pub size: u64,
+    /// Its root.
+    pub root: Hash,
+}
+
+/// A newly verified checkpoint against the one remembered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SeenVerdict {
+    /// Nothing remembered: this one is remembered now.
+    First {
+        /// Its size.
+        size: u64,
+    },
+    /// The same checkpoint.
+    Same {
+        /// Its size.
+        size: u64,
+    },
+    /// Grown, and the consistency proof from the remembered one holds.
+    Grew {
+        /// The remembered size.
+        from: u64,
+        /// The new size.
+        to: u64,
+    },
+    /// Smaller than the remembered one: this relay is behind what was seen before.
+    Behind {
+        /// The remembered size.
+        seen: u64,
+        /// This one's.
+        size: u64,
+    },
+    /// Not an extension of the remembered one: history was rewritten (or forked).
+    Rewritten(String),
+    /// The check could not be made (no proof could be fetched).
+    Unchecked(String),
+}
+
+impl SeenVerdict {
+    /// Whether the new checkpoint should be remembered (it extends what was).
+    pub fn remember(&self) -> bool {
+        matches!(self, SeenVerdict::First { .. } | SeenVerdict::Grew { .. })
+    }
+}
+
+/// Checks `now` (a checkpoint the light client verified) against `seen` with `proof` (the
+/// relay's consistency proof from `seen.size` to `now.size`, if one was fetched), by core's
+/// RFC 9162 `ConsistencyProof::verify`.
+pub fn against_seen(
+    seen: Option<Seen>,
+    now: &Checkpoint,
+    proof: Result<&ConsistencyProof, &str>,
+) -> SeenVerdict {
+    let Some(s) = seen else {
+        return SeenVerdict::First { size: now.size };
+    };
+    if s.size == now.size {
+        return if s.root == now.root {
+            SeenVerdict::Same { size: now.size }
+        } else {
+            SeenVerdict::Rewritten(format!(
+                "at size {} the root was {}, now it is {}",
+                s.size,
+                s.root.to_hex(),
+                now.root.to_hex()
+            ))
+        };
+    }
+    if s.size > now.size {
+        return SeenVerdict::Behind {
+            seen: s.size,
+            size: now.size,
+        };
+    }
+    match proof {
+        Err(e) => SeenVerdict::Unchecked(e.to_string()),
+        Ok(p) if p.from != s.size || p.to != now.size => SeenVerdict::Rewritten(format!(
+            "the relay's consistency proof is for sizes {} → {}, not {} → {}",
+            p.from, p.to, s.size, now.size
+        )),
+        Ok(p) => match p.verify(&s.root, &now.root) {
+            Ok(()) => SeenVerdict::Grew {
+                from: s.size,
+                to: now.size,
+            },
+            Err(e) => SeenVerdict::Rewritten(format!(
+                "the log of size {} does not extend the one of size {} seen before: {e}",
+                now.size, s.size
+            )),
+        },
     }
 }
 
@@ -450,6 +549,65 @@ mod tests {
 
     fn key(b: u8) -> ed25519_dalek::SigningKey {
         ed25519_dalek::SigningKey::from_bytes(&[b; 32])
+    }
+
+    /// Issue 11 §8: a checkpoint verified now is checked against the one remembered from the
+    /// last visit — growth with a good proof passes, a rewrite, a wrong proof or another root at
+    /// the same size are flagged; a relay behind is noted.
+    #[test]
+    fn against_seen_flags_rewrites_and_notes_lag() {
+        let mut log = MemoryLog::new();
+        let mut forked = MemoryLog::new();
+        for i in 0..20u64 {
+            log.append(leaf_hash(&i.to_le_bytes()));
+            forked.append(leaf_hash(&(if i == 3 { 99u64 } else { i }).to_le_bytes()));
+        }
+        let at = |l: &MemoryLog, size: u64| Checkpoint {
+            scenario: ScenarioId::new("demo/budget").unwrap(),
+            size,
+            root: l.root_at(size),
+            main_ref: Hash::ZERO,
+            time_ms: 0,
+        };
+        let seen = Seen {
+            size: 8,
+            root: log.root_at(8),
+        };
+        let good = log.prove_consistency(8, 20).unwrap();
+        assert_eq!(
+            against_seen(None, &at(&log, 8), Err("")),
+            SeenVerdict::First { size: 8 }
+        );
+        assert_eq!(
+            against_seen(Some(seen), &at(&log, 8), Err("")),
+            SeenVerdict::Same { size: 8 }
+        );
+        let grew = against_seen(Some(seen), &at(&log, 20), Ok(&good));
+        assert_eq!(grew, SeenVerdict::Grew { from: 8, to: 20 });
+        assert!(grew.remember());
+        assert_eq!(
+            against_seen(Some(seen), &at(&log, 5), Err("")),
+            SeenVerdict::Behind { seen: 8, size: 5 }
+        );
+        // A log that differs below the remembered size, with its own "proof".
+        let bad = forked.prove_consistency(8, 20).unwrap();
+        let v = against_seen(Some(seen), &at(&forked, 20), Ok(&bad));
+        assert!(matches!(v, SeenVerdict::Rewritten(_)), "{v:?}");
+        assert!(!v.remember());
+        // Another root at the same size; a proof for other sizes; no proof at all.
+        assert!(matches!(
+            against_seen(Some(seen), &at(&forked, 8), Err("")),
+            SeenVerdict::Rewritten(_)
+        ));
+        let other = log.prove_consistency(7, 20).unwrap();
+        assert!(matches!(
+            against_seen(Some(seen), &at(&log, 20), Ok(&other)),
+            SeenVerdict::Rewritten(_)
+        ));
+        assert!(matches!(
+            against_seen(Some(seen), &at(&log, 20), Err("unreachable")),
+            SeenVerdict::Unchecked(_)
+        ));
     }
 
     fn cps(log: &MemoryLog, a: u64, b: u64) -> (SignedCheckpoint, SignedCheckpoint) {

@@ -71,6 +71,45 @@ pub fn Scenario(id: String) -> impl IntoView {
             Some(verified_charter(c, &id).await)
         }
     });
+    // The verified checkpoint against the one this browser verified on its last visit: the
+    // scenario must only have appended since (a relay or a fork rewriting it is flagged).
+    let seen = LocalResource::new(move || {
+        let api = c.api_tracked();
+        let id = id.get_value();
+        let verified = match charter.get() {
+            Some(Some(Ok((_, _, cp)))) => Some(cp),
+            _ => None,
+        };
+        async move {
+            let cp = verified?;
+            let chain = c.with_client(|lc| lc.chain_id().to_string())?;
+            let key = format!("trustchain.seen.{chain}.{id}");
+            let seen: Option<check::Seen> =
+                net::load(&key).and_then(|t| serde_json::from_str(&t).ok());
+            let proof = match seen {
+                Some(s) if s.size < cp.size => net::json::<Consistency>(&format!(
+                    "{}/consistency?from={}&to={}",
+                    api.scenario(&id),
+                    s.size,
+                    cp.size
+                ))
+                .await
+                .map(|c| c.proof),
+                _ => Err(String::new()),
+            };
+            let v = check::against_seen(seen, &cp, proof.as_ref().map_err(|e| e.as_str()));
+            if v.remember() {
+                let now = check::Seen {
+                    size: cp.size,
+                    root: cp.root,
+                };
+                if let Ok(t) = serde_json::to_string(&now) {
+                    net::store(&key, Some(&t));
+                }
+            }
+            Some(v)
+        }
+    });
     // A page of records; once the charter is verified, each with its inclusion path in the
     // checkpoint verified with it, checked here row by row (a relay's listing is its word only).
     let records = LocalResource::new(move || {
@@ -144,6 +183,7 @@ pub fn Scenario(id: String) -> impl IntoView {
         <section class="card" id="records">
             <div class="card-h"><h2>"Records"</h2>
                 <span class="muted">"newest last · each opens with its proof"</span></div>
+            {move || seen.get().flatten().map(|v| view! { <SeenLine verdict=v/> })}
             {move || match records.get() {
                 None => view! { <Loading what="Loading records…"/> }.into_any(),
                 Some(Err(e)) => view! { <ErrorBox message=e/> }.into_any(),
@@ -178,6 +218,45 @@ pub fn Scenario(id: String) -> impl IntoView {
             <CheckpointsView id=id.get_value()/>
         </section>
     }
+}
+
+/// The verified checkpoint against this browser's last visit.
+#[component]
+fn SeenLine(verdict: check::SeenVerdict) -> impl IntoView {
+    use check::SeenVerdict::*;
+    let (class, text) = match verdict {
+        First { size } => (
+            "seen muted",
+            format!(
+                "First visit from this browser: the verified checkpoint (size {size}) is remembered; next time the explorer checks that the scenario only appended."
+            ),
+        ),
+        Same { size } => (
+            "seen ok",
+            format!("✓ The same checkpoint as on your last visit (size {size})."),
+        ),
+        Grew { from, to } => (
+            "seen ok",
+            format!(
+                "✓ Only appended since your last visit: size {from} → {to}, consistency proof checked."
+            ),
+        ),
+        Behind { seen, size } => (
+            "seen warn",
+            format!("! This relay is behind what you saw before: size {size}, you saw {seen}."),
+        ),
+        Rewritten(why) => (
+            "seen bad",
+            format!(
+                "✗ History rewritten since your last visit — {why}. Do not trust this relay's view of the scenario."
+            ),
+        ),
+        Unchecked(why) => (
+            "seen warn",
+            format!("? Could not check against your last visit: {why}"),
+        ),
+    };
+    view! { <p class=class id="seen-check">{text}</p> }
 }
 
 /// One line summary of a record's fields.
