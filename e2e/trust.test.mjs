@@ -99,6 +99,10 @@ test("(2) the explorer: green under its own network; ?relay= of another network 
   assert.match(await page.locator(".tbadge").innerText(), /unpinned network/);
   assert.match(await page.locator(".prov").innerText(), /taken on first use: the relay is on chain/);
   await shot(page, "explorer-other-network");
+  // Its charter, too, is checked but not shown as verified.
+  await page.goto(`${A.url}/explorer/scenarios/demo%2Fbudget?relay=${encodeURIComponent(B.url)}`);
+  await page.locator(".verified-note .pill.warn").waitFor({ timeout: 30_000 });
+  assert.equal(await page.locator(".verified-note .pill.ok").count(), 0);
   page.assertNoErrors();
   await page.close();
 });
