@@ -109,6 +109,10 @@ test("(2) the explorer: green under its own network; ?relay= of another network 
   assert.match(await page.locator(".tbadge").innerText(), /unpinned network/);
   assert.match(await page.locator(".prov").innerText(), /taken on first use: the relay is on chain/);
   await shot(page, "explorer-other-network");
+  // The network page: the relay's heads are certified by its own set only — amber, not green.
+  await page.goto(`${A.url}/explorer/?relay=${encodeURIComponent(B.url)}`);
+  await page.locator(".relays .pill.warn").first().waitFor({ timeout: 30_000 });
+  assert.equal(await page.locator(".relays .pill.ok").count(), 0);
   // Its charter, too, is checked but not shown as verified.
   await page.goto(`${A.url}/explorer/scenarios/demo%2Fbudget?relay=${encodeURIComponent(B.url)}`);
   await page.locator(".verified-note .pill.warn").waitFor({ timeout: 30_000 });
