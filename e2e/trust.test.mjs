@@ -74,6 +74,16 @@ test("(2) green only under the widget's own network: its relay's badges verify, 
   assert.match(all[0].details, /the page chose the trust root/);
   await page.close();
 
+  // A widget with no network spec beside it (a copy served without one): trust on first use of
+  // the relay, never green.
+  page = await newPage();
+  await page.route(/\/widget\/network\.json$/, (route) => route.fulfill({ status: 404, body: "not found" }));
+  await page.goto(`${A.url}/demo/`);
+  all = await settledBadges(page, { min: 20 });
+  for (const b of all) assert.equal(b.state, "unpinned", `record ${b.record} ${b.field}: ${b.details}`);
+  assert.match(all[0].details, /no network spec beside the widget/);
+  await page.close();
+
   // Any site embedding A's widget: A's network, green; B named as the relay: not green.
   page = await newPage();
   await page.setContent(`<!doctype html><p>Paid: <trust-verify relay="${A.url}" scenario="demo/budget" record="1" field="code">BL-01</trust-verify>
@@ -99,6 +109,14 @@ test("(2) the explorer: green under its own network; ?relay= of another network 
   assert.match(await page.locator(".tbadge").innerText(), /unpinned network/);
   assert.match(await page.locator(".prov").innerText(), /taken on first use: the relay is on chain/);
   await shot(page, "explorer-other-network");
+  // The network page: the relay's heads are certified by its own set only — amber, not green.
+  await page.goto(`${A.url}/explorer/?relay=${encodeURIComponent(B.url)}`);
+  await page.locator(".relays .pill.warn").first().waitFor({ timeout: 30_000 });
+  assert.equal(await page.locator(".relays .pill.ok").count(), 0);
+  // Its charter, too, is checked but not shown as verified.
+  await page.goto(`${A.url}/explorer/scenarios/demo%2Fbudget?relay=${encodeURIComponent(B.url)}`);
+  await page.locator(".verified-note .pill.warn").waitFor({ timeout: 30_000 });
+  assert.equal(await page.locator(".verified-note .pill.ok").count(), 0);
   page.assertNoErrors();
   await page.close();
 });

@@ -266,6 +266,7 @@ test("(c) a relay of another network, checked against a pinned checkpoint: bad c
 test("(d) offline receipt verification in the browser, with no relay at all", async () => {
   const receipt = await (await fetch(`${A.url}/v1/scenarios/demo%2Fbudget/records/20?format=receipt`)).text();
   const trust = await (await fetch(`${A.url}/v1/trust`)).text();
+  const charter = await (await fetch(`${A.url}/v1/scenarios/demo%2Fbudget/records/0?format=receipt`)).text();
   const page = await browser.context.newPage();
   const elsewhere = [];
   const types = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".wasm": "application/wasm" };
@@ -289,9 +290,15 @@ test("(d) offline receipt verification in the browser, with no relay at all", as
   await page.fill("#trust", trust);
   await page.click("#go");
   await page.waitForSelector("#verdict");
-  assert.match(await page.textContent("#verdict"), /✓ Verified/);
+  // Without the charter's receipt the rules are not checked: not green (issue 11, item 6).
+  assert.match(await page.textContent("#verdict"), /Proof holds — rules not checked/);
+  // With it, verified.
+  await page.fill("#charter", charter);
+  await page.click("#go");
+  await page.waitForFunction(() => document.getElementById("verdict")?.textContent.includes("✓ Verified"));
   assert.match(await page.textContent("#verdict"), /Record 20 of demo\/budget is in final block \d+/);
   await shot(page, "d-offline-verified");
+  await page.fill("#charter", "");
 
   // One character changed in the middle of the receipt: rejected, with the failing step.
   const mid = Math.floor(receipt.length / 2);

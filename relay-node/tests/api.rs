@@ -859,9 +859,17 @@ fn a_trust_file_with_a_malformed_validator_set_is_refused() {
         bad["validators"]["validators"] = list;
         let path = work.path().join(format!("{name}.json"));
         std::fs::write(&path, bad.to_string()).unwrap();
-        let mut cmd = relay_bin();
-        cmd.args(["verify", "--receipt", "-", "--trust"]).arg(&path);
-        let out = run_with_stdin(cmd, &receipt);
+        // The receipt from a file: the refusal comes before stdin would be read.
+        let receipt_file = work.path().join("r.txt");
+        std::fs::write(&receipt_file, &receipt).unwrap();
+        let out = relay_bin()
+            .arg("verify")
+            .arg("--receipt")
+            .arg(&receipt_file)
+            .arg("--trust")
+            .arg(&path)
+            .output()
+            .unwrap();
         let (stdout, stderr) = (
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr),

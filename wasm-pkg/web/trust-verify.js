@@ -66,12 +66,16 @@ let specPromise = null;
 /** The widget's network: { client, chainId, fingerprint } or { error }. Loaded once per page. */
 function networkSpec() {
   specPromise ??= (async () => {
+    // Fetched while the module compiles.
+    const fetched = fetch(SPEC_URL, { cache: "no-cache", credentials: "omit" }).then(async (res) => {
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      return res.text();
+    });
+    fetched.catch(() => {});
     await wasm();
     let text;
     try {
-      const res = await fetch(SPEC_URL, { cache: "no-cache", credentials: "omit" });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      text = await res.text();
+      text = await fetched;
     } catch (e) {
       return { error: `no network spec beside the widget (${SPEC_URL}: ${e.message})` };
     }

@@ -13,14 +13,21 @@ $("go").addEventListener("click", () => {
   let v;
   const t0 = performance.now();
   try {
-    v = verifyReceipt($("receipt").value, $("trust").value);
+    v = verifyReceipt($("receipt").value, $("trust").value, $("charter").value.trim() || undefined);
   } catch (e) {
     out.replaceChildren(h("div", { className: "verdict fail" }, h("h3", {}, "Cannot verify"), h("p", {}, e.message ?? String(e))));
     $("status").textContent = "The trusted checkpoint is not usable.";
     return;
   }
   const ms = (performance.now() - t0).toFixed(1);
-  const head = v.verified
+  // No charter, no green: a record's proof that holds while its rules were not checked (no
+  // charter receipt given) is said so, in amber.
+  const rulesUnchecked = v.verified && v.record.kind !== "charter"
+    && v.steps.some((s) => s.step === "rules" && s.status === "skipped");
+  const head = rulesUnchecked
+    ? h("div", { className: "verdict warn", id: "verdict" }, h("h3", {}, "? Proof holds — rules not checked"),
+        h("p", {}, `Record ${v.record.index} of ${v.record.scenario} is in final block ${v.block.height}; without the scenario's charter (the receipt of its record 0) its schema and rules were not checked, so it is not shown as verified.`))
+    : v.verified
     ? h("div", { className: "verdict ok", id: "verdict" }, h("h3", {}, "✓ Verified"),
         h("p", {}, `Record ${v.record.index} of ${v.record.scenario} is in final block ${v.block.height}, recorded by ${new Date(v.block.time_ms).toISOString()}; ${v.signers.length} of ${v.validators} validator(s) signed it.`))
     : h("div", { className: "verdict fail", id: "verdict" }, h("h3", {}, `✕ Not verified — ${v.failure.step} step failed`),

@@ -273,7 +273,7 @@ fn HeadCards(
                         <span class="sub"><Hex value=h.hash.clone()/></span>
                         <span class="sub"><Time ms=h.time_ms/></span>
                         {match &h.certified {
-                            Ok(()) => view! { <span class="pill ok">"✓ certified"</span> }.into_any(),
+                            Ok(()) => view! { <span class=ok_class() title=ok_title()>"✓ certified"</span> }.into_any(),
                             Err(e) => view! { <span class="pill bad" title=e.clone()>"✗ not certified"</span> }.into_any(),
                         }}
                     }.into_any(),
@@ -356,7 +356,7 @@ fn RelaysTable(heads: RwSignal<Vec<RelayHead>>) -> impl IntoView {
                                     <td><Hex value=s.hash.clone()/></td>
                                     <td><Time ms=s.time_ms/></td>
                                     <td>{match &s.certified {
-                                        Ok(()) => view! { <span class="pill ok">{format!("✓ {} signer(s)", s.signers)}</span> }.into_any(),
+                                        Ok(()) => view! { <span class=ok_class() title=ok_title()>{format!("✓ {} signer(s)", s.signers)}</span> }.into_any(),
                                         Err(e) => view! { <span class="pill bad">"✗ " {e.clone()}</span> }.into_any(),
                                     }}{note}</td>
                                 </tr>
@@ -395,7 +395,7 @@ fn BlocksTable(blocks: RwSignal<Vec<Seen>>) -> impl IntoView {
                         <td class="nowrap">{fmt::utc(b.time_ms).replace(" UTC", "")}</td>
                         <td class="num">{b.moved}</td>
                         <td>{match b.certified {
-                            Ok(()) => view! { <span class="pill ok" title=format!("epoch {}", b.epoch)>{format!("✓ {}", b.signers)}</span> }.into_any(),
+                            Ok(()) => view! { <span class=ok_class() title=format!("epoch {} · {}", b.epoch, ok_title())>{format!("✓ {}", b.signers)}</span> }.into_any(),
                             Err(_) if b.before_trust => view! {
                                 <span class="pill" title=format!("epoch {} is before the checkpoint you trust: its validators are not known here", b.epoch)>{format!("– ep. {}", b.epoch)}</span>
                             }.into_any(),
@@ -504,4 +504,26 @@ fn RelayInfo(status: Status) -> impl IntoView {
         <p class="small"><a href=move || c.api().url("/.well-known/trustchain.json") rel="external">"/.well-known/trustchain.json"</a>
             " · " <a href=move || c.api().url("/v1/status") rel="external">"/v1/status"</a></p>
     }
+}
+
+/// A certificate check's pill: green under a checkpoint the reader pinned or this explorer's own
+/// network; amber under trust on first use (the relay's own validator set vouches for its heads).
+fn ok_class() -> &'static str {
+    if trusted_now() {
+        "pill ok"
+    } else {
+        "pill warn"
+    }
+}
+
+fn ok_title() -> &'static str {
+    if trusted_now() {
+        "certified by the validators you trust"
+    } else {
+        "certified by the validators this relay itself named (trust on first use): not verified"
+    }
+}
+
+fn trusted_now() -> bool {
+    matches!(ctx().trust.get(), TrustState::Ready(t) if t.source.trusted())
 }

@@ -131,7 +131,7 @@ pub fn ProvenanceBox(p: Provenance) -> impl IntoView {
 pub fn RecordFields(entry: Entry, verified: bool) -> impl IntoView {
     let note = (!verified).then(|| {
         view! {
-            <p class="unverified-note">"Unverified — this is what the proof claims, and the proof did not verify."</p>
+            <p class="unverified-note">"Not verified — this is what the proof claims; see the verdict above for why it is not shown as verified."</p>
         }
     });
     let body = match entry {
@@ -241,7 +241,13 @@ fn Path(
 
 /// The whole picture.
 #[component]
-pub fn ProofPicture(checked: Checked) -> impl IntoView {
+pub fn ProofPicture(
+    checked: Checked,
+    /// Whether the validator set is one the reader pinned or this explorer shipped with (else:
+    /// the relay's own, on first use — said so at the certificate step).
+    #[prop(default = true)]
+    trusted: bool,
+) -> impl IntoView {
     let v = checked.verdict.clone();
     let decode = check::status(&v, Step::Decode);
     let Some(p) = checked.proof.clone() else {
@@ -364,7 +370,7 @@ pub fn ProofPicture(checked: Checked) -> impl IntoView {
                     end_label=format!("anchor root, block {}", header.height) end=header.anchor_root.to_hex()/>
                 <p class="muted small">"key: AnchorKey(" <code>{cp_scenario2}</code> ") = " <Hex value=anchor_key/></p>
             </Link>
-            <Link n=6 step=Step::Certificate title="Certified by the validators you trust" verdict=v.clone()>
+            <Link n=6 step=Step::Certificate title=if trusted { "Certified by the validators you trust" } else { "Certified by validators the relay itself named (unpinned network)" } verdict=v.clone()>
                 <dl class="kv">
                     <dt>"block"</dt><dd>{fmt::thousands(header.height)} " · " <Hex value=header_hash/></dd>
                     <dt>"chain"</dt><dd><code>{header.chain_id.clone()}</code> " · epoch " {header.epoch}</dd>

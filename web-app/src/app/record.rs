@@ -177,7 +177,7 @@ pub fn Record(id: String, index: u64) -> impl IntoView {
                     <section class="card">
                         <div class="card-h"><h2>"The proof"</h2>
                             <span class="muted">"record → log root → checkpoint → anchor root → block → validators"</span></div>
-                        <ProofPicture checked=l.checked/>
+                        <ProofPicture checked=l.checked trusted=!l.provenance.first_use/>
                     </section>
                 }.into_any()
             }

@@ -59,6 +59,8 @@ pub fn Scenario(id: String) -> impl IntoView {
         let id = id.get_value();
         async move { net::json::<ScenarioInfo>(&api.scenario(&id)).await }
     });
+    // Whether the trust in use may show green (pinned, or this explorer's own network).
+    let trusted = move || matches!(c.trust.get(), TrustState::Ready(t) if t.source.trusted());
     // The charter, verified as record 0 (waits for the trusted checkpoint).
     let charter = LocalResource::new(move || {
         c.relay.track();
@@ -76,8 +78,9 @@ pub fn Scenario(id: String) -> impl IntoView {
     let seen = LocalResource::new(move || {
         let api = c.api_tracked();
         let id = id.get_value();
+        // Only under a trust root the reader pinned or this explorer shipped with.
         let verified = match charter.get() {
-            Some(Some(Ok((_, _, cp)))) => Some(cp),
+            Some(Some(Ok((_, _, cp)))) if trusted() => Some(cp),
             _ => None,
         };
         async move {
@@ -116,8 +119,9 @@ pub fn Scenario(id: String) -> impl IntoView {
         let api = c.api_tracked();
         let id = id.get_value();
         let from = from.get();
+        // Only under a trust root the reader pinned or this explorer shipped with.
         let verified = match charter.get() {
-            Some(Some(Ok((_, _, cp)))) => Some(cp),
+            Some(Some(Ok((_, _, cp)))) if trusted() => Some(cp),
             _ => None,
         };
         async move {
@@ -195,6 +199,15 @@ pub fn Scenario(id: String) -> impl IntoView {
             <div class="card-h"><h2>"Verification interface"</h2>
                 <a href=move || format!("{}/interface", c.api_tracked().scenario(&id.get_value())) rel="external">"as Markdown"</a></div>
             {move || match (charter.get(), info.get()) {
+                // Green only under a trust root the reader pinned or this explorer shipped with.
+                (Some(Some(Ok((ch, block, _)))), _) if !trusted() => view! {
+                    <p class="verified-note"><span class="pill warn">"? unpinned network"</span>
+                        " This charter is record 0 of " <code>{ch.content.scenario.to_string()}</code>
+                        ", in block " {fmt::thousands(block)}
+                        " by validators the relay itself named (trust on first use) — not verified. "
+                        <a href=record_href(ch.content.scenario.as_str(), 0)>"See its proof."</a></p>
+                    <CharterView charter=ch/>
+                }.into_any(),
                 (Some(Some(Ok((ch, block, _)))), _) => view! {
                     <p class="verified-note"><span class="pill ok">"✓ verified"</span>
                         " This charter is record 0 of " <code>{ch.content.scenario.to_string()}</code>

@@ -234,7 +234,7 @@ pub fn VerifyPage() -> impl IntoView {
                 </div>
                 <section class="card">
                     <div class="card-h"><h2>"The proof"</h2></div>
-                    <ProofPicture checked=o.checked/>
+                    <ProofPicture checked=o.checked trusted=!o.provenance.first_use/>
                 </section>
             }.into_any(),
         })}
