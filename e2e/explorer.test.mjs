@@ -321,3 +321,46 @@ test("(11 §8) explorer: every listed record is checked against the verified che
     await L.stop();
   }
 });
+
+test("(11 §8) explorer: a scenario's checkpoint is checked against the one this browser saw last; a rewrite is flagged", async () => {
+  const page = await newPage();
+  const url = `${A.url}/explorer/scenarios/demo%2Fbudget`;
+  const seen = page.locator("#seen-check");
+  // A fresh page may find what another test of this browser remembered; start from nothing.
+  await page.goto(url);
+  await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("trustchain.seen.")).forEach((k) => localStorage.removeItem(k)));
+  await page.reload();
+  await seen.waitFor({ timeout: 30_000 });
+  assert.match(await seen.innerText(), /First visit from this browser/);
+  const key = await page.evaluate(() => Object.keys(localStorage).find((k) => k.startsWith("trustchain.seen.")));
+  assert.ok(key?.endsWith(".demo/budget"), key);
+  const first = JSON.parse(await page.evaluate((k) => localStorage.getItem(k), key));
+
+  // The demo adds a payment every 5 s: once the anchored size grew, the next visit checks the
+  // consistency proof from what was remembered.
+  for (let t = 0; ; t++) {
+    const info = await (await fetch(`${A.url}/v1/scenarios/demo%2Fbudget`)).json();
+    if (info.head_checkpoint.size > first.size) break;
+    assert.ok(t < 150, "the scenario did not grow within 15 s");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await page.reload();
+  await seen.waitFor({ timeout: 30_000 });
+  assert.match(await seen.innerText(), new RegExp(`Only appended since your last visit: size ${first.size} → \\d+`));
+  assert.equal(await seen.getAttribute("class"), "seen ok");
+
+  // What this browser remembered does not extend into what the relay shows now (as if the
+  // scenario's history had been rewritten since): flagged, and not remembered over.
+  const now = JSON.parse(await page.evaluate((k) => localStorage.getItem(k), key));
+  const forged = { size: first.size, root: "ab".repeat(32) };
+  await page.evaluate(([k, v]) => localStorage.setItem(k, v), [key, JSON.stringify(forged)]);
+  await page.reload();
+  await seen.waitFor({ timeout: 30_000 });
+  assert.match(await seen.innerText(), /History rewritten since your last visit/);
+  assert.equal(await seen.getAttribute("class"), "seen bad");
+  assert.deepEqual(JSON.parse(await page.evaluate((k) => localStorage.getItem(k), key)), forged);
+  assert.ok(now.size > first.size);
+  await page.screenshot({ path: join(SHOTS, "explorer-history-rewritten.png"), fullPage: true });
+  page.assertNoErrors();
+  await page.close();
+});
