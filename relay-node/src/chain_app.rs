@@ -417,19 +417,13 @@ mod tests {
     //! The relay's glue over core's anchoring predicates, on a real snapshot (dev mode: one
     //! validator is every scenario's replica set). The network rule (recorded replica sets) is
     //! core's `validity` tests and the multi-relay tests.
-    use std::collections::HashMap;
-
     use ed25519_dalek::SigningKey;
-    use trustchain_core::anchor::{AnchorMap, AnchorTree};
-    use trustchain_core::chain::Validator;
     use trustchain_core::checkpoint::{Checkpoint, Link};
     use trustchain_core::crypto::PublicKey;
     use trustchain_core::log::MemoryLog;
     use trustchain_core::value::ScenarioId;
 
     use super::*;
-    use crate::producer::RecentBlocks;
-    use crate::store::StoredBlock;
 
     /// The block before the snapshot's head, which checkpoints name as `main_ref`.
     const MAIN_REF: Hash = Hash([7; 32]);
@@ -455,54 +449,13 @@ mod tests {
         cp
     }
 
-    /// A chain whose head anchors `anchored` (founded by `home`), signed by `key` alone.
+    /// A chain whose head anchors `anchored` (founded by `key`), signed by `key` alone.
     fn snapshot(key: &SigningKey, anchored: Option<&SignedCheckpoint>) -> ChainSnapshot {
-        let set = ValidatorSet::new(
-            0,
-            vec![Validator {
-                key: PublicKey::of(key),
-                weight: 1,
-            }],
-        )
-        .unwrap();
-        let (mut anchors, mut checkpoints, mut homes) =
-            (AnchorMap::new(), HashMap::new(), HashMap::new());
-        if let Some(a) = anchored {
-            let c = &a.checkpoint;
-            anchors.insert(c.scenario.anchor_key(), c.digest());
-            checkpoints.insert(c.scenario.clone(), a.clone());
-            homes.insert(c.scenario.clone(), PublicKey::of(key));
-        }
-        let header = BlockHeader {
-            chain_id: "test".into(),
-            height: 1,
-            epoch: 0,
-            prev: Hash::ZERO,
-            time_ms: 1,
-            anchor_root: anchors.root(),
-            moved: 0,
-            body_hash: BlockBody::default().hash(),
-            validators_hash: set.hash(),
-            next_validators_hash: set.hash(),
-        };
-        let certificate = CommitCertificate::sign(&header, 0, &set, &[key]);
-        let mut recent = RecentBlocks::default();
-        recent.push(MAIN_REF, 0);
-        recent.push(header.hash(), 1);
-        ChainSnapshot {
-            recent: std::sync::Arc::new(recent),
-            head_hash: header.hash(),
-            head: StoredBlock {
-                header,
-                certificate,
-            },
-            validators: set.clone(),
-            next_validators: set,
-            anchor_tree: AnchorTree::new(&anchors),
-            anchors,
-            checkpoints,
-            homes,
-        }
+        let anchored: Vec<_> = anchored
+            .map(|a| (a.clone(), PublicKey::of(key)))
+            .into_iter()
+            .collect();
+        crate::producer::test_snapshot(std::slice::from_ref(key), &anchored, &[MAIN_REF])
     }
 
     #[test]

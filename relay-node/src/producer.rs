@@ -508,3 +508,67 @@ impl<F: Finalizer> Producer<F> {
         }
     }
 }
+
+/// A chain of height 1 for the relay's unit tests: signed by `keys` (each weight 10, epoch 1), its
+/// head anchoring `anchored` (checkpoint, recorded home), and `earlier` as the blocks before it
+/// that checkpoints may name as `main_ref`.
+#[cfg(test)]
+pub(crate) fn test_snapshot(
+    keys: &[SigningKey],
+    anchored: &[(SignedCheckpoint, PublicKey)],
+    earlier: &[Hash],
+) -> ChainSnapshot {
+    let set = ValidatorSet::new(
+        1,
+        keys.iter()
+            .map(|k| Validator {
+                key: PublicKey::of(k),
+                weight: 10,
+            })
+            .collect(),
+    )
+    .expect("a valid set");
+    let mut anchors = AnchorMap::new();
+    for (cp, _) in anchored {
+        anchors.insert(cp.checkpoint.scenario.anchor_key(), cp.checkpoint.digest());
+    }
+    let header = BlockHeader {
+        chain_id: "test".into(),
+        height: 1,
+        epoch: 1,
+        prev: earlier.last().copied().unwrap_or(Hash::ZERO),
+        time_ms: 1,
+        anchor_root: anchors.root(),
+        moved: anchored.len() as u32,
+        body_hash: BlockBody::default().hash(),
+        validators_hash: set.hash(),
+        next_validators_hash: set.hash(),
+    };
+    let signers: Vec<&SigningKey> = keys.iter().collect();
+    let certificate = CommitCertificate::sign(&header, 0, &set, &signers);
+    let mut recent = RecentBlocks::default();
+    for h in earlier {
+        recent.push(*h, 0);
+    }
+    recent.push(header.hash(), 1);
+    ChainSnapshot {
+        head_hash: header.hash(),
+        head: StoredBlock {
+            header,
+            certificate,
+        },
+        validators: set.clone(),
+        next_validators: set,
+        anchor_tree: AnchorTree::new(&anchors),
+        anchors,
+        checkpoints: anchored
+            .iter()
+            .map(|(cp, _)| (cp.checkpoint.scenario.clone(), cp.clone()))
+            .collect(),
+        homes: anchored
+            .iter()
+            .map(|(cp, home)| (cp.checkpoint.scenario.clone(), *home))
+            .collect(),
+        recent: Arc::new(recent),
+    }
+}

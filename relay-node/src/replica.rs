@@ -554,9 +554,6 @@ mod tests {
         keys: &[SigningKey],
         anchored: (&PublicKey, &Checkpoint),
     ) -> (ReplicaSide, ChainSnapshot) {
-        use std::collections::HashMap;
-        use trustchain_core::anchor::{AnchorMap, AnchorTree};
-        use trustchain_core::chain::{BlockHeader, CommitCertificate, Validator};
         let store = Arc::new(Store::open(&dir.join("relay.redb")).unwrap());
         let metrics = Arc::new(crate::metrics::Metrics::default());
         let (ingest, _writer) = crate::ingest::start(store.clone(), metrics.clone()).unwrap();
@@ -565,47 +562,8 @@ mod tests {
                 .map(|k| (PublicKey::of(k), "eu".to_string(), 1))
                 .collect(),
         );
-        let set = ValidatorSet::new(
-            1,
-            keys.iter()
-                .map(|k| Validator {
-                    key: PublicKey::of(k),
-                    weight: 10,
-                })
-                .collect(),
-        )
-        .unwrap();
         let (home, cp) = anchored;
-        let mut anchors = AnchorMap::new();
-        anchors.insert(cp.scenario.anchor_key(), cp.digest());
-        let header = BlockHeader {
-            chain_id: "test".into(),
-            height: 1,
-            epoch: 1,
-            prev: Hash::ZERO,
-            time_ms: cp.time_ms,
-            anchor_root: anchors.root(),
-            moved: 1,
-            body_hash: crate::store::BlockBody::default().hash(),
-            validators_hash: set.hash(),
-            next_validators_hash: set.hash(),
-        };
-        let signers: Vec<&SigningKey> = keys.iter().collect();
-        let certificate = CommitCertificate::sign(&header, 0, &set, &signers);
-        let snap = ChainSnapshot {
-            head_hash: header.hash(),
-            head: crate::store::StoredBlock {
-                header,
-                certificate,
-            },
-            validators: set.clone(),
-            next_validators: set,
-            anchor_tree: AnchorTree::new(&anchors),
-            anchors,
-            checkpoints: HashMap::from([(cp.scenario.clone(), cp.clone().sign(&[me]))]),
-            homes: HashMap::from([(cp.scenario.clone(), *home)]),
-            recent: Default::default(),
-        };
+        let snap = crate::producer::test_snapshot(keys, &[(cp.clone().sign(&[me]), *home)], &[]);
         let side = ReplicaSide {
             store,
             ingest,
