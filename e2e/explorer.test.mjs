@@ -297,6 +297,8 @@ test("(11 §8) explorer: every listed record is checked against the verified che
   const honest = await page.$$eval("td.listed .tag", (ts) => ts.map((t) => t.textContent));
   assert.equal(honest.length, 20);
   assert.deepEqual([...new Set(honest)], ["✓ final"], `every row checks: ${honest}`);
+  // The anchored size shown is the verified checkpoint's, and says so.
+  assert.match(await page.locator("#anchored-stat").innerText(), /✓ verified in block/);
   page.assertNoErrors();
   await page.close();
 

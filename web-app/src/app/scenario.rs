@@ -155,8 +155,19 @@ pub fn Scenario(id: String) -> impl IntoView {
                         <p class="eyebrow">"Scenario " <code>{i.id.clone()}</code></p>
                         <h1 id="scenario-title">{title}</h1>
                         <div class="stats inline">
-                            <div class="stat"><span class="label">"records"</span><span class="value">{fmt::thousands(i.size)}</span></div>
-                            <div class="stat"><span class="label">"anchored in a final block"</span><span class="value">{fmt::thousands(anchored)}</span></div>
+                            <div class="stat"><span class="label">"records"</span><span class="value">{fmt::thousands(i.size)}</span>
+                                <span class="sub">"held by this relay (its word)"</span></div>
+                            <div class="stat" id="anchored-stat"><span class="label">"anchored in a final block"</span>
+                                {move || match charter.get() {
+                                    Some(Some(Ok((_, block, cp)))) if trusted() => view! {
+                                        <span class="value">{fmt::thousands(cp.size)}</span>
+                                        <span class="sub">{format!("✓ verified in block {}", fmt::thousands(block))}</span>
+                                    }.into_any(),
+                                    _ => view! {
+                                        <span class="value">{fmt::thousands(anchored)}</span>
+                                        <span class="sub">"as the relay says (not verified yet)"</span>
+                                    }.into_any(),
+                                }}</div>
                             {i.role.clone().map(|role| {
                                 let home = i.home.clone();
                                 view! {
