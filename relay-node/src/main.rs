@@ -186,7 +186,9 @@ trustchain-relay run --config /tmp/dn/node-2/relay.toml   # then run a node by h
         #[arg(default_value = "-")]
         input: String,
     },
-    /// Verify a receipt offline against a trusted checkpoint. Exits 0 only when verified.
+    /// Verify a receipt offline against a trusted checkpoint. Exits 0 only when verified; 1 when
+    /// not; 3 when the proof holds but a contract's charter rules were not checked (no
+    /// --charter: no charter, no "verified").
     ///
     /// With --evidence instead of --receipt: check equivocation evidence (two blocks at one
     /// height, each certified by the trusted validator set), as the browser widget downloads it.
@@ -206,7 +208,8 @@ trustchain-relay run --config /tmp/dn/node-2/relay.toml   # then run a node by h
         /// The trusted checkpoint JSON (as `GET /v1/trust` returns), kept from a source you trust.
         #[arg(long)]
         trust: PathBuf,
-        /// The scenario's charter JSON, to check the record's schema and rules too.
+        /// The scenario's charter JSON, to check the record's schema and rules too (without it a
+        /// contract's receipt is at best "proof holds, rules not checked", exit 3).
         #[arg(long)]
         charter: Option<PathBuf>,
         /// Print the verdict as JSON.
@@ -625,6 +628,12 @@ fn verify(
         Ok(proof) => LightClient::new(trust).verify_record(&proof, charter.as_ref()),
         Err(e) => trustchain_core::proof::Verdict::undecodable(&e),
     };
+    // No charter, no "verified": a contract whose rules were skipped is reported (and exits) as
+    // such. Record 0 is the charter itself.
+    let rules_unchecked = verdict.outcome.as_ref().is_ok_and(|r| r.index() > 0)
+        && verdict.steps.iter().any(|s| {
+            s.step == trustchain_core::proof::Step::Rules && s.status == StepStatus::Skipped
+        });
     if json {
         println!("{}", serde_json::to_string_pretty(&verdict)?);
     } else {
@@ -637,6 +646,15 @@ fn verify(
             println!("{mark} {:<12} {}", s.step.name(), s.detail);
         }
         match &verdict.outcome {
+            Ok(r) if rules_unchecked => println!(
+                "PROOF HOLDS, RULES NOT CHECKED: record {} of {} is in final block {}, recorded by {}; pass --charter (the scenario's record 0) to check it against its charter",
+                r.index(),
+                r.scenario(),
+                r.block_height(),
+                humantime::format_rfc3339_millis(
+                    std::time::UNIX_EPOCH + Duration::from_millis(r.recorded_by_ms())
+                )
+            ),
             Ok(r) => println!(
                 "VERIFIED: record {} of {} is in final block {}, recorded by {}",
                 r.index(),
@@ -649,9 +667,11 @@ fn verify(
             Err(f) => println!("NOT VERIFIED: {f}"),
         }
     }
-    Ok(if verdict.is_verified() {
-        ExitCode::SUCCESS
-    } else {
+    Ok(if !verdict.is_verified() {
         ExitCode::from(1)
+    } else if rules_unchecked {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
     })
 }

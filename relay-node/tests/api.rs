@@ -105,9 +105,15 @@ fn demo_relay_serves_records_proofs_and_receipts_that_verify_offline() {
     let (_, trust) = get_json(&format!("{url}/v1/trust"));
     let trust_path = dir.path().join("trust.json");
     std::fs::write(&trust_path, trust.to_string()).unwrap();
+    // Without the charter the proof holds but the rules were not checked: not "verified"
+    // (issue 11 §6: no charter, no green — exit 3).
     let (code, out) = verify_cli(&receipt, &trust_path, &[]);
-    assert_eq!(code, 0, "{out}");
-    assert!(out.contains("VERIFIED: record 17 of demo/budget"), "{out}");
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.contains("PROOF HOLDS, RULES NOT CHECKED: record 17 of demo/budget"),
+        "{out}"
+    );
+    assert!(!out.contains("VERIFIED:"), "{out}");
 
     // With the charter, the schema and rules are checked too.
     let charter_path = dir.path().join("charter.json");
@@ -120,6 +126,7 @@ fn demo_relay_serves_records_proofs_and_receipts_that_verify_offline() {
     );
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("ok   rules"), "{out}");
+    assert!(out.contains("VERIFIED: record 17 of demo/budget"), "{out}");
 
     // One flipped byte anywhere: rejected, naming a step.
     let bytes = trustchain_core::receipt::from_base64url(&receipt).unwrap();
@@ -843,8 +850,9 @@ fn a_trust_file_with_a_malformed_validator_set_is_refused() {
     let work = tempfile::tempdir().unwrap();
     let good = work.path().join("good.json");
     std::fs::write(&good, trust.to_string()).unwrap();
+    // The proof holds (exit 3: no charter given, so its rules are not checked).
     let (code, out) = verify_cli(&receipt, &good, &[]);
-    assert_eq!(code, 0, "{out}");
+    assert_eq!(code, 3, "{out}");
     // The same validator twice, a zero weight, no validator at all: JSON reads them, the
     // validator set's checks refuse them.
     let v = trust["validators"]["validators"][0].clone();
