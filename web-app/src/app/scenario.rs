@@ -73,16 +73,18 @@ pub fn Scenario(id: String) -> impl IntoView {
             Some(verified_charter(c, &id).await)
         }
     });
+    // The checkpoint verified with the charter — only under a trust root the reader pinned or
+    // this explorer shipped with.
+    let verified_checkpoint = move || match charter.get() {
+        Some(Some(Ok((_, _, cp)))) if trusted() => Some(cp),
+        _ => None,
+    };
     // The verified checkpoint against the one this browser verified on its last visit: the
     // scenario must only have appended since (a relay or a fork rewriting it is flagged).
     let seen = LocalResource::new(move || {
         let api = c.api_tracked();
         let id = id.get_value();
-        // Only under a trust root the reader pinned or this explorer shipped with.
-        let verified = match charter.get() {
-            Some(Some(Ok((_, _, cp)))) if trusted() => Some(cp),
-            _ => None,
-        };
+        let verified = verified_checkpoint();
         async move {
             let cp = verified?;
             let chain = c.with_client(|lc| lc.chain_id().to_string())?;
@@ -119,11 +121,7 @@ pub fn Scenario(id: String) -> impl IntoView {
         let api = c.api_tracked();
         let id = id.get_value();
         let from = from.get();
-        // Only under a trust root the reader pinned or this explorer shipped with.
-        let verified = match charter.get() {
-            Some(Some(Ok((_, _, cp)))) if trusted() => Some(cp),
-            _ => None,
-        };
+        let verified = verified_checkpoint();
         async move {
             let proofs = verified
                 .as_ref()
