@@ -50,6 +50,12 @@ pub const BODIES: TableDefinition<u64, &[u8]> = TableDefinition::new("bodies");
 /// Scenarios this relay keeps as a replica: scenario → its home relay's key (absent: the
 /// scenario is homed here, or unknown). A replica appends only what its home sends.
 pub const HOMES: TableDefinition<&str, [u8; 32]> = TableDefinition::new("homes");
+/// What format this file is in: `"format" → u32` ([`STORAGE_FORMAT`]).
+pub const META: TableDefinition<&str, u32> = TableDefinition::new("meta");
+/// The storage format this relay writes and reads. 2: checkpoints carry their link to the chain
+/// (`Link::Found` / `Link::Extend`, issue 11). A file without the row but with blocks is format 1.
+pub const STORAGE_FORMAT: u32 = 2;
+
 /// Consensus write-ahead log: `(height, sequence) → entry` bytes (docs/consensus.md §2.2);
 /// entries of decided heights are removed with the block's commit.
 pub const CONSENSUS_WAL: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("consensus_wal");
@@ -67,6 +73,16 @@ pub enum StoreError {
         table: &'static str,
         /// The decoding error.
         source: DecodeError,
+    },
+    /// The file was written in another storage format.
+    #[error(
+        "the database is in storage format {found}, this trustchain-relay reads format {STORAGE_FORMAT}: \
+         it was written by another version; move the data directory away (or pass --data-dir with a \
+         new one; a devnet: --fresh) and let the relay sync the chain again"
+    )]
+    Format {
+        /// The file's format.
+        found: u32,
     },
 }
 
@@ -167,6 +183,17 @@ impl Store {
             txn.open_table(EPOCH_CHANGES)?;
             txn.open_table(BEACON_SECRETS)?;
             txn.open_table(HOMES)?;
+            let mut meta = txn.open_table(META)?;
+            let found = meta.get("format")?.map(|v| v.value());
+            let has_blocks = txn.open_table(BLOCKS)?.first()?.is_some();
+            match (found, has_blocks) {
+                (Some(f), _) if f != STORAGE_FORMAT => return Err(StoreError::Format { found: f }),
+                (None, true) => return Err(StoreError::Format { found: 1 }),
+                (Some(_), _) => {}
+                (None, false) => {
+                    meta.insert("format", STORAGE_FORMAT)?;
+                }
+            }
         }
         txn.commit()?;
         Ok(Store { db })
@@ -559,4 +586,56 @@ pub fn ref_digest(kind: &str, field: &str, value: &trustchain_core::value::Value
     w.str(field);
     value.encode(&mut w);
     *blake3::hash(&w.into_bytes()).as_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A data directory of another storage format is refused with an error that says what to do,
+    /// never read as if it were this one's (older checkpoints lack their link to the chain).
+    #[test]
+    fn another_storage_format_is_refused_clearly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.redb");
+        drop(Store::open(&path).unwrap());
+        // Reopened: the same format.
+        let store = Store::open(&path).unwrap();
+        let txn = store.write().unwrap();
+        assert_eq!(
+            txn.open_table(META)
+                .unwrap()
+                .get("format")
+                .unwrap()
+                .map(|v| v.value()),
+            Some(STORAGE_FORMAT)
+        );
+        // A file of format 1: blocks, no format row.
+        txn.open_table(META).unwrap().remove("format").unwrap();
+        txn.open_table(BLOCKS)
+            .unwrap()
+            .insert(0, [0u8; 4].as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+        drop(store);
+        let e = Store::open(&path).err().expect("format 1 refused");
+        assert!(matches!(e, StoreError::Format { found: 1 }), "{e}");
+        assert!(
+            e.to_string().contains("move the data directory away"),
+            "{e}"
+        );
+        // A newer format.
+        let db = Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(META)
+            .unwrap()
+            .insert("format", STORAGE_FORMAT + 1)
+            .unwrap();
+        txn.commit().unwrap();
+        drop(db);
+        assert!(matches!(
+            Store::open(&path),
+            Err(StoreError::Format { found }) if found == STORAGE_FORMAT + 1
+        ));
+    }
 }
