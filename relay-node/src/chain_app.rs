@@ -367,6 +367,26 @@ pub fn check_checkpoint(
     Ok(())
 }
 
+/// Whether `cp`, refused with `e` on top of `snap`, may instead be *early*: linked to a block this
+/// relay has not committed yet, as a home one block ahead signs it — its `main_ref` is no block
+/// of `snap`'s window, or its consistency proof starts past the anchored size, or it extends a
+/// scenario whose founding `snap` does not hold yet. The driver keeps such a checkpoint for a
+/// few blocks instead of refusing it (gossip races the block that the home already committed).
+pub fn early(snap: &ChainSnapshot, cp: &SignedCheckpoint, e: &CheckpointRefused) -> bool {
+    let c = &cp.checkpoint;
+    let anchored = snap.checkpoints.get(&c.scenario).map(|a| a.checkpoint.size);
+    match e {
+        CheckpointRefused::Anchoring(AnchorError::MainRef { main_ref }) => {
+            snap.recent.height_of(main_ref).is_none()
+        }
+        CheckpointRefused::Anchoring(AnchorError::NotFounded) => anchored.is_none(),
+        CheckpointRefused::Anchoring(AnchorError::ProofSizes {
+            from, anchored: a, ..
+        }) => from > a,
+        _ => false,
+    }
+}
+
 /// Whether a pooled checkpoint still joins `snap`'s chain: its `main_ref` is still recent
 /// enough, and it founds a scenario not yet anchored, or its consistency proof starts at the
 /// anchored size (after a block anchored another checkpoint of its scenario, the home signs a
@@ -550,6 +570,22 @@ mod tests {
             }),
         );
         assert!(!links_to(&snap, &stale));
+        // Gossip from a home one block ahead is early, not refused: a proof from a size past the
+        // anchored one, an extension of a scenario not founded here yet, an unknown main_ref.
+        // A proof from an older size is stale.
+        let err = |snap: &ChainSnapshot, c: &SignedCheckpoint| check(snap, c).unwrap_err();
+        let ahead = cp(
+            &grown,
+            &key,
+            Some(Link::Extend {
+                proof: grown.prove_consistency(5, 7).unwrap(),
+            }),
+        );
+        assert!(early(&snap, &ahead, &err(&snap, &ahead)));
+        assert!(!early(&snap, &stale, &err(&snap, &stale)));
+        assert!(early(&empty, &next, &err(&empty, &next)));
+        assert!(early(&empty, &elsewhere, &err(&empty, &elsewhere)));
+        assert!(!early(&snap, &forged, &err(&snap, &forged)));
         assert!(matches!(
             check(&snap, &stale),
             Err(CheckpointRefused::Anchoring(AnchorError::ProofSizes { .. }))

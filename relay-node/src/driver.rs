@@ -28,7 +28,7 @@ use trustchain_core::encoding::{Decode, Encode};
 use trustchain_core::posr::{Measurements, ObservationReport};
 use trustchain_core::value::ScenarioId;
 
-use crate::chain_app::{check_checkpoint, links_to, validate_block, validate_final};
+use crate::chain_app::{check_checkpoint, early, links_to, validate_block, validate_final};
 use crate::consensus::codec::{MAX_SYNC_BLOCKS, NetMessage, WalRecord};
 use crate::consensus::{
     Action, BlockValue, ConsensusCore, Decision, EpochSet, Height, TimeoutConfig, TrustchainContext,
@@ -152,6 +152,8 @@ pub struct DriverConfig {
 
 /// Pending checkpoints kept at most (one per scenario).
 const MAX_POOL: usize = 100_000;
+/// Blocks an early checkpoint ([`Driver::early`]) waits for the block it links to.
+const EARLY_BLOCKS: u64 = 4;
 /// Proposals of the next height kept until it starts.
 const MAX_FUTURE_PROPOSALS: usize = 16;
 
@@ -183,6 +185,10 @@ pub struct Driver {
     head_at: Instant,
     timers: HashMap<Timeout, Instant>,
     pool: BTreeMap<ScenarioId, SignedCheckpoint>,
+    /// Checkpoints (signatures verified) that link to a block this relay has not committed yet —
+    /// gossiped by a home one block ahead: its `main_ref`, or the anchored size its consistency
+    /// proof starts from. Retried after each block; kept for [`EARLY_BLOCKS`] blocks at most.
+    early: BTreeMap<ScenarioId, (SignedCheckpoint, u64)>,
     /// Proposed values of the height in progress found valid (cleared at every final block).
     validated: std::collections::HashSet<crate::consensus::ctx::BlockId>,
     /// Checkpoints of scenarios homed here waiting for their replicas.
@@ -278,6 +284,7 @@ impl Driver {
             head_at: now,
             timers: HashMap::new(),
             pool: BTreeMap::new(),
+            early: BTreeMap::new(),
             validated: std::collections::HashSet::new(),
             awaiting: BTreeMap::new(),
             registry,
@@ -540,6 +547,15 @@ impl Driver {
         let set = &snap.next_validators;
         let checked = check_checkpoint(&snap, set, Some(&self.registry), &cp, !signed_here);
         if let Err(e) = checked {
+            // Signed validly (the signatures are checked first), but linked to a block this
+            // relay has not committed yet: kept, and tried again after the next blocks.
+            if early(&snap, &cp, &e) {
+                if self.early.len() < MAX_POOL || self.early.contains_key(&c.scenario) {
+                    let height = snap.head.header.height;
+                    self.early.insert(c.scenario.clone(), (cp, height));
+                }
+                return false;
+            }
             self.refuse("checkpoint", e);
             return false;
         }
@@ -852,6 +868,19 @@ impl Driver {
                     || check_checkpoint(&snap, &snap.next_validators, Some(registry), cp, true)
                         .is_ok())
         });
+        // Checkpoints that arrived a block early: those that link now are pooled (their
+        // signatures were verified on arrival), the others wait a few blocks more.
+        let arrived_early = std::mem::take(&mut self.early);
+        for (_, (cp, at)) in arrived_early {
+            if height.saturating_sub(at) > EARLY_BLOCKS {
+                continue;
+            }
+            if links_to(&snap, &cp) {
+                self.pool_insert(cp, true);
+            } else {
+                self.early.insert(cp.checkpoint.scenario.clone(), (cp, at));
+            }
+        }
         // An anchored checkpoint still goes to the replicas that did not sign it, for a while;
         // one still waiting for its majority whose link went stale is dropped (re-signed).
         self.awaiting.retain(|id, a| {
