@@ -482,7 +482,7 @@ async fn scenarios(
         let last = out.last().map(|x| x.id.as_str()).unwrap_or_default();
         format!(
             "</v1/scenarios?after={}&limit={limit}>; rel=\"next\"",
-            percent_encode(last)
+            percent_encoding::utf8_percent_encode(last, UNRESERVED_COMPLEMENT)
         )
     });
     let mut res = Json(out).into_response();
@@ -492,18 +492,12 @@ async fn scenarios(
     Ok(res)
 }
 
-/// `s` with every byte but RFC 3986's unreserved characters percent-encoded.
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+/// What a query value percent-encodes: every byte but RFC 3986's unreserved characters.
+const UNRESERVED_COMPLEMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// The P2PT overlay of the current epoch: regions, their members and hubs, and this relay's
 /// place in it.

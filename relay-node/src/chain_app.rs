@@ -339,12 +339,7 @@ pub fn check_checkpoint(
             .map_err(|e| CheckpointRefused::Signature(e.to_string()))?;
     }
     let anchored = snap.anchored(&cp.checkpoint.scenario);
-    let c = &cp.checkpoint;
-    validity::main_ref_recent(
-        cp,
-        snap.recent.height_of(&c.main_ref),
-        snap.head.header.height + 1,
-    )?;
+    snap.main_ref_recent(cp)?;
     match registry {
         Some(r) => {
             validity::check_anchoring(
@@ -367,19 +362,19 @@ pub fn check_checkpoint(
     Ok(())
 }
 
-/// Whether `cp`, refused with `e` on top of `snap`, may instead be *early*: linked to a block this
+/// Whether a checkpoint refused with `e` on top of `snap` may instead be *early*: linked to a block this
 /// relay has not committed yet, as a home one block ahead signs it — its `main_ref` is no block
 /// of `snap`'s window, or its consistency proof starts past the anchored size, or it extends a
 /// scenario whose founding `snap` does not hold yet. The driver keeps such a checkpoint for a
 /// few blocks instead of refusing it (gossip races the block that the home already committed).
-pub fn early(snap: &ChainSnapshot, cp: &SignedCheckpoint, e: &CheckpointRefused) -> bool {
-    let c = &cp.checkpoint;
-    let anchored = snap.checkpoints.get(&c.scenario).map(|a| a.checkpoint.size);
+pub fn early(snap: &ChainSnapshot, e: &CheckpointRefused) -> bool {
     match e {
+        // Unknown, rather than known but too old.
         CheckpointRefused::Anchoring(AnchorError::MainRef { main_ref }) => {
             snap.recent.height_of(main_ref).is_none()
         }
-        CheckpointRefused::Anchoring(AnchorError::NotFounded) => anchored.is_none(),
+        // `home_of` says so only when `snap` anchors nothing of the scenario.
+        CheckpointRefused::Anchoring(AnchorError::NotFounded) => true,
         CheckpointRefused::Anchoring(AnchorError::ProofSizes {
             from, anchored: a, ..
         }) => from > a,
@@ -394,13 +389,7 @@ pub fn early(snap: &ChainSnapshot, cp: &SignedCheckpoint, e: &CheckpointRefused)
 pub fn links_to(snap: &ChainSnapshot, cp: &SignedCheckpoint) -> bool {
     use trustchain_core::checkpoint::Link;
     let c = &cp.checkpoint;
-    if validity::main_ref_recent(
-        cp,
-        snap.recent.height_of(&c.main_ref),
-        snap.head.header.height + 1,
-    )
-    .is_err()
-    {
+    if snap.main_ref_recent(cp).is_err() {
         return false;
     }
     match (snap.checkpoints.get(&c.scenario), &cp.link) {
@@ -581,11 +570,11 @@ mod tests {
                 proof: grown.prove_consistency(5, 7).unwrap(),
             }),
         );
-        assert!(early(&snap, &ahead, &err(&snap, &ahead)));
-        assert!(!early(&snap, &stale, &err(&snap, &stale)));
-        assert!(early(&empty, &next, &err(&empty, &next)));
-        assert!(early(&empty, &elsewhere, &err(&empty, &elsewhere)));
-        assert!(!early(&snap, &forged, &err(&snap, &forged)));
+        assert!(early(&snap, &err(&snap, &ahead)));
+        assert!(!early(&snap, &err(&snap, &stale)));
+        assert!(early(&empty, &err(&empty, &next)));
+        assert!(early(&empty, &err(&empty, &elsewhere)));
+        assert!(!early(&snap, &err(&snap, &forged)));
         assert!(matches!(
             check(&snap, &stale),
             Err(CheckpointRefused::Anchoring(AnchorError::ProofSizes { .. }))

@@ -549,7 +549,7 @@ impl Driver {
         if let Err(e) = checked {
             // Signed validly (the signatures are checked first), but linked to a block this
             // relay has not committed yet: kept, and tried again after the next blocks.
-            if early(&snap, &cp, &e) {
+            if early(&snap, &e) {
                 if self.early.len() < MAX_POOL || self.early.contains_key(&c.scenario) {
                     let height = snap.head.header.height;
                     self.early.insert(c.scenario.clone(), (cp, height));

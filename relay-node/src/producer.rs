@@ -18,7 +18,7 @@ use trustchain_core::crypto::PublicKey;
 use trustchain_core::encoding::Encode;
 use trustchain_core::hash::Hash;
 use trustchain_core::light_client::TrustedCheckpoint;
-use trustchain_core::validity::{Anchored, MAX_MAIN_REF_AGE};
+use trustchain_core::validity::{self, AnchorError, Anchored, MAX_MAIN_REF_AGE};
 use trustchain_core::value::ScenarioId;
 
 use crate::metrics::Metrics;
@@ -136,6 +136,15 @@ impl ChainSnapshot {
             checkpoint: &cp.checkpoint,
             home,
         })
+    }
+    /// Core's `main_ref` rule for a checkpoint the block after this head would anchor: its
+    /// `main_ref` is one of this chain's recent blocks ([`validity::main_ref_recent`]).
+    pub fn main_ref_recent(&self, cp: &SignedCheckpoint) -> Result<(), AnchorError> {
+        validity::main_ref_recent(
+            cp,
+            self.recent.height_of(&cp.checkpoint.main_ref),
+            self.head.header.height + 1,
+        )
     }
     /// The trusted checkpoint a new light client may start from.
     pub fn trust(&self) -> TrustedCheckpoint {
