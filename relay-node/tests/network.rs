@@ -469,6 +469,18 @@ fn a_byzantine_validator_cannot_anchor_forged_checkpoints() {
             .iter()
             .filter(|n| n.holds(w.scenario.as_str()).is_some())
         {
+            // A replica outside the signing majority may still be receiving the log (it answers
+            // 503 replica_behind meanwhile, docs/network.md): wait until it holds it all.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while n.holds(w.scenario.as_str()).unwrap_or(0) < w.all() {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{} at {} never caught up",
+                    w.scenario,
+                    n.url
+                );
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
             w.verify_all(n, trust.clone());
         }
     }
