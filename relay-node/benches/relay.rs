@@ -27,10 +27,11 @@ use trustchain_core::rules::{Lookup, RecordLookup, RuleOutcome, evaluate};
 use trustchain_core::schema::{FieldSchema, FieldType};
 use trustchain_core::value::{Fields, ScenarioId, Value, parse_decimal};
 use trustchain_relay::api::{AppState, router};
+use trustchain_relay::app::demo;
+use trustchain_relay::ingest;
 use trustchain_relay::metrics::Metrics;
-use trustchain_relay::producer::{Producer, SoloFinalizer, dev_chain_id};
+use trustchain_relay::node::chain::{Producer, SoloFinalizer, dev_chain_id};
 use trustchain_relay::store::Store;
-use trustchain_relay::{demo, ingest};
 
 // ---------------------------------------------------------------------------------------------
 // Sample recording (for the ratios): median per-iteration time of the measurement samples
@@ -385,7 +386,7 @@ fn ingest_http(c: &mut Criterion) {
         store,
         ingest: ing,
         chain,
-        http: trustchain_relay::http_limits::HttpLimits::new(metrics.clone()),
+        http: trustchain_relay::api::limits::HttpLimits::new(metrics.clone()),
         metrics: metrics.clone(),
         started: Instant::now(),
         block_interval,

@@ -15,8 +15,9 @@ use trustchain_core::light_client::{LightClient, TrustedCheckpoint};
 use trustchain_core::proof::StepStatus;
 use trustchain_core::receipt;
 use trustchain_core::value::ScenarioId;
-use trustchain_relay::config::{self, Overrides, RelayConfig};
-use trustchain_relay::{devnet, fields, keys, node};
+use trustchain_relay::api::fields;
+use trustchain_relay::app::config::{self, Overrides, RelayConfig};
+use trustchain_relay::app::{devnet, keys, run as node};
 
 #[derive(Parser)]
 #[command(
@@ -73,7 +74,7 @@ enum Command {
         /// after signing; forge-certificate: votes the validators never made; tamper-listing:
         /// honest proofs, altered record listings).
         #[arg(long, value_enum, hide = true)]
-        misbehave: Option<trustchain_relay::misbehave::Misbehave>,
+        misbehave: Option<trustchain_relay::node::misbehave::Misbehave>,
     },
     /// Run one relay of a multi-node network, configured by a TOML file.
     #[command(
@@ -110,7 +111,7 @@ trustchain-relay run --config relay.toml --data-dir /var/lib/trustchain \\\n    
         print_config: bool,
         /// Testing the other relays only: propose and gossip checkpoints the chain must refuse.
         #[arg(long, value_enum, hide = true)]
-        misbehave_chain: Option<trustchain_relay::misbehave::ChainMisbehave>,
+        misbehave_chain: Option<trustchain_relay::node::misbehave::ChainMisbehave>,
     },
     /// Run a local network of relays (one process each) in one directory, until Ctrl-C.
     #[command(
@@ -477,7 +478,7 @@ fn submit(
         serde_json::Value::Array(v) => v,
         one => vec![one],
     };
-    let now = trustchain_relay::demo::now_ms();
+    let now = trustchain_relay::app::demo::now_ms();
     let first_nonce = nonce.unwrap_or(now * 1000);
     let mut contracts = Vec::new();
     for (i, item) in items.iter().enumerate() {

@@ -586,7 +586,7 @@ fn cli_key_and_submit() {
 fn founding_needs_every_owner_listings_are_paged_and_connections_bounded() {
     use std::net::TcpStream;
     use trustchain_core::crypto::PublicKey;
-    use trustchain_relay::http_limits::MAX_PER_CLIENT;
+    use trustchain_relay::api::limits::MAX_PER_CLIENT;
 
     let dir = tempfile::tempdir().unwrap();
     let relay = Relay::start(dir.path(), &["--no-demo", "--block-interval-ms", "100000"]);

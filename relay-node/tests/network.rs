@@ -349,7 +349,7 @@ fn write_quotas_follow_the_capacity_pledged() {
     );
 
     // The operator of the node pledges its capacity unit: 10/s.
-    let operator = trustchain_relay::keys::load(&dir.join("node-0/operator.key")).unwrap();
+    let operator = trustchain_relay::app::keys::load(&dir.join("node-0/operator.key")).unwrap();
     let id = trustchain_core::value::ScenarioId::new("quota/pledged").unwrap();
     let (status, body) = common::post_json(
         &format!("{}/v1/scenarios", node.url),

@@ -63,7 +63,7 @@ impl Node {
             .stdout(Stdio::piped())
             .stderr(log);
         // The relay's settings are its relay.toml's, not whatever the test's shell exports.
-        for v in trustchain_relay::config::Overrides::ENV_VARS {
+        for v in trustchain_relay::app::config::Overrides::ENV_VARS {
             cmd.env_remove(v);
         }
         let mut child = cmd.spawn().expect("start relay");
@@ -137,7 +137,7 @@ impl Node {
 
     /// Its consensus key (from `node.key` next to its config).
     pub fn validator_key(&self) -> trustchain_core::crypto::PublicKey {
-        let key = trustchain_relay::keys::load(&self.config.with_file_name("node.key"))
+        let key = trustchain_relay::app::keys::load(&self.config.with_file_name("node.key"))
             .expect("node key");
         trustchain_core::crypto::PublicKey::of(&key)
     }

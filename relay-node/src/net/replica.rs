@@ -31,9 +31,9 @@ use trustchain_core::encoding::{Decode, DecodeError, Encode, Limits, Reader, Wri
 use trustchain_core::placement::{self, DEFAULT_REPLICAS, Member};
 use trustchain_core::value::ScenarioId;
 
-use crate::genesis::Genesis;
 use crate::ingest::{Ingest, IngestError};
-use crate::producer::ChainSnapshot;
+use crate::node::chain::ChainSnapshot;
+use crate::node::genesis::Genesis;
 use crate::store::Store;
 
 /// Most entries one [`ReplicaRequest::Append`] carries.
@@ -358,7 +358,7 @@ impl ReplicaSide {
                 "this relay is not a replica of {scenario} homed at {from} in the current epoch"
             ));
         }
-        if checkpoint.time_ms > now_ms + crate::chain_app::MAX_CLOCK_AHEAD_MS {
+        if checkpoint.time_ms > now_ms + crate::node::validate::MAX_CLOCK_AHEAD_MS {
             return ReplicaResponse::refused(
                 "the checkpoint's time is ahead of this relay's clock",
             );
@@ -563,7 +563,7 @@ mod tests {
                 .collect(),
         );
         let (home, cp) = anchored;
-        let snap = crate::producer::test_snapshot(keys, &[(cp.clone().sign(&[me]), *home)], &[]);
+        let snap = crate::node::chain::test_snapshot(keys, &[(cp.clone().sign(&[me]), *home)], &[]);
         let side = ReplicaSide {
             store,
             ingest,
@@ -589,8 +589,8 @@ mod tests {
         let (home, me, other) = (&keys[0], &keys[1], &keys[2]);
         let owner = SigningKey::from_bytes(&[9; 32]);
         let treasurer = SigningKey::from_bytes(&[8; 32]);
-        let charter = crate::demo::charter(&owner, &PublicKey::of(&treasurer), t0);
-        let lines = crate::demo::DemoGen::new(treasurer, 7).budget_lines(1, t0 + 1);
+        let charter = crate::app::demo::charter(&owner, &PublicKey::of(&treasurer), t0);
+        let lines = crate::app::demo::DemoGen::new(treasurer, 7).budget_lines(1, t0 + 1);
         let genuine: Vec<Entry> = std::iter::once(Entry::Charter(charter))
             .chain(lines.into_iter().map(Entry::Contract))
             .collect();
@@ -602,7 +602,7 @@ mod tests {
             log
         };
         let log = log_of(&genuine);
-        let scenario = ScenarioId::new(crate::demo::SCENARIO).unwrap();
+        let scenario = ScenarioId::new(crate::app::demo::SCENARIO).unwrap();
         let at = |log: &MemoryLog, size: u64| Checkpoint {
             scenario: scenario.clone(),
             size,

@@ -66,11 +66,11 @@ impl Decode for Received {
     }
 }
 
-/// The `/trustchain/bw/1` frames (for [`crate::p2p::FrameCodec`]).
+/// The `/trustchain/bw/1` frames (for [`crate::net::FrameCodec`]).
 #[derive(Clone, Default)]
 pub struct BandwidthFrames;
 
-impl crate::p2p::Frames for BandwidthFrames {
+impl crate::net::Frames for BandwidthFrames {
     type Request = Sample;
     type Response = Received;
     const MAX_REQUEST: usize = LIMITS.max_total;

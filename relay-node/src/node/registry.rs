@@ -23,8 +23,8 @@ use trustchain_core::posr::{
     ObservationReport, PosrError, PosrParams, PosrState, Recorded, next_validator_set,
 };
 
-use crate::genesis::Genesis;
-use crate::replica::Places;
+use crate::net::replica::Places;
+use crate::node::genesis::Genesis;
 
 /// Windows after the end of a PoSR epoch before a block closes it.
 pub const GRACE_WINDOWS: u64 = 1;
@@ -369,7 +369,7 @@ mod tests {
             .collect();
         let g = Genesis::create("trustchain-registry-test", 1_000_000, &members)
             .unwrap()
-            .with_posr(1_000, crate::devnet::devnet_posr())
+            .with_posr(1_000, crate::app::devnet::devnet_posr())
             .unwrap();
         (g, keys)
     }

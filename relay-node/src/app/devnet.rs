@@ -30,8 +30,8 @@ use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId};
 use trustchain_core::crypto::PublicKey;
 
-use crate::config::{Overrides, RelayConfig};
-use crate::genesis::Genesis;
+use crate::app::config::{Overrides, RelayConfig};
+use crate::node::genesis::Genesis;
 
 /// A devnet's PoSR window: 2 s, so that epochs (5 windows) change every 10 s and a test or a
 /// person watching sees weights move within a minute.
@@ -242,8 +242,8 @@ fn create(opts: &DevnetOptions) -> anyhow::Result<Devnet> {
     for i in 0..n {
         let nd = dir.join(format!("node-{i}"));
         std::fs::create_dir_all(&nd).with_context(|| format!("cannot create {}", nd.display()))?;
-        let key = crate::keys::load_or_create(&nd.join("node.key"))?;
-        let operator = crate::keys::load_or_create(&nd.join("operator.key"))?;
+        let key = crate::app::keys::load_or_create(&nd.join("node.key"))?;
+        let operator = crate::app::keys::load_or_create(&nd.join("operator.key"))?;
         keys.push((nd, key, operator));
     }
     let mut nodes = Vec::with_capacity(n);
@@ -272,11 +272,11 @@ fn create(opts: &DevnetOptions) -> anyhow::Result<Devnet> {
         .iter()
         .map(|(_, k, op)| (k.clone(), PublicKey::of(op), "default".to_string()))
         .collect();
-    let genesis = Genesis::create(&chain_id, crate::demo::now_ms(), &members)?
+    let genesis = Genesis::create(&chain_id, crate::app::demo::now_ms(), &members)?
         .with_posr(DEVNET_WINDOW_MS, devnet_posr())?
         .with_writes_per_unit(opts.writes_per_unit.unwrap_or(DEVNET_WRITES_PER_UNIT))?;
 
-    let web_dir = crate::node::default_web_dir();
+    let web_dir = crate::app::run::default_web_dir();
     for node in &nodes {
         let ports = NodePorts::of(opts.base_port, node.index).expect("checked above");
         let text = node_config(node, &nodes, ports, opts.demo, web_dir.as_deref());
@@ -383,7 +383,7 @@ pub fn open(dir: &Path, expect_nodes: Option<usize>) -> anyhow::Result<Devnet> {
         let key_file = cfg
             .key_file()
             .with_context(|| format!("{}: no data_dir", config.display()))?;
-        let key = crate::keys::load(&key_file)?;
+        let key = crate::app::keys::load(&key_file)?;
         let pk = PublicKey::of(&key);
         ensure!(
             genesis.node(&pk).is_some(),
@@ -691,7 +691,10 @@ mod tests {
         for node in &d.nodes {
             let cfg = RelayConfig::load(&node.config).unwrap();
             assert_eq!(cfg.demo.enabled, node.index == 0);
-            assert_eq!(cfg.consensus.timeouts, crate::config::TimeoutPreset::Devnet);
+            assert_eq!(
+                cfg.consensus.timeouts,
+                crate::app::config::TimeoutPreset::Devnet
+            );
             let net = cfg.into_network_config().unwrap();
             assert_eq!(net.genesis.hash(), d.genesis.hash());
             assert_eq!(net.data_dir.canonicalize().unwrap(), node.dir);

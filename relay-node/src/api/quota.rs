@@ -27,9 +27,9 @@ use trustchain_core::charter::Charter;
 use trustchain_core::crypto::PublicKey;
 use trustchain_core::placement::{BASE_UNITS, region_ratio_milli, write_quota};
 
-use crate::genesis::Genesis;
-use crate::producer::ChainSnapshot;
-use crate::replica::Places;
+use crate::net::replica::Places;
+use crate::node::chain::ChainSnapshot;
+use crate::node::genesis::Genesis;
 
 /// Anchored scenarios one unit of a region's load stands for.
 pub const SCENARIOS_PER_UNIT: u64 = 100;

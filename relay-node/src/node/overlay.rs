@@ -15,7 +15,7 @@ use trustchain_core::crypto::PublicKey;
 use trustchain_core::hash::Hash;
 use trustchain_core::placement::{hub_count, hubs};
 
-use crate::replica::Places;
+use crate::net::replica::Places;
 
 /// One region of the overlay.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]

@@ -13,10 +13,10 @@ use trustchain_core::crypto::PublicKey;
 use trustchain_core::value::ScenarioId;
 
 use crate::api::{AppState, router_with_web};
-use crate::demo::{self, DemoGen};
+use crate::app::demo::{self, DemoGen};
 use crate::ingest::{self, Ingest};
 use crate::metrics::Metrics;
-use crate::producer::{ChainSnapshot, Producer, SoloFinalizer, dev_chain_id};
+use crate::node::chain::{ChainSnapshot, Producer, SoloFinalizer, dev_chain_id};
 use crate::store::Store;
 
 /// Settings of `trustchain-relay dev`.
@@ -41,7 +41,7 @@ pub struct DevConfig {
     /// TCP port for libp2p WebSocket (0: any free port).
     pub ws_port: u16,
     /// Lie in every record proof served, to test verifiers (never in production).
-    pub misbehave: Option<crate::misbehave::Misbehave>,
+    pub misbehave: Option<crate::node::misbehave::Misbehave>,
 }
 
 /// The web directory served when `--web-dir` is not given: `wasm-pkg/site` of the current
@@ -72,7 +72,7 @@ pub async fn run_dev(
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(&cfg.data_dir)
         .with_context(|| format!("cannot create data directory {}", cfg.data_dir.display()))?;
-    let node_key = crate::keys::load_or_create(&cfg.data_dir.join("node.key"))?;
+    let node_key = crate::app::keys::load_or_create(&cfg.data_dir.join("node.key"))?;
     let db_path = cfg.data_dir.join("relay.redb");
     let store = Arc::new(
         Store::open(&db_path).with_context(|| format!("cannot open {}", db_path.display()))?,
@@ -86,8 +86,8 @@ pub async fn run_dev(
         metrics.clone(),
     )?;
     let (ingest, writer) = ingest::start(store.clone(), metrics.clone())?;
-    let p2p = crate::p2p::start(
-        crate::p2p::P2pConfig {
+    let p2p = crate::net::start(
+        crate::net::P2pConfig {
             ip: cfg.listen.ip(),
             webrtc_port: cfg.webrtc_port,
             ws_port: cfg.ws_port,
@@ -133,7 +133,7 @@ pub async fn run_dev(
         store: store.clone(),
         ingest,
         chain,
-        http: crate::http_limits::HttpLimits::new(metrics.clone()),
+        http: crate::api::limits::HttpLimits::new(metrics.clone()),
         metrics,
         started: Instant::now(),
         block_interval: cfg.block_interval,
@@ -191,7 +191,7 @@ async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     demo_task: Option<tokio::task::JoinHandle<()>>,
 ) -> anyhow::Result<()> {
-    let listener = crate::http_limits::LimitedListener::new(listener, state.http.clone());
+    let listener = crate::api::limits::LimitedListener::new(listener, state.http.clone());
     axum::serve(listener, router_with_web(state, web_dir))
         .with_graceful_shutdown(shutdown)
         .await?;
@@ -215,8 +215,8 @@ async fn start_demo(
     if !enabled {
         return Ok(None);
     }
-    let owner = crate::keys::load_or_create(&data_dir.join("demo-owner.key"))?;
-    let treasurer = crate::keys::load_or_create(&data_dir.join("demo-treasurer.key"))?;
+    let owner = crate::app::keys::load_or_create(&data_dir.join("demo-owner.key"))?;
+    let treasurer = crate::app::keys::load_or_create(&data_dir.join("demo-treasurer.key"))?;
     seed_demo(store, ingest, &owner, &treasurer, records).await?;
     if every.is_zero() {
         return Ok(None);
@@ -312,7 +312,7 @@ pub struct NetworkConfig {
     /// The node's key file (created if missing; `data_dir/node.key` by default).
     pub key_file: PathBuf,
     /// The network's genesis, loaded and verified.
-    pub genesis: crate::genesis::Genesis,
+    pub genesis: crate::node::genesis::Genesis,
     /// This node's region (P2PT, docs/network.md).
     pub region: String,
     /// Address to serve HTTP on.
@@ -342,7 +342,7 @@ pub struct NetworkConfig {
     /// Static files served behind the API, if any.
     pub web_dir: Option<PathBuf>,
     /// Testing only: lie to the other validators (`run --misbehave-chain`, never from a file).
-    pub misbehave: Option<crate::misbehave::ChainMisbehave>,
+    pub misbehave: Option<crate::node::misbehave::ChainMisbehave>,
 }
 
 /// Opens the chain of `genesis` in `store`: writes block 0 into a new database (`fresh` is then
@@ -350,8 +350,8 @@ pub struct NetworkConfig {
 /// replaying every block's reports (and checks it against the stored epoch changes).
 fn open_chain(
     store: &Store,
-    genesis: &crate::genesis::Genesis,
-) -> anyhow::Result<(ChainSnapshot, crate::registry::Registry, bool)> {
+    genesis: &crate::node::genesis::Genesis,
+) -> anyhow::Result<(ChainSnapshot, crate::node::registry::Registry, bool)> {
     use trustchain_core::encoding::Encode as _;
     let view = store.read()?;
     let (head, fresh) = match view.head()? {
@@ -385,7 +385,7 @@ fn open_chain(
     };
     // Replay the registry: block by block, the set each block names must be the one stored.
     let view = store.read()?;
-    let mut registry = crate::registry::Registry::genesis(genesis);
+    let mut registry = crate::node::registry::Registry::genesis(genesis);
     let mut set = genesis.validators.clone();
     for h in 1..=head.header.height {
         let block = view
@@ -411,7 +411,7 @@ fn open_chain(
         )
     })?;
     drop(view);
-    let snap = crate::producer::load_snapshot(store, head, current, set)?;
+    let snap = crate::node::chain::load_snapshot(store, head, current, set)?;
     Ok((snap, registry, fresh))
 }
 
@@ -421,11 +421,11 @@ pub async fn run_network(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     use crate::consensus::EpochSet;
-    use crate::driver::{self, Driver, DriverConfig, DriverIn};
+    use crate::node::{self, Driver, DriverConfig, DriverIn};
 
     std::fs::create_dir_all(&cfg.data_dir)
         .with_context(|| format!("cannot create data directory {}", cfg.data_dir.display()))?;
-    let node_key = crate::keys::load_or_create(&cfg.key_file)?;
+    let node_key = crate::app::keys::load_or_create(&cfg.key_file)?;
     let me = PublicKey::of(&node_key);
     let db_path = cfg.data_dir.join("relay.redb");
     let store = Arc::new(
@@ -453,7 +453,7 @@ pub async fn run_network(
     let epoch = EpochSet::new(chain.borrow().next_validators.clone(), registry.seed())
         .map_err(|e| anyhow::anyhow!("genesis validator set: {e}"))?;
     let (out_tx, out_rx) = tokio::sync::mpsc::unbounded_channel();
-    let (overlay_tx, overlay) = watch::channel(Arc::new(crate::overlay::Overlay::default()));
+    let (overlay_tx, overlay) = watch::channel(Arc::new(crate::node::overlay::Overlay::default()));
     let mut drv = Driver::new(
         store.clone(),
         node_key.clone(),
@@ -475,7 +475,7 @@ pub async fn run_network(
     )?;
     drv.publish_weights();
     drv.recover()?;
-    let (driver_tx, driver_thread) = driver::spawn(drv)?;
+    let (driver_tx, driver_thread) = node::spawn(drv)?;
     // New records wake the driver, so they are checkpointed without waiting for its next scan.
     let wake = driver_tx.clone();
     let (ingest, writer) = ingest::start_with_hook(
@@ -485,8 +485,8 @@ pub async fn run_network(
             let _ = wake.try_send(DriverIn::Moved);
         })),
     )?;
-    let p2p = crate::p2p::start(
-        crate::p2p::P2pConfig {
+    let p2p = crate::net::start(
+        crate::net::P2pConfig {
             ip: cfg.browser_ip,
             webrtc_port: cfg.webrtc_port,
             ws_port: cfg.ws_port,
@@ -496,16 +496,16 @@ pub async fn run_network(
         &cfg.data_dir,
         store.clone(),
         chain.clone(),
-        Some(crate::p2p::RelayNet {
+        Some(crate::net::RelayNet {
             listen: cfg.p2p_listen.clone(),
             bootstrap: cfg.bootstrap.clone(),
-            topic: crate::p2p::topic(&genesis.chain_id),
+            topic: crate::net::topic(&genesis.chain_id),
             driver: driver_tx.clone(),
             out: out_rx,
             metrics: metrics.clone(),
             nodes: registry_nodes,
             window_ms,
-            replica: crate::replica::ReplicaSide {
+            replica: crate::net::replica::ReplicaSide {
                 store: store.clone(),
                 ingest: ingest.clone(),
                 key: node_key.clone(),
@@ -549,14 +549,14 @@ pub async fn run_network(
         store: store.clone(),
         ingest,
         chain,
-        http: crate::http_limits::HttpLimits::new(metrics.clone()),
+        http: crate::api::limits::HttpLimits::new(metrics.clone()),
         metrics,
         started: Instant::now(),
         block_interval: cfg.checkpoint_delay,
         mode: "network",
         p2p: Some(p2p),
         misbehave: None,
-        quotas: Some(Arc::new(crate::quota::Quotas::new(genesis, &me))),
+        quotas: Some(Arc::new(crate::api::quota::Quotas::new(genesis, &me))),
         overlay: Some((me, overlay)),
     };
     serve(listener, state, cfg.web_dir.as_deref(), shutdown, demo_task).await?;

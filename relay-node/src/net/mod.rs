@@ -6,6 +6,9 @@
 //! the relay's address survives restarts (rust-libp2p issue #5594), and the libp2p identity is
 //! derived from the node key, so the `/p2p/` peer id does too.
 
+pub mod probes;
+pub mod replica;
+
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
@@ -29,9 +32,9 @@ use crate::api;
 use crate::consensus::codec::{
     MAX_SYNC_BLOCKS, NET_LIMITS, NetMessage, SYNC_LIMITS, SyncRequest, SyncResponse,
 };
-use crate::driver::{DriverIn, NetOut};
-use crate::producer::ChainSnapshot;
-use crate::replica::{REPLICA_LIMITS, ReplicaRequest, ReplicaResponse};
+use crate::net::replica::{REPLICA_LIMITS, ReplicaRequest, ReplicaResponse};
+use crate::node::chain::ChainSnapshot;
+use crate::node::{DriverIn, NetOut};
 use crate::store::Store;
 use trustchain_core::checkpoint::Checkpoint;
 
@@ -48,7 +51,7 @@ pub struct P2pConfig {
     /// TCP port for WebSocket (0: any).
     pub ws_port: u16,
     /// Lie in every record proof served (tests of the verifiers only; `dev --misbehave`).
-    pub misbehave: Option<crate::misbehave::Misbehave>,
+    pub misbehave: Option<crate::node::misbehave::Misbehave>,
 }
 
 /// What the rest of the relay knows of the libp2p side.
@@ -141,7 +144,7 @@ impl Frames for SyncFrames {
 }
 
 /// `/trustchain/replica/1`: a scenario's home sends its entries to its replicas, which
-/// co-sign its checkpoints ([`crate::replica`]).
+/// co-sign its checkpoints ([`crate::net::replica`]).
 #[derive(Clone, Default)]
 pub struct ReplicaFrames;
 impl Frames for ReplicaFrames {
@@ -239,8 +242,8 @@ struct Behaviour {
     replica: request_response::Behaviour<FrameCodec<ReplicaFrames>>,
     /// Relays tell each other where they listen (to dial hubs); off in clients.
     identify: Toggle<libp2p::identify::Behaviour>,
-    /// PoSR's bandwidth sample between relays ([`crate::bandwidth`]).
-    bandwidth: request_response::Behaviour<FrameCodec<crate::bandwidth::BandwidthFrames>>,
+    /// PoSR's bandwidth sample between relays ([`crate::net::probes`]).
+    bandwidth: request_response::Behaviour<FrameCodec<crate::net::probes::BandwidthFrames>>,
 }
 
 /// Connections a relay accepts: enough for many browsers, bounded so that no peer can exhaust it.
@@ -347,7 +350,7 @@ fn build_swarm(
                 identify: Toggle::from(identify),
                 bandwidth: request_response::Behaviour::new(
                     [(
-                        StreamProtocol::new(crate::bandwidth::PROTOCOL),
+                        StreamProtocol::new(crate::net::probes::PROTOCOL),
                         ProtocolSupport::Full,
                     )],
                     request_response::Config::default()
@@ -459,7 +462,7 @@ async fn answer(
     store: Arc<Store>,
     mut chain: watch::Receiver<Arc<ChainSnapshot>>,
     req: Request,
-    misbehave: Option<crate::misbehave::Misbehave>,
+    misbehave: Option<crate::node::misbehave::Misbehave>,
 ) -> Response {
     let err = |e: api::ApiError| Response::Error {
         code: e.code().to_string(),
@@ -525,7 +528,7 @@ pub struct RelayNet {
     /// The gossip topic (one per network).
     pub topic: String,
     /// Where gossip and sync answers go.
-    pub driver: crate::driver::DriverTx,
+    pub driver: crate::node::DriverTx,
     /// What the driver wants sent.
     pub out: mpsc::UnboundedReceiver<NetOut>,
     /// Counters.
@@ -535,9 +538,9 @@ pub struct RelayNet {
     /// The PoSR window length.
     pub window_ms: u64,
     /// What this relay needs to act as a scenario replica.
-    pub replica: crate::replica::ReplicaSide,
+    pub replica: crate::net::replica::ReplicaSide,
     /// The P2PT overlay of the current epoch: the hubs this relay keeps connected.
-    pub overlay: watch::Receiver<Arc<crate::overlay::Overlay>>,
+    pub overlay: watch::Receiver<Arc<crate::node::overlay::Overlay>>,
 }
 
 /// How long a relay waits for a ping's answer: eight intervals, within [2 s, 20 s]. A relay
@@ -650,7 +653,7 @@ impl Replicating {
         cp: Checkpoint,
         start: u64,
     ) {
-        match crate::replica::append_from(store, &cp, start) {
+        match crate::net::replica::append_from(store, &cp, start) {
             Ok(req) => {
                 tracing::debug!(%peer, scenario = %cp.scenario, size = cp.size, start, "replicate");
                 let id = swarm.behaviour_mut().replica.send_request(&peer, req);
@@ -736,7 +739,7 @@ pub async fn start(
     let mut driver = None;
     let mut metrics = None;
     let mut replica_side = None;
-    let mut overlay: Option<watch::Receiver<Arc<crate::overlay::Overlay>>> = None;
+    let mut overlay: Option<watch::Receiver<Arc<crate::node::overlay::Overlay>>> = None;
     let me = trustchain_core::crypto::PublicKey::of(node_key);
     // Where registered relays listen (bootstrap addresses, then what identify tells).
     let mut relay_addrs: std::collections::HashMap<PeerId, Multiaddr> =
@@ -998,7 +1001,7 @@ pub async fn start(
                                     // answered ping (which spreads the samples over the window).
                                     if relays.contains(&peer) && sampled_in.get(&peer) != Some(&window) {
                                         sampled_in.insert(peer, window);
-                                        let id = swarm.behaviour_mut().bandwidth.send_request(&peer, crate::bandwidth::Sample::full());
+                                        let id = swarm.behaviour_mut().bandwidth.send_request(&peer, crate::net::probes::Sample::full());
                                         sampling.insert(id, (peer, Instant::now()));
                                     }
                                 }
@@ -1044,7 +1047,7 @@ pub async fn start(
                                 (Some(from), Some(side)) => {
                                     let snap = chain.borrow().clone();
                                     tokio::spawn(async move {
-                                        let res = side.answer(from, &snap, crate::demo::now_ms(), request).await;
+                                        let res = side.answer(from, &snap, crate::app::demo::now_ms(), request).await;
                                         let _ = tx.send((channel, res)).await;
                                     });
                                 }
@@ -1104,15 +1107,15 @@ pub async fn start(
                             // Registered relays only; anyone else's stream is dropped unanswered.
                             if node_keys.contains_key(&peer) {
                                 let n = u32::try_from(request.0.len()).unwrap_or(u32::MAX);
-                                let _ = swarm.behaviour_mut().bandwidth.send_response(channel, crate::bandwidth::Received(n));
+                                let _ = swarm.behaviour_mut().bandwidth.send_response(channel, crate::net::probes::Received(n));
                             }
                         }
                         request_response::Message::Response { request_id, response } => {
                             if let Some((p, sent)) = sampling.remove(&request_id)
-                                && response.0 as usize == crate::bandwidth::SAMPLE_BYTES
+                                && response.0 as usize == crate::net::probes::SAMPLE_BYTES
                             {
                                 let rtt = measured.get(&p).and_then(|(_, hb)| hb.median_rtt());
-                                if let Some(k) = crate::bandwidth::kbps(crate::bandwidth::SAMPLE_BYTES, sent.elapsed(), rtt) {
+                                if let Some(k) = crate::net::probes::kbps(crate::net::probes::SAMPLE_BYTES, sent.elapsed(), rtt) {
                                     tracing::trace!(peer = %p, kbps = k, "bandwidth sample");
                                     bandwidth.insert(p, k);
                                     if let Some(m) = &metrics {

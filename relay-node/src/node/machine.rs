@@ -28,16 +28,16 @@ use trustchain_core::encoding::{Decode, Encode};
 use trustchain_core::posr::{Measurements, ObservationReport};
 use trustchain_core::value::ScenarioId;
 
-use crate::chain_app::{check_checkpoint, early, links_to, validate_block, validate_final};
 use crate::consensus::codec::{MAX_SYNC_BLOCKS, NetMessage, WalRecord};
 use crate::consensus::{
     Action, BlockValue, ConsensusCore, Decision, EpochSet, Height, TimeoutConfig, TrustchainContext,
 };
 use crate::metrics::Metrics;
-use crate::overlay::Overlay;
-use crate::producer::{ChainSnapshot, commit_block, next_header, sign_moved};
-use crate::registry::Registry;
-use crate::replica::{needed, replicas_of};
+use crate::net::replica::{needed, replicas_of};
+use crate::node::chain::{ChainSnapshot, commit_block, next_header, sign_moved};
+use crate::node::overlay::Overlay;
+use crate::node::registry::Registry;
+use crate::node::validate::{check_checkpoint, early, links_to, validate_block, validate_final};
 use crate::store::{
     BlockBody, CONSENSUS_WAL, FinalBlock, MAX_BODY_CHECKPOINTS, Store, StoredBlock,
 };
@@ -99,7 +99,7 @@ pub enum NetOut {
     /// height; see [`STALL_RECONNECT`]).
     Reconnect,
     /// Send the entries behind `checkpoint` to `replicas` and ask them to co-sign it
-    /// ([`crate::replica`]).
+    /// ([`crate::net::replica`]).
     Replicate {
         /// A checkpoint of a scenario homed here.
         checkpoint: Checkpoint,
@@ -147,7 +147,7 @@ pub struct DriverConfig {
     pub sync_grace: Duration,
     /// Testing the other relays' block validation only: propose and gossip checkpoints the
     /// chain must refuse (`run --misbehave-chain`).
-    pub misbehave: Option<crate::misbehave::ChainMisbehave>,
+    pub misbehave: Option<crate::node::misbehave::ChainMisbehave>,
 }
 
 /// Pending checkpoints kept at most (one per scenario).

@@ -4,7 +4,7 @@
 //! Malachite in `ProposalOnly` mode treats every proposed value as valid (docs/consensus.md
 //! §2.3), so the driver calls [`validate_block`] on every proposal before the state machine sees
 //! it; and a block that arrives already final (gossiped after a decision, or fetched by sync) is
-//! checked with [`validate_block`] and its certificate before [`crate::producer::commit_block`]
+//! checked with [`validate_block`] and its certificate before [`crate::node::chain::commit_block`]
 //! writes it. Blocks a node decided itself and blocks it learnt from others go through the same
 //! commit.
 
@@ -14,8 +14,8 @@ use trustchain_core::hash::Hash;
 use trustchain_core::placement::DEFAULT_REPLICAS;
 use trustchain_core::validity::{self, AnchorError};
 
-use crate::producer::ChainSnapshot;
-use crate::registry::{Registry, RegistryError};
+use crate::node::chain::ChainSnapshot;
+use crate::node::registry::{Registry, RegistryError};
 use crate::store::BlockBody;
 
 /// How far a proposed block's time may be ahead of this node's clock.
@@ -464,7 +464,7 @@ mod tests {
             .map(|a| (a.clone(), PublicKey::of(key)))
             .into_iter()
             .collect();
-        crate::producer::test_snapshot(std::slice::from_ref(key), &anchored, &[MAIN_REF])
+        crate::node::chain::test_snapshot(std::slice::from_ref(key), &anchored, &[MAIN_REF])
     }
 
     #[test]

@@ -18,9 +18,9 @@ use libp2p::Multiaddr;
 use libp2p::multiaddr::Protocol;
 use serde::{Deserialize, Deserializer};
 
+use crate::app::run::NetworkConfig;
 use crate::consensus::TimeoutConfig;
-use crate::genesis::Genesis;
-use crate::node::NetworkConfig;
+use crate::node::genesis::Genesis;
 
 /// Largest config file read.
 const MAX_CONFIG_FILE: u64 = 1 << 20;
@@ -478,11 +478,11 @@ impl RelayConfig {
         );
         ensure!(
             !self.region.is_empty()
-                && self.region.len() <= crate::genesis::MAX_REGION
+                && self.region.len() <= crate::node::genesis::MAX_REGION
                 && self.region.bytes().all(|b| b.is_ascii_graphic()),
             "region: {:?} must be 1 to {} printable ASCII characters without spaces",
             self.region,
-            crate::genesis::MAX_REGION
+            crate::node::genesis::MAX_REGION
         );
         Ok(())
     }

@@ -3,6 +3,10 @@
 //! Scenario ids contain `/`; in paths they are percent-encoded as one segment:
 //! `/v1/scenarios/demo%2Fbudget/records/17`.
 
+pub mod fields;
+pub mod limits;
+pub mod quota;
+
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,7 +33,7 @@ use trustchain_core::value::ScenarioId;
 
 use crate::ingest::{Ingest, IngestError};
 use crate::metrics::Metrics;
-use crate::producer::ChainSnapshot;
+use crate::node::chain::ChainSnapshot;
 use crate::store::{Store, StoreError};
 
 /// Largest request body.
@@ -55,17 +59,17 @@ pub struct AppState {
     /// `"dev"` (single-node network) or `"network"` (a relay of a BFT network).
     pub mode: &'static str,
     /// The libp2p side (browser transports), when running.
-    pub p2p: Option<crate::p2p::P2pInfo>,
+    pub p2p: Option<crate::net::P2pInfo>,
     /// Lie in every record proof served (tests of the verifiers only; `dev --misbehave`).
-    pub misbehave: Option<crate::misbehave::Misbehave>,
+    pub misbehave: Option<crate::node::misbehave::Misbehave>,
     /// Write quotas of the projects homed here (a network relay; none in dev mode).
-    pub quotas: Option<Arc<crate::quota::Quotas>>,
+    pub quotas: Option<Arc<crate::api::quota::Quotas>>,
     /// Bounds on connections and event streams (docs/threats.md).
-    pub http: Arc<crate::http_limits::HttpLimits>,
+    pub http: Arc<crate::api::limits::HttpLimits>,
     /// This relay's key and the P2PT overlay of the current epoch (a network relay).
     pub overlay: Option<(
         trustchain_core::crypto::PublicKey,
-        watch::Receiver<Arc<crate::overlay::Overlay>>,
+        watch::Receiver<Arc<crate::node::overlay::Overlay>>,
     )>,
 }
 
@@ -780,7 +784,7 @@ pub fn record_proof(
     snap: &ChainSnapshot,
     id: &ScenarioId,
     index: u64,
-    misbehave: Option<crate::misbehave::Misbehave>,
+    misbehave: Option<crate::node::misbehave::Misbehave>,
 ) -> ApiResult<RecordProof> {
     let view = store.read()?;
     let size = view
@@ -1074,10 +1078,10 @@ async fn heads(
             "too_many_streams",
             format!(
                 "this relay serves {} head streams at once; retry shortly, or poll /v1/main/head",
-                crate::http_limits::MAX_HEAD_STREAMS
+                crate::api::limits::MAX_HEAD_STREAMS
             ),
         );
-        e.retry_after = Some(u64::from(crate::http_limits::RETRY_AFTER_S));
+        e.retry_after = Some(u64::from(crate::api::limits::RETRY_AFTER_S));
         e
     })?;
     let stream = WatchStream::new(s.chain.clone()).map(move |snap| {
