@@ -421,7 +421,7 @@ pub async fn run_network(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     use crate::consensus::EpochSet;
-    use crate::node::{self, Driver, DriverConfig, DriverIn};
+    use crate::node::{self, Input, Machine, MachineConfig, Now};
 
     std::fs::create_dir_all(&cfg.data_dir)
         .with_context(|| format!("cannot create data directory {}", cfg.data_dir.display()))?;
@@ -454,14 +454,14 @@ pub async fn run_network(
         .map_err(|e| anyhow::anyhow!("genesis validator set: {e}"))?;
     let (out_tx, out_rx) = tokio::sync::mpsc::unbounded_channel();
     let (overlay_tx, overlay) = watch::channel(Arc::new(crate::node::overlay::Overlay::default()));
-    let mut drv = Driver::new(
+    let now = Now::real();
+    let mut drv = Machine::new(
         store.clone(),
         node_key.clone(),
         epoch,
         snapshot_tx,
         metrics.clone(),
-        out_tx,
-        DriverConfig {
+        MachineConfig {
             timeouts: cfg.timeouts,
             idle_block: cfg.idle_block,
             checkpoint_delay: cfg.checkpoint_delay,
@@ -472,17 +472,18 @@ pub async fn run_network(
         fresh,
         registry,
         overlay_tx,
+        now,
     )?;
     drv.publish_weights();
-    drv.recover()?;
-    let (driver_tx, driver_thread) = node::spawn(drv)?;
+    drv.recover(now)?;
+    let (driver_tx, driver_thread) = node::spawn(drv, out_tx)?;
     // New records wake the driver, so they are checkpointed without waiting for its next scan.
     let wake = driver_tx.clone();
     let (ingest, writer) = ingest::start_with_hook(
         store.clone(),
         metrics.clone(),
         Some(Box::new(move || {
-            let _ = wake.try_send(DriverIn::Moved);
+            let _ = wake.try_send(Input::Moved);
         })),
     )?;
     let p2p = crate::net::start(
@@ -560,7 +561,7 @@ pub async fn run_network(
         overlay: Some((me, overlay)),
     };
     serve(listener, state, cfg.web_dir.as_deref(), shutdown, demo_task).await?;
-    let _ = driver_tx.send(DriverIn::Stop);
+    let _ = driver_tx.send(Input::Stop);
     let _ = driver_thread.join();
     drop(writer);
     Ok(())

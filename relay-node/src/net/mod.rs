@@ -34,7 +34,7 @@ use crate::consensus::codec::{
 };
 use crate::net::replica::{REPLICA_LIMITS, ReplicaRequest, ReplicaResponse};
 use crate::node::chain::ChainSnapshot;
-use crate::node::{DriverIn, NetOut};
+use crate::node::{Input, Output};
 use crate::store::Store;
 use trustchain_core::checkpoint::Checkpoint;
 
@@ -528,9 +528,9 @@ pub struct RelayNet {
     /// The gossip topic (one per network).
     pub topic: String,
     /// Where gossip and sync answers go.
-    pub driver: crate::node::DriverTx,
+    pub driver: crate::node::Inbox<PeerId>,
     /// What the driver wants sent.
-    pub out: mpsc::UnboundedReceiver<NetOut>,
+    pub out: mpsc::UnboundedReceiver<Output<PeerId>>,
     /// Counters.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The registered nodes this relay measures for PoSR.
@@ -862,7 +862,7 @@ pub async fn start(
     // Dropped inputs are counted (metric) and logged at most once a second.
     let drop_metrics = metrics.clone();
     let last_drop_log = std::cell::Cell::new(None::<Instant>);
-    let to_driver = move |input: DriverIn| {
+    let to_driver = move |input: Input<PeerId>| {
         if let Some(d) = &driver
             && d.try_send(input).is_err()
         {
@@ -909,23 +909,23 @@ pub async fn start(
                     redial.reset_immediately();
                 }
                 Some(out) = async { match net_out.as_mut() { Some(rx) => rx.recv().await, None => None } } => match out {
-                    NetOut::Publish(msg) => {
+                    Output::Publish(msg) => {
                         if let (Some(g), Some(t)) = (swarm.behaviour_mut().gossip.as_mut(), &topic_hash)
                             && let Err(e) = g.publish(t.clone(), msg.to_bytes())
                         {
                             tracing::debug!(error = %e, "gossip publish");
                         }
                     }
-                    NetOut::Sync { peer, from } => {
+                    Output::Sync { peer, from } => {
                         swarm.behaviour_mut().sync.send_request(&peer, SyncRequest::Blocks { from, limit: MAX_SYNC_BLOCKS });
                     }
-                    NetOut::Reconnect => {
+                    Output::Reconnect => {
                         for peer in relays.iter().copied().collect::<Vec<_>>() {
                             let _ = swarm.disconnect_peer_id(peer);
                         }
                         redial.reset_immediately();
                     }
-                    NetOut::Replicate { checkpoint, replicas } => {
+                    Output::Replicate { checkpoint, replicas } => {
                         for key in replicas {
                             replicating.send(&mut swarm, &store, key, checkpoint.clone());
                         }
@@ -949,7 +949,7 @@ pub async fn start(
                             .collect();
                         // A jump of more than one window (a suspended machine) measured nothing.
                         if w == done + 1 {
-                            to_driver(DriverIn::Observations { window: done, measured: list });
+                            to_driver(Input::Observations { window: done, measured: list });
                         }
                     }
                 }
@@ -983,7 +983,7 @@ pub async fn start(
                             tracing::info!(%peer_id, %addr, "relay connected");
                             relays.insert(peer_id);
                             if let Some(m) = &metrics { m.peers.set(relays.len() as u64); }
-                            to_driver(DriverIn::PeerConnected(peer_id));
+                            to_driver(Input::PeerConnected(peer_id));
                         }
                     }
                     SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } if relays.remove(&peer_id) => {
@@ -1017,7 +1017,7 @@ pub async fn start(
                     }
                     SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Message { propagation_source, message, .. })) => {
                         match NetMessage::from_bytes_with(&message.data, NET_LIMITS) {
-                            Ok(msg) => to_driver(DriverIn::Net { from: propagation_source, msg }),
+                            Ok(msg) => to_driver(Input::Net { from: propagation_source, msg }),
                             Err(e) => {
                                 if let Some(m) = &metrics { m.consensus_refused.add(1); }
                                 tracing::debug!(peer = %propagation_source, error = %e, "undecodable gossip");
@@ -1033,7 +1033,7 @@ pub async fn start(
                             });
                         }
                         request_response::Message::Response { response, .. } => match response {
-                            SyncResponse::Blocks(blocks) => to_driver(DriverIn::Synced { from: peer, blocks }),
+                            SyncResponse::Blocks(blocks) => to_driver(Input::Synced { from: peer, blocks }),
                             SyncResponse::Error { message } => tracing::warn!(%peer, %message, "sync refused"),
                         },
                     },
@@ -1064,7 +1064,7 @@ pub async fn start(
                                     tracing::debug!(%peer, scenario = %cp.scenario, size = cp.size, "replica signed");
                                     if sig.key == key && key.verify(&cp.digest(), &sig.signature).is_ok() {
                                         replicating.sizes.insert(slot.clone(), cp.size);
-                                        to_driver(DriverIn::ReplicaSigned { checkpoint: cp, signature: sig });
+                                        to_driver(Input::ReplicaSigned { checkpoint: cp, signature: sig });
                                     } else {
                                         tracing::warn!(%peer, "a replica's signature does not verify");
                                     }

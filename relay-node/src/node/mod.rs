@@ -9,6 +9,8 @@ mod machine;
 pub mod misbehave;
 pub mod overlay;
 pub mod registry;
+mod shell;
 pub mod validate;
 
-pub use machine::*;
+pub use machine::{Input, Machine, MachineConfig, Now, Output, Peer};
+pub use shell::{Inbox, LANE, NotTaken, spawn};
