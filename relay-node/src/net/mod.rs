@@ -702,7 +702,7 @@ fn is_browser(addr: &Multiaddr) -> bool {
 
 /// Reads and answers one sync request from the store, within [`SYNC_LIMITS`] (see
 /// [`SyncResponse::blocks_fitting`]).
-fn answer_sync(store: &Store, req: SyncRequest) -> SyncResponse {
+pub fn answer_sync(store: &Store, req: SyncRequest) -> SyncResponse {
     let SyncRequest::Blocks { from, limit } = req;
     match store
         .read()

@@ -581,3 +581,73 @@ pub(crate) fn test_snapshot(
         recent: Arc::new(recent),
     }
 }
+
+/// Opens the chain of `genesis` in `store`: writes block 0 into a new database (`fresh` is then
+/// true), or checks that the database holds this network; rebuilds the node registry by
+/// replaying every block's reports (and checks it against the stored epoch changes).
+pub fn open_chain(
+    store: &Store,
+    genesis: &crate::node::genesis::Genesis,
+) -> anyhow::Result<(ChainSnapshot, crate::node::registry::Registry, bool)> {
+    use trustchain_core::encoding::Encode as _;
+    let view = store.read()?;
+    let (head, fresh) = match view.head()? {
+        Some(head) => {
+            let zero = view.block(0)?.map(|b| b.header.hash());
+            anyhow::ensure!(
+                zero == Some(genesis.hash()),
+                "the data directory holds another network than genesis {} ({}): use another \
+                 --data-dir, or remove this one to join {} from scratch",
+                genesis.chain_id,
+                genesis.hash(),
+                genesis.chain_id
+            );
+            (head, false)
+        }
+        None => {
+            drop(view);
+            let txn = store.write()?;
+            {
+                txn.open_table(crate::store::BLOCKS)?
+                    .insert(0, genesis.block.to_bytes().as_slice())?;
+                txn.open_table(crate::store::EPOCHS)?.insert(
+                    genesis.validators.epoch,
+                    genesis.validators.to_bytes().as_slice(),
+                )?;
+            }
+            txn.commit()?;
+            tracing::info!(chain_id = %genesis.chain_id, "wrote the genesis block");
+            (genesis.block.clone(), true)
+        }
+    };
+    // Replay the registry: block by block, the set each block names must be the one stored.
+    let view = store.read()?;
+    let mut registry = crate::node::registry::Registry::genesis(genesis);
+    let mut set = genesis.validators.clone();
+    for h in 1..=head.header.height {
+        let block = view
+            .block(h)?
+            .ok_or_else(|| anyhow::anyhow!("database corrupt: block {h} is missing"))?;
+        let body = view.body(h)?.unwrap_or_default();
+        let applied = registry
+            .apply(block.header.time_ms, &body, &set)
+            .map_err(|e| anyhow::anyhow!("database corrupt: block {h}'s registry entries: {e}"))?;
+        if let Some(next) = applied.next {
+            anyhow::ensure!(
+                next.hash() == block.header.next_validators_hash,
+                "the registry replayed to block {h} gives another validator set than the chain \
+                 (are the PoSR settings in the genesis file the network's?)"
+            );
+            set = next;
+        }
+    }
+    let current = view.epoch_set(head.header.epoch)?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "database corrupt: no validator set of epoch {}",
+            head.header.epoch
+        )
+    })?;
+    drop(view);
+    let snap = load_snapshot(store, head, current, set)?;
+    Ok((snap, registry, fresh))
+}

@@ -322,7 +322,8 @@ impl<P: Peer> Machine<P> {
             .filter(|(_, at)| **at <= now)
             .map(|(t, at)| (*at, *t))
             .collect();
-        due.sort_by_key(|(at, _)| *at);
+        // Same deadline: in round and step order, so that a run replays exactly.
+        due.sort_by_key(|(at, t)| (*at, t.round.as_i64(), t.kind as u8));
         for (_, t) in due {
             if self.timers.remove(&t).is_some() {
                 let actions = self.core.timeout_elapsed(t);

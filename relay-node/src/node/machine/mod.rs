@@ -207,6 +207,8 @@ pub struct Machine<P> {
     out: VecDeque<Output<P>>,
     /// The time of the input being handled (set by every entry point).
     now: Now,
+    /// Beacon secrets derived from this seed instead of drawn from the OS (tests only).
+    entropy_seed: Option<[u8; 32]>,
     /// Whether the height after the head has not started yet.
     waiting: bool,
     /// Whether this relay may vote: false for a new database until a relay answered a sync.
@@ -311,6 +313,7 @@ impl<P: Peer> Machine<P> {
             metrics,
             out: VecDeque::new(),
             now,
+            entropy_seed: None,
             waiting: true,
             synced: !fresh,
             started: at,
@@ -393,6 +396,14 @@ impl<P: Peer> Machine<P> {
             self.run(actions, false);
         }
         Ok(())
+    }
+
+    /// Derives beacon secrets from `seed` instead of the operating system's randomness, so that
+    /// a seeded multi-relay test replays exactly. Never in a real relay: the secrets become
+    /// predictable to whoever knows the seed.
+    pub fn with_entropy_seed(mut self, seed: [u8; 32]) -> Self {
+        self.entropy_seed = Some(seed);
+        self
     }
 
     /// Handles one input at `now`. Effects are queued for [`Machine::poll_output`]; call
