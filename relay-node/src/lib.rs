@@ -19,4 +19,5 @@ pub mod ingest;
 pub mod metrics;
 pub mod net;
 pub mod node;
+pub mod query;
 pub mod store;

@@ -478,7 +478,7 @@ fn submit(
         serde_json::Value::Array(v) => v,
         one => vec![one],
     };
-    let now = trustchain_relay::app::demo::now_ms();
+    let now = trustchain_relay::node::Now::real().wall_ms;
     let first_nonce = nonce.unwrap_or(now * 1000);
     let mut contracts = Vec::new();
     for (i, item) in items.iter().enumerate() {

@@ -23,17 +23,15 @@ use tokio::sync::watch;
 use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::WatchStream;
 use trustchain_core::charter::Charter;
-use trustchain_core::checkpoint::SignedCheckpoint;
 use trustchain_core::contract::Contract;
 use trustchain_core::encoding::{Decode, Encode};
-use trustchain_core::log::ConsistencyProof;
-use trustchain_core::proof::RecordProof;
 use trustchain_core::receipt;
 use trustchain_core::value::ScenarioId;
 
 use crate::ingest::{Ingest, IngestError};
 use crate::metrics::Metrics;
 use crate::node::chain::ChainSnapshot;
+use crate::query::{QueryError, QueryErrorKind, consistency_proof, record_proof};
 use crate::store::{Store, StoreError};
 
 /// Largest request body.
@@ -131,6 +129,25 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
         }
         res
+    }
+}
+
+impl From<QueryError> for ApiError {
+    fn from(e: QueryError) -> Self {
+        let status = match e.kind {
+            QueryErrorKind::NotFound => StatusCode::NOT_FOUND,
+            QueryErrorKind::BadRequest => StatusCode::BAD_REQUEST,
+            QueryErrorKind::NotYet => StatusCode::CONFLICT,
+            QueryErrorKind::Behind => StatusCode::SERVICE_UNAVAILABLE,
+            QueryErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError {
+            status,
+            code: e.code,
+            message: e.message,
+            extra: e.extra,
+            retry_after: e.retry_after,
+        }
     }
 }
 
@@ -777,83 +794,6 @@ struct RecordQuery {
     format: Option<String>,
 }
 
-/// Builds the proof of record `index` against the snapshot's head block — as served, over HTTP
-/// and libp2p alike: altered by `misbehave` when the relay is told to lie (tests of verifiers).
-pub fn record_proof(
-    store: &Store,
-    snap: &ChainSnapshot,
-    id: &ScenarioId,
-    index: u64,
-    misbehave: Option<crate::node::misbehave::Misbehave>,
-) -> ApiResult<RecordProof> {
-    let view = store.read()?;
-    let size = view
-        .size(id)?
-        .ok_or_else(|| ApiError::not_found(format!("no scenario {id} on this relay")))?;
-    let anchored_size = snap.checkpoints.get(id).map_or(0, |c| c.checkpoint.size);
-    if index >= size && index < anchored_size {
-        // A replica still receiving the log from the scenario's home.
-        let mut e = ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "replica_behind",
-            format!(
-                "this replica holds {size} records of {id}, the chain anchors {anchored_size}; it is catching up from the home relay — retry in a moment or ask the home"
-            ),
-        );
-        e.retry_after = Some(1);
-        return Err(e);
-    }
-    if index >= size {
-        return Err(ApiError::not_found(format!(
-            "scenario {id} has {size} records; there is no record {index}"
-        )));
-    }
-    let cp = snap.checkpoints.get(id);
-    let anchored = cp.map_or(0, |c| c.checkpoint.size);
-    let Some(cp) = cp.filter(|_| index < anchored) else {
-        let mut e = ApiError::new(
-            StatusCode::CONFLICT,
-            "not_anchored_yet",
-            format!(
-                "record {index} is accepted but not yet anchored in a final block (anchored: {anchored} of {size}); retry in a moment"
-            ),
-        );
-        e.extra = Some(serde_json::json!({ "anchored_size": anchored, "size": size }));
-        return Err(e);
-    };
-    if size < cp.checkpoint.size {
-        // A replica still receiving the log from the scenario's home.
-        let mut e = ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "replica_behind",
-            format!(
-                "this replica holds {size} records of {id}, the chain anchors {}; it is catching up from the home relay — retry in a moment or ask the home",
-                cp.checkpoint.size
-            ),
-        );
-        e.retry_after = Some(1);
-        return Err(e);
-    }
-    let entry = view
-        .entry(id, index)?
-        .ok_or_else(|| ApiError::not_found(format!("record {index} missing")))?;
-    let inclusion = view
-        .inclusion(id, index, cp.checkpoint.size)?
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "proof", e.to_string()))?;
-    let mut proof = RecordProof {
-        entry,
-        inclusion,
-        checkpoint: cp.clone().unlinked(),
-        anchor: snap.anchor_tree.prove(&id.anchor_key()),
-        header: snap.head.header.clone(),
-        certificate: snap.head.certificate.clone(),
-    };
-    if let Some(m) = misbehave {
-        m.apply(&mut proof);
-    }
-    Ok(proof)
-}
-
 async fn record(
     State(s): State<AppState>,
     Path((id, index)): Path<(String, u64)>,
@@ -916,36 +856,6 @@ async fn checkpoints(
 struct ConsistencyQuery {
     from: u64,
     to: Option<u64>,
-}
-
-/// The consistency proof between the checkpoints of `id` at sizes `from` and `to` (default: the
-/// latest anchored), with both checkpoints.
-pub fn consistency_proof(
-    store: &Store,
-    snap: &ChainSnapshot,
-    id: &ScenarioId,
-    from: u64,
-    to: Option<u64>,
-) -> ApiResult<(SignedCheckpoint, SignedCheckpoint, ConsistencyProof)> {
-    let view = store.read()?;
-    let anchored = snap
-        .checkpoints
-        .get(id)
-        .map(|c| c.checkpoint.size)
-        .ok_or_else(|| ApiError::not_found(format!("scenario {id} has no anchored checkpoint")))?;
-    let to = to.unwrap_or(anchored);
-    let checkpoint = |size: u64| {
-        view.checkpoint(id, size)?.ok_or_else(|| {
-            ApiError::not_found(format!(
-                "no checkpoint of {id} at size {size}; list them at /checkpoints"
-            ))
-        })
-    };
-    let (from_cp, to_cp) = (checkpoint(from)?, checkpoint(to)?);
-    let proof = view
-        .consistency(id, from, to)?
-        .map_err(|e| ApiError::bad_request("bad_range", e.to_string()))?;
-    Ok((from_cp, to_cp, proof))
 }
 
 async fn consistency(

@@ -2,8 +2,6 @@
 //! amounts, payees and approvals, meeting minutes kept as digests — seeded on first start and
 //! kept moving.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use ed25519_dalek::SigningKey;
 use rust_decimal::Decimal;
 use trustchain_core::charter::{Charter, RecordKind, UnsignedCharter};
@@ -298,12 +296,4 @@ impl DemoGen {
         let d = trustchain_core::hash::Hash(*blake3::hash(text.as_bytes()).as_bytes());
         self.contract("minutes", nonce, time_ms, Body::Digest(d))
     }
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }

@@ -272,7 +272,7 @@ fn create(opts: &DevnetOptions) -> anyhow::Result<Devnet> {
         .iter()
         .map(|(_, k, op)| (k.clone(), PublicKey::of(op), "default".to_string()))
         .collect();
-    let genesis = Genesis::create(&chain_id, crate::app::demo::now_ms(), &members)?
+    let genesis = Genesis::create(&chain_id, crate::node::Now::real().wall_ms, &members)?
         .with_posr(DEVNET_WINDOW_MS, devnet_posr())?
         .with_writes_per_unit(opts.writes_per_unit.unwrap_or(DEVNET_WRITES_PER_UNIT))?;
 

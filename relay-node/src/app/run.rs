@@ -223,11 +223,11 @@ async fn start_demo(
     }
     let ingest = ingest.clone();
     Ok(Some(tokio::spawn(async move {
-        let mut g = DemoGen::new(treasurer, demo::now_ms());
+        let mut g = DemoGen::new(treasurer, crate::node::Now::real().wall_ms);
         let id = ScenarioId::new(demo::SCENARIO).expect("valid id");
         loop {
             tokio::time::sleep(every).await;
-            let now = demo::now_ms();
+            let now = crate::node::Now::real().wall_ms;
             // Nonces from the clock in microseconds: unique across restarts.
             let c = g.payment(now * 1000, now);
             if let Err(e) = ingest.submit(id.clone(), vec![c]).await {
@@ -248,7 +248,7 @@ async fn seed_demo(
     if store.read()?.size(&id)?.is_some() {
         return Ok(());
     }
-    let t0 = demo::now_ms();
+    let t0 = crate::node::Now::real().wall_ms;
     let bar = ProgressBar::new((records + 15) as u64).with_style(
         ProgressStyle::with_template("seeding demo/budget {bar:30} {pos}/{len} records")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),

@@ -28,13 +28,13 @@ use tokio::sync::{mpsc, watch};
 use trustchain_core::encoding::{Decode, Encode, Limits};
 use trustchain_core::wire::{self, FRAME_LIMITS, Request, Response};
 
-use crate::api;
 use crate::consensus::codec::{
     MAX_SYNC_BLOCKS, NET_LIMITS, NetMessage, SYNC_LIMITS, SyncRequest, SyncResponse,
 };
 use crate::net::replica::{REPLICA_LIMITS, ReplicaRequest, ReplicaResponse};
 use crate::node::chain::ChainSnapshot;
 use crate::node::{Input, Output};
+use crate::query;
 use crate::store::Store;
 use trustchain_core::checkpoint::Checkpoint;
 
@@ -464,9 +464,9 @@ async fn answer(
     req: Request,
     misbehave: Option<crate::node::misbehave::Misbehave>,
 ) -> Response {
-    let err = |e: api::ApiError| Response::Error {
-        code: e.code().to_string(),
-        message: e.message().to_string(),
+    let err = |e: query::QueryError| Response::Error {
+        code: e.code.to_string(),
+        message: e.message,
     };
     match req {
         Request::Trust => Response::Trust(chain.borrow().trust()),
@@ -504,14 +504,15 @@ async fn answer(
         }
         Request::Record { scenario, index } => {
             let snap = chain.borrow().clone();
-            match api::record_proof(&store, &snap, &scenario, index, misbehave) {
+            match query::record_proof(&store, &snap, &scenario, index, misbehave) {
                 Ok(p) => Response::Record(Box::new(p)),
                 Err(e) => err(e),
             }
         }
         Request::Consistency { scenario, from, to } => {
             let snap = chain.borrow().clone();
-            match api::consistency_proof(&store, &snap, &scenario, from, (to != 0).then_some(to)) {
+            match query::consistency_proof(&store, &snap, &scenario, from, (to != 0).then_some(to))
+            {
                 Ok((from, to, proof)) => Response::Consistency { from, to, proof },
                 Err(e) => err(e),
             }
@@ -842,13 +843,7 @@ pub async fn start(
     let mut bandwidth: std::collections::HashMap<PeerId, u32> = std::collections::HashMap::new();
     let mut redial = tokio::time::interval(Duration::from_secs(2));
     let mut window_tick = tokio::time::interval(Duration::from_millis(100));
-    let now_window = move || {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0)
-            / window_ms.max(1)
-    };
+    let now_window = move || crate::node::Now::real().wall_ms / window_ms.max(1);
     // The window the task started in is partial: measurements start with the next.
     let mut window = now_window();
     // Heartbeats due in a window: one per interval, less one for the phase of the first (libp2p
@@ -1047,7 +1042,7 @@ pub async fn start(
                                 (Some(from), Some(side)) => {
                                     let snap = chain.borrow().clone();
                                     tokio::spawn(async move {
-                                        let res = side.answer(from, &snap, crate::app::demo::now_ms(), request).await;
+                                        let res = side.answer(from, &snap, crate::node::Now::real().wall_ms, request).await;
                                         let _ = tx.send((channel, res)).await;
                                     });
                                 }

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
 use tokio::sync::watch;
@@ -391,13 +391,6 @@ pub fn dev_chain_id(key: &PublicKey) -> String {
     format!("trustchain-dev-{}", &key.to_hex()[..12])
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
 /// Block production state.
 pub struct Producer<F: Finalizer> {
     store: Arc<Store>,
@@ -426,7 +419,7 @@ impl<F: Finalizer> Producer<F> {
                     height: 0,
                     epoch: set.epoch,
                     prev: Hash::ZERO,
-                    time_ms: now_ms(),
+                    time_ms: super::Now::real().wall_ms,
                     anchor_root: AnchorMap::new().root(),
                     moved: 0,
                     body_hash: trustchain_core::chain::BlockBody::default().hash(),
@@ -475,7 +468,7 @@ impl<F: Finalizer> Producer<F> {
     /// Produces one block if any scenario moved since the last; returns its height.
     pub fn produce(&mut self) -> anyhow::Result<Option<u64>> {
         let snap = self.snapshot.borrow().clone();
-        let time_ms = now_ms().max(snap.head.header.time_ms);
+        let time_ms = super::Now::real().wall_ms.max(snap.head.header.time_ms);
         let new_cps = sign_moved(
             &self.store,
             &snap,
