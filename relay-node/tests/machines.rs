@@ -22,17 +22,22 @@ use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
 use tokio::sync::watch;
+use trustchain_core::checkpoint::Checkpoint;
 use trustchain_core::crypto::PublicKey;
 use trustchain_core::encoding::{Decode, Encode};
 use trustchain_core::hash::Hash;
 use trustchain_core::posr::Measurements;
+use trustchain_core::value::ScenarioId;
+use trustchain_relay::app::demo;
 use trustchain_relay::app::devnet::{DEVNET_WINDOW_MS, devnet_posr};
 use trustchain_relay::consensus::codec::{
     MAX_SYNC_BLOCKS, NET_LIMITS, NetMessage, SyncRequest, SyncResponse,
 };
 use trustchain_relay::consensus::{EpochSet, TimeoutConfig};
+use trustchain_relay::ingest::Ingest;
 use trustchain_relay::metrics::Metrics;
 use trustchain_relay::net::answer_sync;
+use trustchain_relay::net::replica::{ReplicaResponse, ReplicaSide, append_from};
 use trustchain_relay::node::chain::{ChainSnapshot, open_chain};
 use trustchain_relay::node::genesis::Genesis;
 use trustchain_relay::node::overlay::Overlay;
@@ -69,6 +74,9 @@ struct Relay {
     group: u8,
     /// Messages this relay published (for storm checks).
     published: u64,
+    /// Its writer, and what a replica needs to answer a home.
+    ingest: Option<(Ingest, std::thread::JoinHandle<()>)>,
+    side: Option<ReplicaSide>,
 }
 
 /// The seeded world: relays, the clock, and messages in flight.
@@ -89,6 +97,8 @@ struct World {
     replicate: u64,
     /// Reconnects the machines asked for.
     reconnects: u64,
+    /// Runs the writer's and the replica side's futures (they spawn blocking signature checks).
+    rt: Arc<tokio::runtime::Runtime>,
     _tmp: tempfile::TempDir,
 }
 
@@ -123,6 +133,8 @@ impl World {
                 chain: None,
                 group: 0,
                 published: 0,
+                ingest: None,
+                side: None,
             });
         }
         let wall0 = 1_767_225_600_000;
@@ -143,6 +155,12 @@ impl World {
             loss_ppm: 0,
             replicate: 0,
             reconnects: 0,
+            rt: Arc::new(
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap(),
+            ),
             _tmp: tmp,
         };
         for i in 0..n {
@@ -165,6 +183,17 @@ impl World {
         std::fs::create_dir_all(&r.dir).unwrap();
         let store = Arc::new(Store::open(&r.dir.join("relay.redb")).unwrap());
         let (snap, registry, fresh) = open_chain(&store, &self.genesis).unwrap();
+        let metrics = Arc::new(Metrics::default());
+        let (ingest, writer) =
+            trustchain_relay::ingest::start(store.clone(), metrics.clone()).unwrap();
+        r.side = Some(ReplicaSide {
+            store: store.clone(),
+            ingest: ingest.clone(),
+            key: r.key.clone(),
+            places: registry.places().clone(),
+            metrics: metrics.clone(),
+        });
+        r.ingest = Some((ingest, writer));
         let epoch = EpochSet::new(snap.next_validators.clone(), registry.seed()).unwrap();
         let (snap_tx, chain) = watch::channel(Arc::new(snap));
         let (overlay_tx, _) = watch::channel(Arc::new(Overlay::default()));
@@ -176,7 +205,7 @@ impl World {
             r.key.clone(),
             epoch,
             snap_tx,
-            Arc::new(Metrics::default()),
+            metrics,
             CFG,
             fresh,
             registry,
@@ -214,6 +243,11 @@ impl World {
         let r = &mut self.relays[i];
         r.machine = None;
         r.chain = None;
+        r.side = None;
+        if let Some((ingest, writer)) = r.ingest.take() {
+            drop(ingest);
+            writer.join().unwrap();
+        }
         r.store = None;
         self.queue.retain(|_, (to, _)| *to != i);
     }
@@ -321,9 +355,94 @@ impl World {
                         }
                     }
                 }
-                Output::Replicate { .. } => self.replicate += 1,
+                Output::Replicate {
+                    checkpoint,
+                    replicas,
+                } => {
+                    self.replicate += 1;
+                    for key in replicas {
+                        self.replicate_to(i, &checkpoint, &key);
+                    }
+                }
             }
         }
+    }
+
+    /// What the network layer's replication does for one replica: send the entries from what
+    /// the replica holds (it answers `Need` with its size), and carry its signature back.
+    fn replicate_to(&mut self, home: usize, cp: &Checkpoint, key: &PublicKey) {
+        let Some(j) = self
+            .relays
+            .iter()
+            .position(|r| PublicKey::of(&r.key) == *key)
+        else {
+            return;
+        };
+        if !self.connected(home, j) {
+            return;
+        }
+        let home_key = PublicKey::of(&self.relays[home].key);
+        let store = self.relays[home].store.clone().unwrap();
+        let side = self.relays[j].side.clone().unwrap();
+        let snap = self.relays[j].chain.as_ref().unwrap().borrow().clone();
+        let wall_ms = self.now().wall_ms;
+        let rt = self.rt.clone();
+        let block_on = |f| rt.block_on(f);
+        let mut start = 0;
+        for _ in 0..1_000 {
+            let req = append_from(&store, cp, start).unwrap();
+            match block_on(side.answer(home_key, &snap, wall_ms, req)) {
+                ReplicaResponse::Signed(signature) => {
+                    assert!(key.verify(&cp.digest(), &signature.signature).is_ok());
+                    let d = self.delay() * 2;
+                    let input = Input::ReplicaSigned {
+                        checkpoint: cp.clone(),
+                        signature,
+                    };
+                    self.send(home, j, input, d);
+                    return;
+                }
+                ReplicaResponse::Need { size } if size < cp.size && size >= start => start = size,
+                _ => return,
+            }
+        }
+    }
+
+    /// Creates the demo scenario at relay `home` and appends `payments` payments to it.
+    fn write(&mut self, home: usize, payments: u64, nonce: &mut u64) {
+        let (ingest, _) = self.relays[home].ingest.as_ref().unwrap();
+        let ingest = ingest.clone();
+        let rt = self.rt.clone();
+        let t = self.now().wall_ms;
+        let owner = SigningKey::from_bytes(&[9; 32]);
+        let treasurer = SigningKey::from_bytes(&[8; 32]);
+        let scenario = ScenarioId::new(demo::SCENARIO).unwrap();
+        let mut g = demo::DemoGen::new(treasurer.clone(), 7);
+        if *nonce == 0 {
+            rt.block_on(ingest.create(demo::charter(&owner, &PublicKey::of(&treasurer), t)))
+                .unwrap();
+            rt.block_on(ingest.submit(scenario.clone(), g.budget_lines(1, t)))
+                .unwrap();
+            *nonce = 100;
+        }
+        let batch: Vec<_> = (0..payments).map(|k| g.payment(*nonce + k, t)).collect();
+        *nonce += payments;
+        rt.block_on(ingest.submit(scenario, batch)).unwrap();
+        self.send(home, home, Input::Moved, Duration::from_millis(1));
+    }
+
+    fn size(&self, i: usize) -> u64 {
+        let scenario = ScenarioId::new(demo::SCENARIO).unwrap();
+        let store = self.relays[i].store.as_ref().unwrap();
+        store.read().unwrap().size(&scenario).unwrap().unwrap_or(0)
+    }
+
+    fn anchored(&self, i: usize) -> u64 {
+        let scenario = ScenarioId::new(demo::SCENARIO).unwrap();
+        let snap = self.relays[i].chain.as_ref().unwrap().borrow().clone();
+        snap.checkpoints
+            .get(&scenario)
+            .map_or(0, |c| c.checkpoint.size)
     }
 
     /// Runs the world until virtual time `until`, with each relay reporting PoSR observations
@@ -620,4 +739,50 @@ fn a_forged_final_block_is_refused_and_the_chain_goes_on() {
             .unwrap(),
         "the forged block was not taken"
     );
+}
+
+#[test]
+fn a_replica_that_was_down_catches_up_with_the_anchored_log() {
+    let mut w = World::new(4, 61);
+    let mut nonce = 0;
+    w.run_until(Duration::from_secs(2));
+    w.write(0, 20, &mut nonce);
+    w.run_until(Duration::from_secs(4));
+    let anchored = w.anchored(1);
+    assert_eq!(anchored, w.size(0), "the first records are anchored");
+    let holders: Vec<usize> = (1..4).filter(|j| w.size(*j) == anchored).collect();
+    assert!(!holders.is_empty(), "replicas hold the log");
+    // One replica goes down; the home writes on; the others anchor without it.
+    let down = holders[0];
+    w.crash(down);
+    for k in 0..10 {
+        w.write(0, 30, &mut nonce);
+        w.run_until(Duration::from_secs(5 + k));
+    }
+    w.run_until(Duration::from_secs(16));
+    let anchored = w.anchored(0);
+    assert_eq!(
+        anchored,
+        w.size(0),
+        "anchored without the replica that is down"
+    );
+    // Back up, it catches up from the home's trailing re-sends and serves proofs again.
+    w.start(down);
+    w.run_until(Duration::from_secs(30));
+    eprintln!(
+        "replica {down}: holds {} of {} anchored ({} replication requests)",
+        w.size(down),
+        w.anchored(down),
+        w.replicate
+    );
+    assert_eq!(w.anchored(down), anchored);
+    assert_eq!(w.size(down), anchored, "the replica caught up");
+    let store = w.relays[down].store.clone().unwrap();
+    let snap = w.relays[down].chain.as_ref().unwrap().borrow().clone();
+    let scenario = ScenarioId::new(demo::SCENARIO).unwrap();
+    let proof = trustchain_relay::query::record_proof(&store, &snap, &scenario, anchored - 1, None)
+        .map_err(|e| e.message)
+        .unwrap();
+    assert_eq!(proof.checkpoint.checkpoint.size, anchored);
+    w.assert_agreement();
 }
