@@ -15,17 +15,13 @@ use trustchain_core::anchor::{AnchorMap, AnchorTree};
 use trustchain_core::chain::{BlockHeader, CommitCertificate, Validator, ValidatorSet};
 use trustchain_core::checkpoint::{Checkpoint, Link, SignedCheckpoint};
 use trustchain_core::crypto::PublicKey;
-use trustchain_core::encoding::Encode;
 use trustchain_core::hash::Hash;
 use trustchain_core::light_client::TrustedCheckpoint;
 use trustchain_core::validity::{self, AnchorError, Anchored, MAX_MAIN_REF_AGE};
 use trustchain_core::value::ScenarioId;
 
 use crate::metrics::Metrics;
-use crate::store::{
-    ANCHORED, BLOCKS, BODIES, BlockBody, CHECKPOINTS, CONSENSUS_WAL, EPOCH_CHANGES, EPOCHS, Store,
-    StoreError, StoredBlock,
-};
+use crate::store::{BlockBody, Store, StoreError, StoredBlock};
 
 /// Agreement on a proposed block. Returns the block's commit certificate once it is final.
 pub trait Finalizer: Send + 'static {
@@ -260,37 +256,12 @@ pub fn commit_block(
     if anchor_tree.root() != block.header.anchor_root {
         return Err(CommitError::AnchorRoot { height });
     }
-    let write = || -> Result<(), StoreError> {
-        let txn = store.write()?;
-        {
-            txn.open_table(BLOCKS)?
-                .insert(height, block.to_bytes().as_slice())?;
-            if body != BlockBody::default() {
-                txn.open_table(BODIES)?
-                    .insert(height, body.to_bytes().as_slice())?;
-            }
-            let mut cps = txn.open_table(CHECKPOINTS)?;
-            let mut anchored = txn.open_table(ANCHORED)?;
-            for cp in &body.checkpoints {
-                let c = &cp.checkpoint;
-                cps.insert((c.scenario.as_str(), c.size), cp.to_bytes().as_slice())?;
-                anchored.insert(c.scenario.as_str(), c.size)?;
-            }
-            if let Some(h) = wal_below {
-                txn.open_table(CONSENSUS_WAL)?
-                    .retain_in((0, 0)..(h, 0), |_, _| false)?;
-            }
-            if epoch_change {
-                txn.open_table(EPOCHS)?
-                    .insert(next_validators.epoch, next_validators.to_bytes().as_slice())?;
-                txn.open_table(EPOCH_CHANGES)?
-                    .insert(next_validators.epoch, height)?;
-            }
-        }
-        txn.commit().map_err(StoreError::from)?;
-        Ok(())
-    };
-    write()?;
+    store.commit_block(
+        &block,
+        &body,
+        epoch_change.then_some(&next_validators),
+        wal_below,
+    )?;
     let head_hash = block.header.hash();
     let mut recent = (*snap.recent).clone();
     recent.push(head_hash, height);
@@ -432,14 +403,7 @@ impl<F: Finalizer> Producer<F> {
                     header,
                     certificate,
                 };
-                let txn = store.write()?;
-                {
-                    txn.open_table(BLOCKS)?
-                        .insert(0, block.to_bytes().as_slice())?;
-                    txn.open_table(EPOCHS)?
-                        .insert(set.epoch, set.to_bytes().as_slice())?;
-                }
-                txn.commit().map_err(StoreError::from)?;
+                store.write_genesis(&block, &set)?;
                 tracing::info!(chain_id = %block.header.chain_id, "wrote genesis block");
                 return Self::open(store, f, String::new(), metrics);
             }
@@ -582,7 +546,6 @@ pub fn open_chain(
     store: &Store,
     genesis: &crate::node::genesis::Genesis,
 ) -> anyhow::Result<(ChainSnapshot, crate::node::registry::Registry, bool)> {
-    use trustchain_core::encoding::Encode as _;
     let view = store.read()?;
     let (head, fresh) = match view.head()? {
         Some(head) => {
@@ -599,16 +562,7 @@ pub fn open_chain(
         }
         None => {
             drop(view);
-            let txn = store.write()?;
-            {
-                txn.open_table(crate::store::BLOCKS)?
-                    .insert(0, genesis.block.to_bytes().as_slice())?;
-                txn.open_table(crate::store::EPOCHS)?.insert(
-                    genesis.validators.epoch,
-                    genesis.validators.to_bytes().as_slice(),
-                )?;
-            }
-            txn.commit()?;
+            store.write_genesis(&genesis.block, &genesis.validators)?;
             tracing::info!(chain_id = %genesis.chain_id, "wrote the genesis block");
             (genesis.block.clone(), true)
         }

@@ -100,7 +100,8 @@ db_err!(
     redb::TransactionError,
     redb::TableError,
     redb::StorageError,
-    redb::CommitError
+    redb::CommitError,
+    redb::SetDurabilityError
 );
 
 fn corrupt(table: &'static str) -> impl FnOnce(DecodeError) -> StoreError {
@@ -587,6 +588,8 @@ pub fn ref_digest(kind: &str, field: &str, value: &trustchain_core::value::Value
     value.encode(&mut w);
     *blake3::hash(&w.into_bytes()).as_bytes()
 }
+
+mod chain;
 
 #[cfg(test)]
 mod tests {

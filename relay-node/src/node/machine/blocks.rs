@@ -507,18 +507,8 @@ impl<P: Peer> Machine<P> {
         if self.wal_pending.is_empty() && !(durable && self.wal_lazy) {
             return Ok(());
         }
-        let mut txn = self.store.write()?;
-        if !durable {
-            txn.set_durability(redb::Durability::None)?;
-        }
-        {
-            let mut t = txn.open_table(CONSENSUS_WAL)?;
-            for (h, bytes) in self.wal_pending.drain(..) {
-                t.insert((h, self.wal_seq), bytes.as_slice())?;
-                self.wal_seq += 1;
-            }
-        }
-        txn.commit()?;
+        let rows = std::mem::take(&mut self.wal_pending);
+        self.wal_seq = self.store.append_wal(rows, self.wal_seq, durable)?;
         self.wal_lazy = !durable;
         Ok(())
     }

@@ -40,9 +40,7 @@ use crate::node::chain::{ChainSnapshot, commit_block, next_header, sign_moved};
 use crate::node::overlay::Overlay;
 use crate::node::registry::Registry;
 use crate::node::validate::{check_checkpoint, early, links_to, validate_block, validate_final};
-use crate::store::{
-    BlockBody, CONSENSUS_WAL, FinalBlock, MAX_BODY_CHECKPOINTS, Store, StoredBlock,
-};
+use crate::store::{BlockBody, FinalBlock, MAX_BODY_CHECKPOINTS, Store, StoredBlock};
 use trustchain_core::chain::MAX_BODY_REPORTS;
 
 /// What the machine needs of a peer's name: the network layer's peer id (libp2p's `PeerId` in

@@ -132,10 +132,7 @@ impl<P: Peer> Machine<P> {
                 getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?
             }
         }
-        let txn = self.store.write()?;
-        txn.open_table(crate::store::BEACON_SECRETS)?
-            .insert(epoch, secret)?;
-        txn.commit()?;
+        self.store.put_beacon_secret(epoch, secret)?;
         Ok(BeaconSecret(secret))
     }
 
