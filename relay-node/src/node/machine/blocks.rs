@@ -391,6 +391,15 @@ impl<P: Peer> Machine<P> {
             body.checkpoints
                 .sort_by(|a, b| a.checkpoint.scenario.cmp(&b.checkpoint.scenario));
         }
+        // A body must fit the limits it is decoded under — gossip's and the store's (1 MiB): a
+        // block of 4,096 checkpoints with long consistency proofs would not, and could then be
+        // neither sent nor read back. The checkpoints past the budget wait for the next block.
+        let mut size = body.to_bytes().len();
+        while size > MAX_BODY_BYTES
+            && let Some(cp) = body.checkpoints.pop()
+        {
+            size -= cp.to_bytes().len();
+        }
         let applied = match self
             .registry
             .clone()

@@ -184,6 +184,9 @@ impl Now {
     }
 }
 
+/// The largest block body this relay proposes: what the store decodes a body under
+/// ([`Limits::DEFAULT`](trustchain_core::encoding::Limits::DEFAULT)), well inside gossip's 2 MiB.
+const MAX_BODY_BYTES: usize = trustchain_core::encoding::Limits::DEFAULT.max_total;
 /// Pending checkpoints kept at most (one per scenario).
 const MAX_POOL: usize = 100_000;
 /// Blocks an early checkpoint ([`Machine::early`]) waits for the block it links to.
