@@ -106,3 +106,15 @@ fn run<P: Peer>(mut machine: Machine<P>, rx: InboxRx<P>, net: mpsc::UnboundedSen
     }
     machine.shutdown();
 }
+
+impl Now {
+    /// The real clocks (for the shell).
+    pub fn real() -> Now {
+        Now {
+            at: std::time::Instant::now(),
+            wall_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+        }
+    }
+}

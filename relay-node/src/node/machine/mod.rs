@@ -172,18 +172,6 @@ pub struct Now {
     pub wall_ms: u64,
 }
 
-impl Now {
-    /// The real clocks (for the shell).
-    pub fn real() -> Now {
-        Now {
-            at: Instant::now(),
-            wall_ms: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64),
-        }
-    }
-}
-
 /// The largest block body this relay proposes: what the store decodes a body under
 /// ([`Limits::DEFAULT`](trustchain_core::encoding::Limits::DEFAULT)), well inside gossip's 2 MiB.
 const MAX_BODY_BYTES: usize = trustchain_core::encoding::Limits::DEFAULT.max_total;
