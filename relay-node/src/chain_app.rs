@@ -8,11 +8,12 @@
 //! writes it. Blocks a node decided itself and blocks it learnt from others go through the same
 //! commit.
 
-use trustchain_core::chain::{BlockHeader, CertificateError, CommitCertificate, ValidatorSet};
-use trustchain_core::checkpoint::SignedCheckpoint;
-use trustchain_core::hash::Hash;
-use trustchain_core::placement::DEFAULT_REPLICAS;
-use trustchain_core::validity::{self, AnchorError};
+use trustchain_core::chain::block::{BlockHeader, CertificateError, CommitCertificate};
+use trustchain_core::chain::placement::DEFAULT_REPLICAS;
+use trustchain_core::chain::validators::ValidatorSet;
+use trustchain_core::chain::validity::{self, AnchorError};
+use trustchain_core::crypto::hash::Hash;
+use trustchain_core::scenario::checkpoint::SignedCheckpoint;
 
 use crate::producer::ChainSnapshot;
 use crate::registry::{Registry, RegistryError};
@@ -101,7 +102,7 @@ pub enum InvalidBlock {
         why: String,
     },
     /// A checkpoint the chain may not anchor (core's block-validity predicates,
-    /// [`trustchain_core::validity`]): not its recorded replica set's, not growing, not
+    /// [`trustchain_core::chain::validity`]): not its recorded replica set's, not growing, not
     /// consistent with the anchored one.
     #[error("block {height}: checkpoint of {scenario}: {source}")]
     Anchoring {
@@ -305,8 +306,9 @@ fn validate_shape(
 
 /// Checkpoints whose signatures this relay has verified already, by scenario (a driver's pool):
 /// a block's checkpoint equal to one of them skips its signature checks.
-pub type Verified<'a> =
-    Option<&'a std::collections::BTreeMap<trustchain_core::value::ScenarioId, SignedCheckpoint>>;
+pub type Verified<'a> = Option<
+    &'a std::collections::BTreeMap<trustchain_core::encoding::value::ScenarioId, SignedCheckpoint>,
+>;
 
 /// Why a checkpoint may not be anchored on top of a snapshot.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -387,7 +389,7 @@ pub fn early(snap: &ChainSnapshot, e: &CheckpointRefused) -> bool {
 /// anchored size (after a block anchored another checkpoint of its scenario, the home signs a
 /// new one from there). O(1): no hashing.
 pub fn links_to(snap: &ChainSnapshot, cp: &SignedCheckpoint) -> bool {
-    use trustchain_core::checkpoint::Link;
+    use trustchain_core::scenario::checkpoint::Link;
     let c = &cp.checkpoint;
     if snap.main_ref_recent(cp).is_err() {
         return false;
@@ -427,10 +429,10 @@ mod tests {
     //! validator is every scenario's replica set). The network rule (recorded replica sets) is
     //! core's `validity` tests and the multi-relay tests.
     use ed25519_dalek::SigningKey;
-    use trustchain_core::checkpoint::{Checkpoint, Link};
     use trustchain_core::crypto::PublicKey;
-    use trustchain_core::log::MemoryLog;
-    use trustchain_core::value::ScenarioId;
+    use trustchain_core::encoding::value::ScenarioId;
+    use trustchain_core::merkle::log::MemoryLog;
+    use trustchain_core::scenario::checkpoint::{Checkpoint, Link};
 
     use super::*;
 

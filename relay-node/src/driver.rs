@@ -21,12 +21,12 @@ use informalsystems_malachitebft_core_consensus::{LivenessMsg, SignedConsensusMs
 use informalsystems_malachitebft_core_types::{Round, SignedProposal, Timeout};
 use libp2p::PeerId;
 use tokio::sync::{mpsc, watch};
-use trustchain_core::beacon::{BeaconCommit, BeaconReveal, BeaconSecret};
-use trustchain_core::checkpoint::{Checkpoint, ReplicaSignature, SignedCheckpoint};
+use trustchain_core::chain::beacon::{BeaconCommit, BeaconReveal, BeaconSecret};
+use trustchain_core::chain::posr::{Measurements, ObservationReport};
 use trustchain_core::crypto::PublicKey;
+use trustchain_core::encoding::value::ScenarioId;
 use trustchain_core::encoding::{Decode, Encode};
-use trustchain_core::posr::{Measurements, ObservationReport};
-use trustchain_core::value::ScenarioId;
+use trustchain_core::scenario::checkpoint::{Checkpoint, ReplicaSignature, SignedCheckpoint};
 
 use crate::chain_app::{check_checkpoint, early, links_to, validate_block, validate_final};
 use crate::consensus::codec::{MAX_SYNC_BLOCKS, NetMessage, WalRecord};
@@ -41,7 +41,7 @@ use crate::replica::{needed, replicas_of};
 use crate::store::{
     BlockBody, CONSENSUS_WAL, FinalBlock, MAX_BODY_CHECKPOINTS, Store, StoredBlock,
 };
-use trustchain_core::chain::MAX_BODY_REPORTS;
+use trustchain_core::chain::block::MAX_BODY_REPORTS;
 
 /// What reaches the driver.
 #[derive(Debug)]

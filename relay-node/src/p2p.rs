@@ -1,6 +1,6 @@
 //! libp2p for browsers: WebRTC-direct (no CA certificate needed, so an HTTPS page can reach any
 //! relay) and WebSocket (the floor that always works), both serving the request-response protocol
-//! of `trustchain_core::wire` — the same answers as the HTTP API, from the same handlers' code.
+//! of `trustchain_core::verify::wire` — the same answers as the HTTP API, from the same handlers' code.
 //!
 //! The WebRTC certificate is kept in the data directory (`webrtc-cert.pem`), so the `certhash` in
 //! the relay's address survives restarts (rust-libp2p issue #5594), and the libp2p identity is
@@ -23,7 +23,7 @@ use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, StreamProtocol, Transport as _, noise, ping, yamux};
 use tokio::sync::{mpsc, watch};
 use trustchain_core::encoding::{Decode, Encode, Limits};
-use trustchain_core::wire::{self, FRAME_LIMITS, Request, Response};
+use trustchain_core::verify::wire::{self, FRAME_LIMITS, Request, Response};
 
 use crate::api;
 use crate::consensus::codec::{
@@ -33,7 +33,7 @@ use crate::driver::{DriverIn, NetOut};
 use crate::producer::ChainSnapshot;
 use crate::replica::{REPLICA_LIMITS, ReplicaRequest, ReplicaResponse};
 use crate::store::Store;
-use trustchain_core::checkpoint::Checkpoint;
+use trustchain_core::scenario::checkpoint::Checkpoint;
 
 /// How long a `Head` request waits for a new block before answering with the current head.
 pub const HEAD_POLL: Duration = Duration::from_secs(20);
@@ -580,8 +580,8 @@ impl Heartbeats {
         &mut self,
         expected: u32,
         bandwidth_kbps: u32,
-    ) -> trustchain_core::posr::Measurements {
-        use trustchain_core::posr::{Measurements, PPM};
+    ) -> trustchain_core::chain::posr::Measurements {
+        use trustchain_core::chain::posr::{Measurements, PPM};
         if self.ok == 0 {
             return Measurements::DOWN;
         }
@@ -599,7 +599,7 @@ impl Heartbeats {
 /// A home's replication to one replica of one scenario.
 type Slot = (
     trustchain_core::crypto::PublicKey,
-    trustchain_core::value::ScenarioId,
+    trustchain_core::encoding::value::ScenarioId,
 );
 
 /// The home side of `/trustchain/replica/1`: at most one request per replica and scenario is in

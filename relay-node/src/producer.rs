@@ -11,15 +11,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ed25519_dalek::SigningKey;
 use tokio::sync::watch;
-use trustchain_core::anchor::{AnchorMap, AnchorTree};
-use trustchain_core::chain::{BlockHeader, CommitCertificate, Validator, ValidatorSet};
-use trustchain_core::checkpoint::{Checkpoint, Link, SignedCheckpoint};
+use trustchain_core::chain::block::{BlockHeader, CommitCertificate};
+use trustchain_core::chain::validators::{Validator, ValidatorSet};
+use trustchain_core::chain::validity::{self, AnchorError, Anchored, MAX_MAIN_REF_AGE};
 use trustchain_core::crypto::PublicKey;
+use trustchain_core::crypto::hash::Hash;
 use trustchain_core::encoding::Encode;
-use trustchain_core::hash::Hash;
-use trustchain_core::light_client::TrustedCheckpoint;
-use trustchain_core::validity::{self, AnchorError, Anchored, MAX_MAIN_REF_AGE};
-use trustchain_core::value::ScenarioId;
+use trustchain_core::encoding::value::ScenarioId;
+use trustchain_core::merkle::anchor::{AnchorMap, AnchorTree};
+use trustchain_core::scenario::checkpoint::{Checkpoint, Link, SignedCheckpoint};
+use trustchain_core::verify::light_client::TrustedCheckpoint;
 
 use crate::metrics::Metrics;
 use crate::store::{
@@ -98,7 +99,7 @@ pub struct ChainSnapshot {
 }
 
 /// The last [`MAX_MAIN_REF_AGE`] blocks of the chain by hash, for the `main_ref` rule
-/// ([`trustchain_core::validity::main_ref_recent`]).
+/// ([`trustchain_core::chain::validity::main_ref_recent`]).
 #[derive(Clone, Debug, Default)]
 pub struct RecentBlocks {
     order: std::collections::VecDeque<Hash>,
@@ -128,7 +129,7 @@ impl ChainSnapshot {
         &self.head.header.chain_id
     }
     /// What the chain holds of `id`, for the block-validity predicates
-    /// ([`trustchain_core::validity`]): its anchored checkpoint and recorded home.
+    /// ([`trustchain_core::chain::validity`]): its anchored checkpoint and recorded home.
     pub fn anchored(&self, id: &ScenarioId) -> Option<Anchored<'_>> {
         let cp = self.checkpoints.get(id)?;
         let home = self.homes.get(id)?;
@@ -429,7 +430,7 @@ impl<F: Finalizer> Producer<F> {
                     time_ms: now_ms(),
                     anchor_root: AnchorMap::new().root(),
                     moved: 0,
-                    body_hash: trustchain_core::chain::BlockBody::default().hash(),
+                    body_hash: trustchain_core::chain::block::BlockBody::default().hash(),
                     validators_hash: set.hash(),
                     next_validators_hash: set.hash(),
                 };

@@ -1,7 +1,7 @@
 //! Capacity pledges and write quotas (docs/network.md, "Capacity pledges").
 //!
 //! A project writes at most `(BASE_UNITS + pledged units) × writes_per_unit × region ratio`
-//! contracts per second at its home relay ([`trustchain_core::placement::write_quota`]):
+//! contracts per second at its home relay ([`trustchain_core::chain::placement::write_quota`]):
 //!
 //! - **Project**: the owners of a scenario's charter; its key is the smallest owner key, so all
 //!   scenarios of one owner share one quota at a relay.
@@ -23,9 +23,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use trustchain_core::charter::Charter;
+use trustchain_core::chain::placement::{BASE_UNITS, region_ratio_milli, write_quota};
 use trustchain_core::crypto::PublicKey;
-use trustchain_core::placement::{BASE_UNITS, region_ratio_milli, write_quota};
+use trustchain_core::scenario::charter::Charter;
 
 use crate::genesis::Genesis;
 use crate::producer::ChainSnapshot;

@@ -1,5 +1,5 @@
 //! The node registry on chain: PoSR observation reports carried in block bodies, folded into
-//! `trustchain_core::posr::PosrState`, and the epoch changes it decides (docs/network.md,
+//! `trustchain_core::chain::posr::PosrState`, and the epoch changes it decides (docs/network.md,
 //! docs/posr.md).
 //!
 //! Every relay runs the same [`Registry`] over the same blocks, so every relay computes the same
@@ -13,15 +13,16 @@
 //! loss). The chain's own epoch counter (what light clients follow) counts the changes, one at a
 //! time; it is not the PoSR epoch number.
 
-use trustchain_core::beacon::{
+use trustchain_core::chain::beacon::{
     BeaconCollector, BeaconCommit, BeaconError, BeaconReveal, BeaconRound,
 };
-use trustchain_core::chain::{BlockBody, ValidatorSet};
-use trustchain_core::crypto::PublicKey;
-use trustchain_core::hash::Hash;
-use trustchain_core::posr::{
+use trustchain_core::chain::block::BlockBody;
+use trustchain_core::chain::posr::{
     ObservationReport, PosrError, PosrParams, PosrState, Recorded, next_validator_set,
 };
+use trustchain_core::chain::validators::ValidatorSet;
+use trustchain_core::crypto::PublicKey;
+use trustchain_core::crypto::hash::Hash;
 
 use crate::genesis::Genesis;
 use crate::replica::Places;
@@ -338,7 +339,7 @@ fn relabel(current: &ValidatorSet) -> ValidatorSet {
 mod tests {
     use super::*;
     use ed25519_dalek::SigningKey;
-    use trustchain_core::posr::Measurements;
+    use trustchain_core::chain::posr::Measurements;
 
     const UP: Measurements = Measurements {
         heartbeat_ppm: 1_000_000,
@@ -525,7 +526,7 @@ mod tests {
 
     #[test]
     fn the_beacon_round_of_an_epoch_is_finished_by_the_next_change_and_seeds_the_leaders() {
-        use trustchain_core::beacon::{BeaconCommit, BeaconSecret};
+        use trustchain_core::chain::beacon::{BeaconCommit, BeaconSecret};
         let (g, keys) = setup();
         let mut r = Registry::genesis(&g);
         let set0 = g.validators.clone();
@@ -663,7 +664,7 @@ mod tests {
     /// they replace answered.
     #[test]
     fn queries_agree_with_the_clone_and_finish_probes() {
-        use trustchain_core::beacon::{BeaconCommit, BeaconSecret};
+        use trustchain_core::chain::beacon::{BeaconCommit, BeaconSecret};
         let (g, keys) = setup();
         let mut r = Registry::genesis(&g);
         let outsider = SigningKey::from_bytes(&[99; 32]);

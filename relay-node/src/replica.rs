@@ -2,14 +2,14 @@
 //!
 //! A scenario lives on its **home** relay (the one that received its charter, and takes its
 //! writes) and on the `DEFAULT_REPLICAS - 1` other members of the home's region that rank first
-//! by weighted rendezvous hashing of the scenario id ([`trustchain_core::placement`]). The home
+//! by weighted rendezvous hashing of the scenario id ([`trustchain_core::chain::placement`]). The home
 //! appends first (a client's write is acknowledged once it is on the home's disk), then sends
 //! the new entries to its replicas over `/trustchain/replica/1` with the checkpoint it wants
 //! co-signed; each replica checks them like a client's write (author signatures, charter rules,
 //! nonces), appends them durably at exactly the index the home named, recomputes the log root
 //! and only then signs the checkpoint. A checkpoint is anchored with the signatures of a
 //! majority of the replica set (home included) of the home the chain recorded when the scenario
-//! was founded: every relay checks that rule in every block (`trustchain_core::validity`), so a
+//! was founded: every relay checks that rule in every block (`trustchain_core::chain::validity`), so a
 //! checkpoint on chain means that a majority of the scenario's replicas hold its log up to that
 //! size — and a replica co-signs only for the recorded home, and only a log that starts with the
 //! anchored one.
@@ -23,13 +23,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ed25519_dalek::SigningKey;
-use trustchain_core::chain::ValidatorSet;
-use trustchain_core::checkpoint::{Checkpoint, ReplicaSignature};
-use trustchain_core::contract::Entry;
+use trustchain_core::chain::placement::{self, DEFAULT_REPLICAS, Member};
+use trustchain_core::chain::validators::ValidatorSet;
 use trustchain_core::crypto::{PublicKey, sign};
+use trustchain_core::encoding::value::ScenarioId;
 use trustchain_core::encoding::{Decode, DecodeError, Encode, Limits, Reader, Writer};
-use trustchain_core::placement::{self, DEFAULT_REPLICAS, Member};
-use trustchain_core::value::ScenarioId;
+use trustchain_core::scenario::checkpoint::{Checkpoint, ReplicaSignature};
+use trustchain_core::scenario::entry::Entry;
 
 use crate::genesis::Genesis;
 use crate::ingest::{Ingest, IngestError};
@@ -446,8 +446,8 @@ impl ReplicaSide {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use trustchain_core::checkpoint::SignedCheckpoint;
-    use trustchain_core::hash::Hash;
+    use trustchain_core::crypto::hash::Hash;
+    use trustchain_core::scenario::checkpoint::SignedCheckpoint;
 
     fn checkpoint(size: u64) -> Checkpoint {
         Checkpoint {
@@ -506,7 +506,7 @@ mod tests {
     /// a stranger cannot be a home, and a lone home is too few.
     #[test]
     fn a_registered_home_need_not_be_a_validator() {
-        use trustchain_core::chain::Validator;
+        use trustchain_core::chain::validators::Validator;
         let keys: Vec<SigningKey> = (1..=4u8)
             .map(|i| SigningKey::from_bytes(&[i; 32]))
             .collect();
@@ -530,7 +530,7 @@ mod tests {
         assert!(!reps.contains(&pks[0]));
         let signer = |k: &PublicKey| keys.iter().find(|s| PublicKey::of(s) == *k).unwrap();
         let check = |cp: &SignedCheckpoint| {
-            trustchain_core::validity::signed_by_replica_set(
+            trustchain_core::chain::validity::signed_by_replica_set(
                 &pks[0],
                 cp,
                 &places.members_with(&set, &pks[0]),
@@ -581,7 +581,7 @@ mod tests {
     /// signature).
     #[tokio::test]
     async fn a_replica_serves_only_the_recorded_home_and_the_anchored_history() {
-        use trustchain_core::log::MemoryLog;
+        use trustchain_core::merkle::log::MemoryLog;
         let t0 = 1_767_225_600_000;
         let keys: Vec<SigningKey> = (1..=3u8)
             .map(|i| SigningKey::from_bytes(&[i; 32]))

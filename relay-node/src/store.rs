@@ -10,15 +10,18 @@ use redb::{
     Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata,
     TableDefinition, WriteTransaction,
 };
-use trustchain_core::chain::{BlockHeader, CommitCertificate, ValidatorSet};
-use trustchain_core::charter::Charter;
-use trustchain_core::checkpoint::SignedCheckpoint;
-use trustchain_core::contract::Entry;
+use trustchain_core::chain::block::{BlockHeader, CommitCertificate};
+use trustchain_core::chain::validators::ValidatorSet;
 use trustchain_core::crypto::PublicKey;
+use trustchain_core::crypto::hash::Hash;
+use trustchain_core::encoding::value::ScenarioId;
 use trustchain_core::encoding::{Decode, DecodeError, Encode, Reader, Writer};
-use trustchain_core::hash::Hash;
-use trustchain_core::log::{self, ConsistencyProof, InclusionProof, LogProofError, NodeStore};
-use trustchain_core::value::ScenarioId;
+use trustchain_core::merkle::log::{
+    self, ConsistencyProof, InclusionProof, LogProofError, NodeStore,
+};
+use trustchain_core::scenario::charter::Charter;
+use trustchain_core::scenario::checkpoint::SignedCheckpoint;
+use trustchain_core::scenario::entry::Entry;
 
 /// Log entries: `(scenario, index) → Entry` bytes.
 pub const ENTRIES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("entries");
@@ -131,7 +134,7 @@ impl Decode for StoredBlock {
     }
 }
 
-pub use trustchain_core::chain::{BlockBody, MAX_BODY_CHECKPOINTS};
+pub use trustchain_core::chain::block::{BlockBody, MAX_BODY_CHECKPOINTS};
 
 /// A final block with its body: what relays gossip after a decision and serve to a relay
 /// catching up.
@@ -502,7 +505,7 @@ impl ReadView {
         &self,
         from_epoch: u64,
         limit: usize,
-    ) -> Result<Vec<trustchain_core::chain::EpochChange>, StoreError> {
+    ) -> Result<Vec<trustchain_core::chain::block::EpochChange>, StoreError> {
         let t = self.txn.open_table(EPOCH_CHANGES)?;
         let mut out = Vec::new();
         for row in t.range(from_epoch..)? {
@@ -524,7 +527,7 @@ impl ReadView {
             let next = self
                 .epoch_set(epoch)?
                 .ok_or_else(|| missing("validator set"))?;
-            out.push(trustchain_core::chain::EpochChange {
+            out.push(trustchain_core::chain::block::EpochChange {
                 header: block.header,
                 certificate: block.certificate,
                 next,
@@ -580,7 +583,11 @@ impl ReadView {
 }
 
 /// The digest under which `record_exists(kind, field, value)` finds a record.
-pub fn ref_digest(kind: &str, field: &str, value: &trustchain_core::value::Value) -> [u8; 32] {
+pub fn ref_digest(
+    kind: &str,
+    field: &str,
+    value: &trustchain_core::encoding::value::Value,
+) -> [u8; 32] {
     let mut w = Writer::new();
     w.str(kind);
     w.str(field);

@@ -45,15 +45,16 @@ use mc::{
     RoundSignature, SignedMessage, Timeout, TimeoutKind, Validity, VoteType,
 };
 use mcc::{LivenessMsg, ProposedValue, SignedConsensusMsg, WalEntry};
-use trustchain_core::beacon::{BeaconCommit, BeaconReveal};
-use trustchain_core::chain::{BlockHeader, MAX_VALIDATORS};
-use trustchain_core::checkpoint::SignedCheckpoint;
+use trustchain_core::chain::beacon::{BeaconCommit, BeaconReveal};
+use trustchain_core::chain::block::BlockHeader;
+use trustchain_core::chain::posr::ObservationReport;
+use trustchain_core::chain::validators::MAX_VALIDATORS;
 use trustchain_core::crypto::PublicKey;
+use trustchain_core::crypto::hash::Hash;
 use trustchain_core::encoding::{
     Decode, DecodeError, Encode, FORMAT_VERSION, Limits, Reader, Writer,
 };
-use trustchain_core::hash::Hash;
-use trustchain_core::posr::ObservationReport;
+use trustchain_core::scenario::checkpoint::SignedCheckpoint;
 
 use super::ctx::{
     BlockId, BlockProposal, BlockValue, ConsVote, Height, TrustchainContext, ValAddr,
@@ -745,9 +746,10 @@ mod tests {
     use proptest::option;
     use proptest::prelude::*;
     use proptest::sample::select;
-    use trustchain_core::chain::{CommitCertificate, Validator, ValidatorSet};
-    use trustchain_core::checkpoint::Checkpoint;
-    use trustchain_core::value::ScenarioId;
+    use trustchain_core::chain::block::CommitCertificate;
+    use trustchain_core::chain::validators::{Validator, ValidatorSet};
+    use trustchain_core::encoding::value::ScenarioId;
+    use trustchain_core::scenario::checkpoint::Checkpoint;
 
     use super::*;
     use crate::store::StoredBlock;
@@ -985,7 +987,7 @@ mod tests {
                         &SigningKey::from_bytes(&[a; 32]),
                         PublicKey::of(&SigningKey::from_bytes(&[b; 32])),
                         window,
-                        trustchain_core::posr::Measurements {
+                        trustchain_core::chain::posr::Measurements {
                             heartbeat_ppm: 1_000_000,
                             reachability_ppm: 990_000,
                             rtt_us: rtt,
@@ -1325,7 +1327,7 @@ mod tests {
             time_ms: 1_700_000_000_000,
             anchor_root: Hash([9; 32]),
             moved: 0,
-            body_hash: trustchain_core::chain::BlockBody::default().hash(),
+            body_hash: trustchain_core::chain::block::BlockBody::default().hash(),
             validators_hash: set.hash(),
             next_validators_hash: set.hash(),
         }

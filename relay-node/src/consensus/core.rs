@@ -29,7 +29,7 @@ use mc::{
     TimeoutKind, ValidatorSet as _, Value as _,
 };
 use mcc::{Effect, Input, LivenessMsg, Params, Resumable, SignedConsensusMsg, State, WalEntry};
-use trustchain_core::chain::{BlockHeader, CommitCertificate};
+use trustchain_core::chain::block::{BlockHeader, CommitCertificate};
 use trustchain_core::crypto::PublicKey;
 
 use super::cert::to_core_certificate;
