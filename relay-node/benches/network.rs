@@ -39,6 +39,7 @@ use std::time::{Duration, Instant};
 use ed25519_dalek::{Signer as _, SigningKey};
 use redb::{Database, TableDefinition};
 use serde_json::Value as Json;
+use trustchain_core::chain::block::BlockBody;
 use trustchain_core::crypto::PublicKey;
 use trustchain_core::encoding::Encode;
 use trustchain_core::encoding::value::ScenarioId;
@@ -46,7 +47,6 @@ use trustchain_core::scenario::charter::Charter;
 use trustchain_core::scenario::checkpoint::SignedCheckpoint;
 use trustchain_core::scenario::contract::Contract;
 use trustchain_relay::api::CANONICAL_BATCH;
-use trustchain_relay::store::BlockBody;
 
 const NODES: usize = 4;
 /// Scenarios moving in the throughput windows (and their id tags).

@@ -29,8 +29,8 @@ use trustchain_core::verify::receipt;
 
 use crate::ingest::{Ingest, IngestError};
 use crate::metrics::Metrics;
-use crate::producer::ChainSnapshot;
 use crate::store::{Store, StoreError};
+use trustchain_core::chain::state::ChainSnapshot;
 
 /// Largest request body.
 pub const MAX_BODY_BYTES: usize = 4 << 20;

@@ -28,20 +28,23 @@ use trustchain_core::encoding::value::ScenarioId;
 use trustchain_core::encoding::{Decode, Encode};
 use trustchain_core::scenario::checkpoint::{Checkpoint, ReplicaSignature, SignedCheckpoint};
 
-use crate::chain_app::{check_checkpoint, early, links_to, validate_block, validate_final};
 use crate::consensus::codec::{MAX_SYNC_BLOCKS, NetMessage, WalRecord};
 use crate::consensus::{
     Action, BlockValue, ConsensusCore, Decision, EpochSet, Height, TimeoutConfig, TrustchainContext,
 };
 use crate::metrics::Metrics;
 use crate::overlay::Overlay;
-use crate::producer::{ChainSnapshot, commit_block, next_header, sign_moved};
-use crate::registry::Registry;
-use crate::replica::{needed, replicas_of};
-use crate::store::{
-    BlockBody, CONSENSUS_WAL, FinalBlock, MAX_BODY_CHECKPOINTS, Store, StoredBlock,
+use crate::producer::{commit_block, next_header, sign_moved};
+use crate::store::{CONSENSUS_WAL, Store};
+use trustchain_core::chain::block::{
+    BlockBody, FinalBlock, MAX_BODY_CHECKPOINTS, MAX_BODY_REPORTS, StoredBlock,
 };
-use trustchain_core::chain::block::MAX_BODY_REPORTS;
+use trustchain_core::chain::placement::{needed, replicas_of};
+use trustchain_core::chain::registry::Registry;
+use trustchain_core::chain::state::ChainSnapshot;
+use trustchain_core::chain::validate::{
+    check_checkpoint, early, links_to, validate_block, validate_final,
+};
 
 /// What reaches the driver.
 #[derive(Debug)]

@@ -61,7 +61,7 @@ use trustchain_core::crypto::hash::Hash;
 use trustchain_core::encoding::{Decode as _, Encode as _};
 use trustchain_core::merkle::anchor::AnchorMap;
 
-use crate::store::StoredBlock;
+use trustchain_core::chain::block::StoredBlock;
 
 /// The voting weight of each genesis node in epoch 0. PoSR weighs observed stable runtime, and
 /// at genesis none has been observed (a genesis node's PoSR weight is 0), so every genesis node

@@ -4,7 +4,6 @@
 
 pub mod api;
 pub mod bandwidth;
-pub mod chain_app;
 pub mod config;
 pub mod consensus;
 pub mod demo;

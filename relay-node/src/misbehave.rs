@@ -72,7 +72,7 @@ impl ChainMisbehave {
     pub fn forge(
         self,
         store: &crate::store::Store,
-        snap: &crate::producer::ChainSnapshot,
+        snap: &trustchain_core::chain::state::ChainSnapshot,
         key: &ed25519_dalek::SigningKey,
         n: u64,
     ) -> Option<trustchain_core::scenario::checkpoint::SignedCheckpoint> {

@@ -16,8 +16,10 @@ use crate::api::{AppState, router_with_web};
 use crate::demo::{self, DemoGen};
 use crate::ingest::{self, Ingest};
 use crate::metrics::Metrics;
-use crate::producer::{ChainSnapshot, Producer, SoloFinalizer, dev_chain_id};
+use crate::producer::{Producer, SoloFinalizer, dev_chain_id};
 use crate::store::Store;
+use trustchain_core::chain::registry::Registry;
+use trustchain_core::chain::state::ChainSnapshot;
 
 /// Settings of `trustchain-relay dev`.
 #[derive(Clone, Debug)]
@@ -351,7 +353,7 @@ pub struct NetworkConfig {
 fn open_chain(
     store: &Store,
     genesis: &crate::genesis::Genesis,
-) -> anyhow::Result<(ChainSnapshot, crate::registry::Registry, bool)> {
+) -> anyhow::Result<(ChainSnapshot, Registry, bool)> {
     use trustchain_core::encoding::Encode as _;
     let view = store.read()?;
     let (head, fresh) = match view.head()? {
@@ -385,7 +387,7 @@ fn open_chain(
     };
     // Replay the registry: block by block, the set each block names must be the one stored.
     let view = store.read()?;
-    let mut registry = crate::registry::Registry::genesis(genesis);
+    let mut registry = crate::registry::of_genesis(genesis);
     let mut set = genesis.validators.clone();
     for h in 1..=head.header.height {
         let block = view

@@ -15,7 +15,7 @@ use trustchain_core::chain::validators::ValidatorSet;
 use trustchain_core::crypto::PublicKey;
 use trustchain_core::crypto::hash::Hash;
 
-use crate::replica::Places;
+use trustchain_core::chain::placement::Places;
 
 /// One region of the overlay.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]

@@ -30,9 +30,9 @@ use crate::consensus::codec::{
     MAX_SYNC_BLOCKS, NET_LIMITS, NetMessage, SYNC_LIMITS, SyncRequest, SyncResponse,
 };
 use crate::driver::{DriverIn, NetOut};
-use crate::producer::ChainSnapshot;
 use crate::replica::{REPLICA_LIMITS, ReplicaRequest, ReplicaResponse};
 use crate::store::Store;
+use trustchain_core::chain::state::ChainSnapshot;
 use trustchain_core::scenario::checkpoint::Checkpoint;
 
 /// How long a `Head` request waits for a new block before answering with the current head.

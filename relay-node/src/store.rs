@@ -10,12 +10,12 @@ use redb::{
     Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata,
     TableDefinition, WriteTransaction,
 };
-use trustchain_core::chain::block::{BlockHeader, CommitCertificate};
+use trustchain_core::chain::block::{BlockBody, FinalBlock, StoredBlock};
 use trustchain_core::chain::validators::ValidatorSet;
 use trustchain_core::crypto::PublicKey;
 use trustchain_core::crypto::hash::Hash;
 use trustchain_core::encoding::value::ScenarioId;
-use trustchain_core::encoding::{Decode, DecodeError, Encode, Reader, Writer};
+use trustchain_core::encoding::{Decode, DecodeError, Encode, Writer};
 use trustchain_core::merkle::log::{
     self, ConsistencyProof, InclusionProof, LogProofError, NodeStore,
 };
@@ -108,57 +108,6 @@ db_err!(
 
 fn corrupt(table: &'static str) -> impl FnOnce(DecodeError) -> StoreError {
     move |source| StoreError::Corrupt { table, source }
-}
-
-/// A main block as stored: header and certificate.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct StoredBlock {
-    /// The header.
-    pub header: BlockHeader,
-    /// Its commit certificate.
-    pub certificate: CommitCertificate,
-}
-
-impl Encode for StoredBlock {
-    fn encode(&self, w: &mut Writer) {
-        self.header.encode(w);
-        self.certificate.encode(w);
-    }
-}
-impl Decode for StoredBlock {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(StoredBlock {
-            header: BlockHeader::decode(r)?,
-            certificate: CommitCertificate::decode(r)?,
-        })
-    }
-}
-
-pub use trustchain_core::chain::block::{BlockBody, MAX_BODY_CHECKPOINTS};
-
-/// A final block with its body: what relays gossip after a decision and serve to a relay
-/// catching up.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FinalBlock {
-    /// Header and certificate.
-    pub block: StoredBlock,
-    /// The anchored checkpoints.
-    pub body: BlockBody,
-}
-
-impl Encode for FinalBlock {
-    fn encode(&self, w: &mut Writer) {
-        self.block.encode(w);
-        self.body.encode(w);
-    }
-}
-impl Decode for FinalBlock {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(FinalBlock {
-            block: StoredBlock::decode(r)?,
-            body: BlockBody::decode(r)?,
-        })
-    }
 }
 
 /// The relay's database.

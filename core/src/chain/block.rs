@@ -291,6 +291,56 @@ pub struct EpochChange {
     pub next: ValidatorSet,
 }
 
+/// A main block as relays store and serve it: its header and its commit certificate (block 0's
+/// included: a genesis file carries it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StoredBlock {
+    /// The header.
+    pub header: BlockHeader,
+    /// Its commit certificate.
+    pub certificate: CommitCertificate,
+}
+
+impl Encode for StoredBlock {
+    fn encode(&self, w: &mut Writer) {
+        self.header.encode(w);
+        self.certificate.encode(w);
+    }
+}
+impl Decode for StoredBlock {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(StoredBlock {
+            header: BlockHeader::decode(r)?,
+            certificate: CommitCertificate::decode(r)?,
+        })
+    }
+}
+
+/// A final block with its body: what relays gossip after a decision and serve to a relay
+/// catching up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FinalBlock {
+    /// Header and certificate.
+    pub block: StoredBlock,
+    /// The anchored checkpoints.
+    pub body: BlockBody,
+}
+
+impl Encode for FinalBlock {
+    fn encode(&self, w: &mut Writer) {
+        self.block.encode(w);
+        self.body.encode(w);
+    }
+}
+impl Decode for FinalBlock {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(FinalBlock {
+            block: StoredBlock::decode(r)?,
+            body: BlockBody::decode(r)?,
+        })
+    }
+}
+
 // --- encoding ---
 
 impl Encode for BlockBody {

@@ -12,16 +12,21 @@
 //! - **Hubs.** Each region elects `hub_count(n)` hubs per epoch, the healthiest members by PoSR
 //!   weight, ties broken by the epoch's beacon seed ([`hubs`], [`hub_count`]).
 //! - **Write quota.** A region's capacity ratio ([`region_ratio_milli`]) scales what a project's
-//!   pledged capacity buys ([`write_quota`]).
+//!   pledged capacity buys ([`write_quota`]); [`crate::chain::quota`] applies it to a project.
+//! - **Registered nodes.** [`Places`] holds every registered node's region and capacity; a
+//!   scenario's replicas are [`replicas_of`] its recorded home among the current validators, and a
+//!   checkpoint needs [`needed`] signatures.
 //!
 //! Everything is integer arithmetic over [`Domain::Placement`] hashes, so every relay on every
 //! platform (native or wasm) computes identical sets. Sans-IO: membership, weights and seeds come
 //! in as arguments.
 
-use alloc::collections::BTreeSet;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
+use crate::chain::validators::ValidatorSet;
 use crate::crypto::PublicKey;
 use crate::crypto::hash::{Domain, Hash};
 use crate::encoding::Writer;
@@ -186,6 +191,81 @@ pub fn write_quota(pledged_units: u64, writes_per_unit: u64, ratio_milli: u32) -
     let units = BASE_UNITS as u128 + pledged_units as u128;
     let q = units * writes_per_unit as u128 * ratio_milli as u128 / 1000;
     u64::try_from(q).unwrap_or(u64::MAX)
+}
+
+// --- the registered nodes as placement members ---
+
+/// Where every relay finds the placement facts of the registered nodes: region and capacity
+/// (the relay fills it from its genesis; registrations after genesis do not exist yet).
+#[derive(Clone, Debug, Default)]
+pub struct Places(Arc<BTreeMap<PublicKey, (String, u32)>>);
+
+impl Places {
+    /// Places from `(key, region, capacity)` triples.
+    pub fn from_list(list: Vec<(PublicKey, String, u32)>) -> Self {
+        Places(Arc::new(
+            list.into_iter().map(|(k, r, c)| (k, (r, c))).collect(),
+        ))
+    }
+
+    /// The placement member `key` is, if registered.
+    fn member(&self, key: &PublicKey) -> Option<Member> {
+        self.0.get(key).map(|(region, capacity)| Member {
+            key: *key,
+            region: region.clone(),
+            capacity: *capacity,
+        })
+    }
+
+    /// The placement members among `set`: its validators whose region is known.
+    pub fn members(&self, set: &ValidatorSet) -> Vec<Member> {
+        set.validators
+            .iter()
+            .filter_map(|v| self.member(&v.key))
+            .collect()
+    }
+
+    /// [`Places::members`] and, if registered but not among them, `home`: a scenario's home
+    /// need not be a validator (a follower, or a relay PoSR dropped for a while) to keep
+    /// writing it; its replicas must be.
+    pub fn members_with(&self, set: &ValidatorSet, home: &PublicKey) -> Vec<Member> {
+        with_home(self.members(set), self.member(home))
+    }
+
+    /// The region of a node.
+    pub fn region(&self, key: &PublicKey) -> Option<&str> {
+        self.0.get(key).map(|(r, _)| r.as_str())
+    }
+}
+
+/// `members` and `home` if it is registered (`Some`) and not among them.
+fn with_home(mut members: Vec<Member>, home: Option<Member>) -> Vec<Member> {
+    if let Some(h) = home
+        && !members.iter().any(|m| m.key == h.key)
+    {
+        members.push(h);
+    }
+    members
+}
+
+/// The replicas (home excluded) of `scenario` homed at `home`, among `set`'s members.
+pub fn replicas_of(
+    places: &Places,
+    set: &ValidatorSet,
+    scenario: &ScenarioId,
+    home: &PublicKey,
+) -> Vec<PublicKey> {
+    replicas(
+        scenario,
+        home,
+        &places.members_with(set, home),
+        DEFAULT_REPLICAS,
+    )
+}
+
+/// Signatures a checkpoint of a scenario homed at `home` needs (the home's own included).
+pub fn needed(replicas: usize) -> usize {
+    quorum(DEFAULT_REPLICAS).min(1 + replicas)
 }
 
 #[cfg(test)]
@@ -479,5 +559,56 @@ mod tests {
             write_quota(u64::MAX / 400 - 1, WRITES_PER_UNIT, 1000),
             (u64::MAX / 400) * 200
         );
+    }
+
+    /// A home PoSR dropped from the validators keeps anchoring with its replicas (validators);
+    /// a stranger cannot be a home, and a lone home is too few.
+    #[test]
+    fn a_registered_home_need_not_be_a_validator() {
+        use crate::chain::validators::Validator;
+        use crate::scenario::checkpoint::{Checkpoint, SignedCheckpoint};
+        let keys: Vec<SigningKey> = (1..=4u8)
+            .map(|i| SigningKey::from_bytes(&[i; 32]))
+            .collect();
+        let pks: Vec<PublicKey> = keys.iter().map(PublicKey::of).collect();
+        let places = Places::from_list(pks.iter().map(|k| (*k, String::from("eu"), 1)).collect());
+        // The validators: all but node 0.
+        let set = ValidatorSet::new(
+            5,
+            pks[1..]
+                .iter()
+                .map(|k| Validator {
+                    key: *k,
+                    weight: 10,
+                })
+                .collect(),
+        )
+        .unwrap();
+        let cp = Checkpoint {
+            scenario: ScenarioId::new("demo/budget").unwrap(),
+            size: 9,
+            root: Hash([7; 32]),
+            main_ref: Hash([9; 32]),
+            time_ms: 1_700_000_000_000,
+        };
+        let reps = replicas_of(&places, &set, &cp.scenario, &pks[0]);
+        assert_eq!(reps.len(), 2, "two replicas among the three validators");
+        assert!(!reps.contains(&pks[0]));
+        let signer = |k: &PublicKey| keys.iter().find(|s| PublicKey::of(s) == *k).unwrap();
+        let check = |cp: &SignedCheckpoint| {
+            crate::chain::validity::signed_by_replica_set(
+                &pks[0],
+                cp,
+                &places.members_with(&set, &pks[0]),
+                DEFAULT_REPLICAS,
+            )
+        };
+        let ok = cp.clone().sign(&[&keys[0], signer(&reps[0])]);
+        assert_eq!(check(&ok), Ok(()));
+        let alone = cp.clone().sign(&[&keys[0]]);
+        assert!(check(&alone).is_err());
+        let stranger = SigningKey::from_bytes(&[77; 32]);
+        let bad = cp.clone().sign(&[&stranger, signer(&reps[0])]);
+        assert!(check(&bad).is_err());
     }
 }

@@ -11,6 +11,7 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 use crate::chain::block::{BlockHeader, CertificateError, CommitCertificate, EpochChange};
+use crate::chain::state::ChainSnapshot;
 use crate::chain::validators::ValidatorSet;
 use crate::crypto::hash::Hash;
 use crate::encoding::{Decode, DecodeError, Encode, Reader, Writer};
@@ -53,6 +54,19 @@ pub struct TrustedCheckpoint {
     pub block: Hash,
     /// The validators of that block's epoch.
     pub validators: ValidatorSet,
+}
+
+impl ChainSnapshot {
+    /// The trusted checkpoint a new light client may start from: this state's head, and the
+    /// validators that signed it.
+    pub fn trust(&self) -> TrustedCheckpoint {
+        TrustedCheckpoint {
+            chain_id: self.head.header.chain_id.clone(),
+            height: self.head.header.height,
+            block: self.head_hash,
+            validators: self.validators.clone(),
+        }
+    }
 }
 
 /// A header whose certificate was checked against a trusted set. Only the light client makes one.

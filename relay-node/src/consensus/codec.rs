@@ -60,7 +60,7 @@ use super::ctx::{
     BlockId, BlockProposal, BlockValue, ConsVote, Height, TrustchainContext, ValAddr,
 };
 use super::signing::{Sig, encode_round};
-use crate::store::{BlockBody, FinalBlock};
+use trustchain_core::chain::block::{BlockBody, FinalBlock};
 
 /// Limits for one [`NetMessage`], [`SyncRequest`] or [`WalRecord`]: 2 MiB in all, lengths up
 /// to 1 MiB, 16 levels deep. A proposal carries its whole block body, so a producer must keep
@@ -752,7 +752,7 @@ mod tests {
     use trustchain_core::scenario::checkpoint::Checkpoint;
 
     use super::*;
-    use crate::store::StoredBlock;
+    use trustchain_core::chain::block::StoredBlock;
 
     const CHAIN: &str = "trustchain-test";
     /// Validators in the tests' set.

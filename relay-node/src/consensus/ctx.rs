@@ -18,7 +18,7 @@ use trustchain_core::crypto::hash::{Domain, Hash};
 use trustchain_core::encoding::{FORMAT_VERSION, Writer};
 
 use super::signing::{Ed25519Strict, TrustchainSigner, encode_round};
-use crate::store::BlockBody;
+use trustchain_core::chain::block::BlockBody;
 
 /// Trustchain's consensus context. Holds the chain id, which every signed consensus message binds
 /// (a commit vote binds it through the block hash, `BlockHeader::chain_id`).

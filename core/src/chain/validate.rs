@@ -1,23 +1,29 @@
-//! The relay's side of consensus (docs/consensus.md §5): what a block must be to get this
-//! node's vote, and how blocks others proposed become final here.
+//! Block validity over a chain state (docs/consensus.md §5): what a block must be to extend a
+//! [`ChainSnapshot`] — network, height, parent, epoch and validator-set hashes, time, body hash,
+//! the anchoring of each checkpoint ([`check_checkpoint`] over the predicates of
+//! [`crate::chain::validity`]), the anchor root, the node-registry entries ([`Registry::apply`])
+//! and the next validator set — and, for the checkpoints a relay pools before a block takes them,
+//! whether they may be anchored now ([`check_checkpoint`]), later ([`early`]) or still join the
+//! chain ([`links_to`]).
 //!
-//! Malachite in `ProposalOnly` mode treats every proposed value as valid (docs/consensus.md
-//! §2.3), so the driver calls [`validate_block`] on every proposal before the state machine sees
-//! it; and a block that arrives already final (gossiped after a decision, or fetched by sync) is
-//! checked with [`validate_block`] and its certificate before [`crate::producer::commit_block`]
-//! writes it. Blocks a node decided itself and blocks it learnt from others go through the same
-//! commit.
+//! Pure functions of values: the relay calls [`validate_block`] on every proposal before its
+//! consensus engine sees it (Malachite in `ProposalOnly` mode treats every value as valid), and
+//! [`validate_final`] on every block that arrives already final (gossiped after a decision, or
+//! fetched by sync) before it commits it. The clock comes in as `now_ms`.
 
-use trustchain_core::chain::block::{BlockHeader, CertificateError, CommitCertificate};
-use trustchain_core::chain::placement::DEFAULT_REPLICAS;
-use trustchain_core::chain::validators::ValidatorSet;
-use trustchain_core::chain::validity::{self, AnchorError};
-use trustchain_core::crypto::hash::Hash;
-use trustchain_core::scenario::checkpoint::SignedCheckpoint;
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::string::{String, ToString};
 
-use crate::producer::ChainSnapshot;
-use crate::registry::{Registry, RegistryError};
-use crate::store::BlockBody;
+use crate::chain::block::{BlockBody, BlockHeader, CertificateError, CommitCertificate};
+use crate::chain::placement::DEFAULT_REPLICAS;
+use crate::chain::registry::{Registry, RegistryError};
+use crate::chain::state::ChainSnapshot;
+use crate::chain::validators::ValidatorSet;
+use crate::chain::validity::{self, AnchorError};
+use crate::crypto::hash::Hash;
+use crate::encoding::value::ScenarioId;
+use crate::scenario::checkpoint::SignedCheckpoint;
 
 /// How far a proposed block's time may be ahead of this node's clock.
 pub const MAX_CLOCK_AHEAD_MS: u64 = 10_000;
@@ -102,7 +108,7 @@ pub enum InvalidBlock {
         why: String,
     },
     /// A checkpoint the chain may not anchor (core's block-validity predicates,
-    /// [`trustchain_core::chain::validity`]): not its recorded replica set's, not growing, not
+    /// [`crate::chain::validity`]): not its recorded replica set's, not growing, not
     /// consistent with the anchored one.
     #[error("block {height}: checkpoint of {scenario}: {source}")]
     Anchoring {
@@ -306,9 +312,7 @@ fn validate_shape(
 
 /// Checkpoints whose signatures this relay has verified already, by scenario (a driver's pool):
 /// a block's checkpoint equal to one of them skips its signature checks.
-pub type Verified<'a> = Option<
-    &'a std::collections::BTreeMap<trustchain_core::encoding::value::ScenarioId, SignedCheckpoint>,
->;
+pub type Verified<'a> = Option<&'a BTreeMap<ScenarioId, SignedCheckpoint>>;
 
 /// Why a checkpoint may not be anchored on top of a snapshot.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -389,7 +393,7 @@ pub fn early(snap: &ChainSnapshot, e: &CheckpointRefused) -> bool {
 /// anchored size (after a block anchored another checkpoint of its scenario, the home signs a
 /// new one from there). O(1): no hashing.
 pub fn links_to(snap: &ChainSnapshot, cp: &SignedCheckpoint) -> bool {
-    use trustchain_core::scenario::checkpoint::Link;
+    use crate::scenario::checkpoint::Link;
     let c = &cp.checkpoint;
     if snap.main_ref_recent(cp).is_err() {
         return false;
@@ -425,14 +429,14 @@ pub fn validate_final(
 
 #[cfg(test)]
 mod tests {
-    //! The relay's glue over core's anchoring predicates, on a real snapshot (dev mode: one
+    //! Block and checkpoint checks over the anchoring predicates, on a real snapshot (dev mode: one
     //! validator is every scenario's replica set). The network rule (recorded replica sets) is
-    //! core's `validity` tests and the multi-relay tests.
+    //! tested in `validity`'s tests and the relay's multi-relay tests.
+    use crate::crypto::PublicKey;
+    use crate::merkle::log::MemoryLog;
+    use crate::scenario::checkpoint::{Checkpoint, Link};
+    use alloc::vec::Vec;
     use ed25519_dalek::SigningKey;
-    use trustchain_core::crypto::PublicKey;
-    use trustchain_core::encoding::value::ScenarioId;
-    use trustchain_core::merkle::log::MemoryLog;
-    use trustchain_core::scenario::checkpoint::{Checkpoint, Link};
 
     use super::*;
 
@@ -466,7 +470,7 @@ mod tests {
             .map(|a| (a.clone(), PublicKey::of(key)))
             .into_iter()
             .collect();
-        crate::producer::test_snapshot(std::slice::from_ref(key), &anchored, &[MAIN_REF])
+        crate::chain::state::test_snapshot(core::slice::from_ref(key), &anchored, &[MAIN_REF])
     }
 
     #[test]
