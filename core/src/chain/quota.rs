@@ -89,3 +89,80 @@ pub fn quota(
         per_second: write_quota(pledged_units, writes_per_unit, ratio_milli),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use alloc::string::String;
+    use alloc::vec;
+    use alloc::vec::Vec;
+    use ed25519_dalek::SigningKey;
+
+    use super::*;
+    use crate::chain::state::test_snapshot;
+    use crate::crypto::hash::Hash;
+    use crate::encoding::value::ScenarioId;
+    use crate::scenario::charter::UnsignedCharter;
+    use crate::scenario::checkpoint::Checkpoint;
+
+    fn charter(owners: Vec<PublicKey>) -> Charter {
+        Charter {
+            content: UnsignedCharter {
+                scenario: ScenarioId::new("acme/ledger").unwrap(),
+                title: String::from("t"),
+                white_paper: String::new(),
+                owners,
+                writers: Vec::new(),
+                kinds: Vec::new(),
+                time_ms: 1,
+            },
+            signatures: Vec::new(),
+        }
+    }
+
+    /// Pledges add up per operator; the region ratio is its validators' capacity over the load of
+    /// the scenarios homed in it, clamped; a project's quota is its owners' pledges at that ratio.
+    #[test]
+    fn the_quota_formula() {
+        let keys: Vec<SigningKey> = (1..=3u8)
+            .map(|i| SigningKey::from_bytes(&[i; 32]))
+            .collect();
+        let pks: Vec<PublicKey> = keys.iter().map(PublicKey::of).collect();
+        let (a, b, c) = (pks[0], pks[1], pks[2]);
+        assert_eq!(
+            pledges([(a, 2), (b, 1), (a, 3)]),
+            BTreeMap::from([(a, 5), (b, 1)])
+        );
+        // a and b in "eu" (capacity 1 each), c in "us"; one scenario homed at a.
+        let places = Places::from_list(vec![
+            (a, String::from("eu"), 1),
+            (b, String::from("eu"), 1),
+            (c, String::from("us"), 4),
+        ]);
+        let cp = Checkpoint {
+            scenario: ScenarioId::new("acme/ledger").unwrap(),
+            size: 1,
+            root: Hash([1; 32]),
+            main_ref: Hash([2; 32]),
+            time_ms: 1,
+        }
+        .sign(&[&keys[0]]);
+        let snap = test_snapshot(&keys, &[(cp, a)], &[]);
+        // eu: 2 units over 1 load unit = 2.0 (the cap); us: 4 units, no load = 4.0 -> 2.0.
+        assert_eq!(ratio_milli(&places, "eu", &snap), 2_000);
+        assert_eq!(ratio_milli(&places, "us", &snap), 2_000);
+        // A region with no member among the validators: 0 -> the floor, 0.5.
+        assert_eq!(ratio_milli(&places, "asia", &snap), 500);
+        let p = pledges([(a, 3)]);
+        let q = quota(&charter(vec![b, a]), &p, 200, 2_000).unwrap();
+        assert_eq!(
+            q,
+            Quota {
+                project: a.min(b),
+                pledged_units: 3,
+                ratio_milli: 2_000,
+                per_second: (1 + 3) * 200 * 2,
+            }
+        );
+        assert_eq!(quota(&charter(Vec::new()), &p, 200, 2_000), None);
+    }
+}
