@@ -19,13 +19,14 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, SamplingMode, Throughput};
 use ed25519_dalek::SigningKey;
 use redb::{Database, TableDefinition};
-use trustchain_core::charter::{Charter, RecordKind, UnsignedCharter};
-use trustchain_core::contract::{Body, Contract, Entry, UnsignedContract};
 use trustchain_core::crypto::{self, PublicKey};
 use trustchain_core::encoding::Encode;
-use trustchain_core::rules::{Lookup, RecordLookup, RuleOutcome, evaluate};
-use trustchain_core::schema::{FieldSchema, FieldType};
-use trustchain_core::value::{Fields, ScenarioId, Value, parse_decimal};
+use trustchain_core::encoding::value::{Fields, ScenarioId, Value, parse_decimal};
+use trustchain_core::scenario::charter::{Charter, RecordKind, UnsignedCharter};
+use trustchain_core::scenario::contract::{Body, Contract, UnsignedContract};
+use trustchain_core::scenario::entry::Entry;
+use trustchain_core::scenario::rules::{Lookup, RecordLookup, RuleOutcome, evaluate};
+use trustchain_core::scenario::schema::{FieldSchema, FieldType};
 use trustchain_relay::api::{AppState, router};
 use trustchain_relay::app::demo;
 use trustchain_relay::ingest;
@@ -488,7 +489,7 @@ fn ingest_http(c: &mut Criterion) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// RULES: charter rule evaluation (the real engine in core/src/rules). Lives in the relay bench
+// RULES: charter rule evaluation (the real engine in core/src/scenario/rules). Lives in the relay bench
 // because `rules::compile` needs trustchain-core's `compiler` feature, which this crate enables.
 // ---------------------------------------------------------------------------------------------
 

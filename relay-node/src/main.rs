@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
-use trustchain_core::charter::Charter;
-use trustchain_core::contract::UnsignedContract;
 use trustchain_core::crypto::PublicKey;
-use trustchain_core::light_client::{LightClient, TrustedCheckpoint};
-use trustchain_core::proof::StepStatus;
-use trustchain_core::receipt;
-use trustchain_core::value::ScenarioId;
+use trustchain_core::encoding::value::ScenarioId;
+use trustchain_core::scenario::charter::Charter;
+use trustchain_core::scenario::contract::UnsignedContract;
+use trustchain_core::verify::light_client::{LightClient, TrustedCheckpoint};
+use trustchain_core::verify::proof::StepStatus;
+use trustchain_core::verify::receipt;
 use trustchain_relay::api::fields;
 use trustchain_relay::app::config::{self, Overrides, RelayConfig};
 use trustchain_relay::app::{devnet, keys, run as node};
@@ -491,7 +491,7 @@ fn submit(
                 author: PublicKey::of(&key),
                 nonce: first_nonce + i as u64,
                 time_ms: now,
-                body: trustchain_core::contract::Body::Fields(f),
+                body: trustchain_core::scenario::contract::Body::Fields(f),
                 attachments: vec![],
             }
             .sign(&key),
@@ -545,7 +545,7 @@ fn read_trust(trust: &std::path::Path) -> anyhow::Result<TrustedCheckpoint> {
 /// Checks equivocation evidence against the trusted validator set.
 fn verify_evidence(arg: &str, trust: &std::path::Path) -> anyhow::Result<ExitCode> {
     use trustchain_core::encoding::Decode as _;
-    use trustchain_core::light_client::EquivocationEvidence;
+    use trustchain_core::verify::light_client::EquivocationEvidence;
     let trust = read_trust(trust)?;
     let raw = read_input(arg)?;
     let text = String::from_utf8(raw).context("the evidence is not text (JSON or hex)")?;
@@ -557,7 +557,8 @@ fn verify_evidence(arg: &str, trust: &std::path::Path) -> anyhow::Result<ExitCod
             .to_string(),
         Err(_) => text.trim().to_string(),
     };
-    let bytes = trustchain_core::hex::decode(&hex, "evidence").context("the evidence bytes")?;
+    let bytes =
+        trustchain_core::encoding::hex::decode(&hex, "evidence").context("the evidence bytes")?;
     let ev = EquivocationEvidence::from_bytes(&bytes)
         .context("the evidence does not decode as canonical EquivocationEvidence")?;
     let set = &trust.validators;
@@ -627,13 +628,13 @@ fn verify(
     let text = String::from_utf8_lossy(&raw);
     let verdict = match receipt::from_base64url(&text) {
         Ok(proof) => LightClient::new(trust).verify_record(&proof, charter.as_ref()),
-        Err(e) => trustchain_core::proof::Verdict::undecodable(&e),
+        Err(e) => trustchain_core::verify::proof::Verdict::undecodable(&e),
     };
     // No charter, no "verified": a contract whose rules were skipped is reported (and exits) as
     // such. Record 0 is the charter itself.
     let rules_unchecked = verdict.outcome.as_ref().is_ok_and(|r| r.index() > 0)
         && verdict.steps.iter().any(|s| {
-            s.step == trustchain_core::proof::Step::Rules && s.status == StepStatus::Skipped
+            s.step == trustchain_core::verify::proof::Step::Rules && s.status == StepStatus::Skipped
         });
     if json {
         println!("{}", serde_json::to_string_pretty(&verdict)?);

@@ -22,12 +22,13 @@ use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
 use tokio::sync::watch;
-use trustchain_core::checkpoint::Checkpoint;
+use trustchain_core::chain::posr::Measurements;
+use trustchain_core::chain::state::ChainSnapshot;
 use trustchain_core::crypto::PublicKey;
+use trustchain_core::crypto::hash::Hash;
+use trustchain_core::encoding::value::ScenarioId;
 use trustchain_core::encoding::{Decode, Encode};
-use trustchain_core::hash::Hash;
-use trustchain_core::posr::Measurements;
-use trustchain_core::value::ScenarioId;
+use trustchain_core::scenario::checkpoint::Checkpoint;
 use trustchain_relay::app::demo;
 use trustchain_relay::app::devnet::{DEVNET_WINDOW_MS, devnet_posr};
 use trustchain_relay::consensus::codec::{
@@ -38,7 +39,7 @@ use trustchain_relay::ingest::Ingest;
 use trustchain_relay::metrics::Metrics;
 use trustchain_relay::net::answer_sync;
 use trustchain_relay::net::replica::{ReplicaResponse, ReplicaSide, append_from};
-use trustchain_relay::node::chain::{ChainSnapshot, open_chain};
+use trustchain_relay::node::chain::open_chain;
 use trustchain_relay::node::genesis::Genesis;
 use trustchain_relay::node::overlay::Overlay;
 use trustchain_relay::node::{Input, Machine, MachineConfig, Now, Output};
@@ -716,7 +717,7 @@ fn a_forged_final_block_is_refused_and_the_chain_goes_on() {
     forged.header.height = h + 1;
     forged.header.prev = head.header.hash();
     forged.header.time_ms += 1;
-    let fb = trustchain_relay::store::FinalBlock {
+    let fb = trustchain_core::chain::block::FinalBlock {
         block: forged,
         body: Default::default(),
     };

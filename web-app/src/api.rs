@@ -2,12 +2,13 @@
 //! the relay sends core types, and the URLs it reads them from.
 
 use serde::Deserialize;
-use trustchain_core::chain::{BlockHeader, CommitCertificate, EpochChange, ValidatorSet};
-use trustchain_core::charter::Charter;
-use trustchain_core::checkpoint::SignedCheckpoint;
-use trustchain_core::contract::Entry;
-use trustchain_core::hash::Hash;
-use trustchain_core::log::ConsistencyProof;
+use trustchain_core::chain::block::{BlockHeader, CommitCertificate, EpochChange};
+use trustchain_core::chain::validators::ValidatorSet;
+use trustchain_core::crypto::hash::Hash;
+use trustchain_core::merkle::log::ConsistencyProof;
+use trustchain_core::scenario::charter::Charter;
+use trustchain_core::scenario::checkpoint::SignedCheckpoint;
+use trustchain_core::scenario::entry::Entry;
 
 use crate::fmt::encode_component;
 
@@ -192,7 +193,7 @@ pub struct RecordItem {
     pub entry: Entry,
     /// Its inclusion path in the log of the size asked for (`proofs_at`).
     #[serde(default)]
-    pub inclusion: Option<trustchain_core::log::InclusionProof>,
+    pub inclusion: Option<trustchain_core::merkle::log::InclusionProof>,
 }
 
 /// `GET /v1/scenarios/{id}/records?from&limit`.
@@ -303,11 +304,11 @@ mod tests {
     #[test]
     fn entries_read_back_from_the_relays_json() {
         use std::collections::BTreeMap;
-        use trustchain_core::charter::{RecordKind, UnsignedCharter};
-        use trustchain_core::contract::{Body, UnsignedContract};
         use trustchain_core::crypto::PublicKey;
-        use trustchain_core::schema::{FieldSchema, FieldType};
-        use trustchain_core::value::{ScenarioId, Value, parse_decimal};
+        use trustchain_core::encoding::value::{ScenarioId, Value, parse_decimal};
+        use trustchain_core::scenario::charter::{RecordKind, UnsignedCharter};
+        use trustchain_core::scenario::contract::{Body, UnsignedContract};
+        use trustchain_core::scenario::schema::{FieldSchema, FieldType};
         let k = ed25519_dalek::SigningKey::from_bytes(&[3; 32]);
         let id = ScenarioId::new("demo/budget").unwrap();
         let charter = UnsignedCharter {

@@ -2,9 +2,9 @@
 //! the charter's schema — so people and scripts never write the tagged canonical form by hand.
 
 use serde_json::Value as Json;
-use trustchain_core::charter::RecordKind;
-use trustchain_core::schema::FieldType;
-use trustchain_core::value::{Fields, Value, parse_decimal};
+use trustchain_core::encoding::value::{Fields, Value, parse_decimal};
+use trustchain_core::scenario::charter::RecordKind;
+use trustchain_core::scenario::schema::FieldType;
 
 /// Converts a JSON object into typed fields of `kind`. Errors name the field and what to write.
 pub fn from_json(kind: &RecordKind, json: &Json) -> Result<Fields, String> {
@@ -50,7 +50,7 @@ fn convert(ty: &FieldType, v: &Json) -> Result<Value, String> {
         }
         (FieldType::Bool, Json::Bool(b)) => Value::Bool(*b),
         (FieldType::Bytes { .. }, Json::String(s)) => Value::Bytes(
-            trustchain_core::hex::decode(s, "bytes")
+            trustchain_core::encoding::hex::decode(s, "bytes")
                 .map_err(|e| format!("{e} (write bytes as hex)"))?,
         ),
         (FieldType::List { item, .. }, Json::Array(items)) => Value::List(

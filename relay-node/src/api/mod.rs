@@ -22,17 +22,17 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::WatchStream;
-use trustchain_core::charter::Charter;
-use trustchain_core::contract::Contract;
+use trustchain_core::encoding::value::ScenarioId;
 use trustchain_core::encoding::{Decode, Encode};
-use trustchain_core::receipt;
-use trustchain_core::value::ScenarioId;
+use trustchain_core::scenario::charter::Charter;
+use trustchain_core::scenario::contract::Contract;
+use trustchain_core::verify::receipt;
 
 use crate::ingest::{Ingest, IngestError};
 use crate::metrics::Metrics;
-use crate::node::chain::ChainSnapshot;
 use crate::query::{QueryError, QueryErrorKind, consistency_proof, record_proof};
 use crate::store::{Store, StoreError};
+use trustchain_core::chain::state::ChainSnapshot;
 
 /// Largest request body.
 pub const MAX_BODY_BYTES: usize = 4 << 20;
@@ -168,7 +168,7 @@ impl From<IngestError> for ApiError {
             }
             IngestError::BadSignature { .. } => StatusCode::UNAUTHORIZED,
             IngestError::Rejected {
-                rejection: trustchain_core::charter::Rejection::Unauthorised(_),
+                rejection: trustchain_core::scenario::charter::Rejection::Unauthorised(_),
                 ..
             } => StatusCode::FORBIDDEN,
             IngestError::ReplayedNonce { .. } | IngestError::NotAt { .. } => StatusCode::CONFLICT,
@@ -407,7 +407,7 @@ async fn well_known(State(s): State<AppState>) -> Json<serde_json::Value> {
     let snap = s.chain.borrow().clone();
     Json(serde_json::json!({
         "chain_id": snap.chain_id(),
-        "protocol": trustchain_core::wire::PROTOCOL,
+        "protocol": trustchain_core::verify::wire::PROTOCOL,
         "peer_id": s.p2p.as_ref().map(|p| p.peer_id.to_string()),
         "addresses": s.p2p.as_ref().map(|p| p.addresses()).unwrap_or_default(),
     }))
@@ -415,7 +415,7 @@ async fn well_known(State(s): State<AppState>) -> Json<serde_json::Value> {
 
 async fn trust(
     State(s): State<AppState>,
-) -> Json<trustchain_core::light_client::TrustedCheckpoint> {
+) -> Json<trustchain_core::verify::light_client::TrustedCheckpoint> {
     Json(s.chain.borrow().trust())
 }
 
@@ -872,7 +872,7 @@ async fn consistency(
 }
 
 /// `?format=bytes`: the block with its certificate as the canonical bytes of
-/// `trustchain_core::wire::Response::Block` (what the libp2p protocol sends, without the frame),
+/// `trustchain_core::verify::wire::Response::Block` (what the libp2p protocol sends, without the frame),
 /// for light clients that verify rather than read JSON.
 #[derive(Deserialize)]
 struct BlockQuery {
@@ -880,8 +880,8 @@ struct BlockQuery {
 }
 
 fn block_answer(
-    header: trustchain_core::chain::BlockHeader,
-    certificate: trustchain_core::chain::CommitCertificate,
+    header: trustchain_core::chain::block::BlockHeader,
+    certificate: trustchain_core::chain::block::CommitCertificate,
     format: Option<&str>,
     json: impl FnOnce() -> serde_json::Value,
 ) -> ApiResult<Response> {
@@ -889,7 +889,7 @@ fn block_answer(
         None | Some("json") => Ok(Json(json()).into_response()),
         Some("bytes") => Ok((
             [(header::CONTENT_TYPE, "application/octet-stream")],
-            trustchain_core::wire::Response::Block {
+            trustchain_core::verify::wire::Response::Block {
                 header,
                 certificate,
             }

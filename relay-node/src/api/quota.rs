@@ -1,18 +1,8 @@
-//! Capacity pledges and write quotas (docs/network.md, "Capacity pledges").
-//!
-//! A project writes at most `(BASE_UNITS + pledged units) × writes_per_unit × region ratio`
-//! contracts per second at its home relay ([`trustchain_core::placement::write_quota`]):
-//!
-//! - **Project**: the owners of a scenario's charter; its key is the smallest owner key, so all
-//!   scenarios of one owner share one quota at a relay.
-//! - **Pledged units**: the capacity of the registered nodes whose operator is one of the
-//!   charter's owners — a project that runs relays for the network writes more.
-//! - **Region ratio**: the home's region's capacity (the capacity units of its members among the
-//!   current validators) over its load (the scenarios homed in the region that the chain has
-//!   anchored, one load unit per [`SCENARIOS_PER_UNIT`]), clamped to 0.5–2.0 — recomputed at
-//!   each epoch, from the chain only, so every relay of a region computes the same ratio.
-//! - **Genesis** fixes `writes_per_unit` (200 by default; the devnet raises it so local load
-//!   tests are not throttled).
+//! Write quotas at this relay (docs/network.md, "Capacity pledges"): the counters. The formula —
+//! project, pledged units, region ratio, contracts per second — is core's
+//! ([`trustchain_core::chain::quota`]); the region ratio is recomputed once per epoch. Genesis
+//! fixes `writes_per_unit` (200 by default; the devnet raises it so local load tests are not
+//! throttled).
 //!
 //! The quota is a token bucket per project holding [`BURST_SECS`] of quota: a batch that finds
 //! too few tokens is refused whole (nothing written) with HTTP 429 and the wait after which it
@@ -23,33 +13,18 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use trustchain_core::charter::Charter;
+use trustchain_core::chain::placement::{BASE_UNITS, Places};
+use trustchain_core::chain::quota::{self, Quota};
+use trustchain_core::chain::state::ChainSnapshot;
 use trustchain_core::crypto::PublicKey;
-use trustchain_core::placement::{BASE_UNITS, region_ratio_milli, write_quota};
+use trustchain_core::scenario::charter::Charter;
 
-use crate::net::replica::Places;
-use crate::node::chain::ChainSnapshot;
 use crate::node::genesis::Genesis;
-
-/// Anchored scenarios one unit of a region's load stands for.
-pub const SCENARIOS_PER_UNIT: u64 = 100;
+use crate::node::registry::places_of;
 /// Seconds of quota a project may spend at once.
 pub const BURST_SECS: f64 = 2.0;
 /// Buckets kept before full (idle) ones are dropped.
 const MAX_BUCKETS: usize = 10_000;
-
-/// A project's quota at this relay.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct Quota {
-    /// The project (its charter's smallest owner key).
-    pub project: PublicKey,
-    /// Capacity units pledged by the project's nodes.
-    pub pledged_units: u64,
-    /// The region's capacity ratio, in thousandths.
-    pub ratio_milli: u32,
-    /// Contracts per second.
-    pub per_second: u64,
-}
 
 /// A batch the project's quota cannot take now.
 #[derive(Clone, Debug, thiserror::Error)]
@@ -99,15 +74,12 @@ pub struct Quotas {
 impl Quotas {
     /// The quotas of a relay with key `me` on the network of `genesis`.
     pub fn new(genesis: &Genesis, me: &PublicKey) -> Self {
-        let mut pledges = BTreeMap::new();
-        for n in &genesis.nodes {
-            *pledges.entry(n.operator).or_insert(0) += u64::from(n.capacity);
-        }
+        let pledges = quota::pledges(genesis.nodes.iter().map(|n| (n.operator, n.capacity)));
         Quotas {
             region: genesis
                 .node(me)
                 .map_or_else(String::new, |n| n.region.clone()),
-            places: Places::of(genesis),
+            places: places_of(genesis),
             pledges: Arc::new(pledges),
             writes_per_unit: genesis.writes_per_unit,
             state: Mutex::new(State {
@@ -119,24 +91,15 @@ impl Quotas {
 
     /// The region ratio of this relay's region as of `snap` (thousandths).
     pub fn ratio_milli(&self, snap: &ChainSnapshot) -> u32 {
-        let members = self.places.members(&snap.next_validators);
-        let capacity: u64 = members
-            .iter()
-            .filter(|m| m.region == self.region)
-            .map(|m| u64::from(m.capacity))
-            .sum();
-        let homed = snap
-            .homes
-            .values()
-            .filter(|home| self.places.region(home) == Some(self.region.as_str()))
-            .count() as u64;
-        region_ratio_milli(capacity, homed.div_ceil(SCENARIOS_PER_UNIT))
+        quota::ratio_milli(&self.places, &self.region, snap)
     }
 
     /// The quota of the project owning `charter`, as of `snap` (`None` for a charter without
     /// owners, which no relay stores: `UnsignedCharter::validate` refuses it).
     pub fn quota(&self, charter: &Charter, snap: &ChainSnapshot) -> Option<Quota> {
-        let project = charter.content.owners.iter().min().copied()?;
+        if charter.content.owners.is_empty() {
+            return None;
+        }
         let ratio_milli = {
             let epoch = snap.next_validators.epoch;
             let cached = self.state.lock().map(|s| s.ratio).unwrap_or(None);
@@ -151,17 +114,7 @@ impl Quotas {
                 }
             }
         };
-        let owners = &charter.content.owners;
-        let pledged_units = owners
-            .iter()
-            .map(|o| self.pledges.get(o).copied().unwrap_or(0))
-            .sum();
-        Some(Quota {
-            project,
-            pledged_units,
-            ratio_milli,
-            per_second: write_quota(pledged_units, self.writes_per_unit, ratio_milli),
-        })
+        quota::quota(charter, &self.pledges, self.writes_per_unit, ratio_milli)
     }
 
     /// Takes `batch` contracts from the quota of `charter`'s project, or says when they fit.

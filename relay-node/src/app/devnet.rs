@@ -43,8 +43,8 @@ pub const DEVNET_WINDOW_MS: u64 = 2_000;
 /// node — its own operator — may hold up to 40 % of the weight, and 10 Mbit/s is a full link
 /// (relays on one machine all have more; what a loopback bandwidth sample measures beyond that
 /// is the machine's load, which would only make equal nodes' weights differ at random).
-pub fn devnet_posr() -> trustchain_core::posr::PosrParams {
-    trustchain_core::posr::PosrParams {
+pub fn devnet_posr() -> trustchain_core::chain::posr::PosrParams {
+    trustchain_core::chain::posr::PosrParams {
         windows_per_epoch: 5,
         capacity_saturation_kbps: 10_000,
         min_observers: 2,
@@ -266,7 +266,7 @@ fn create(opts: &DevnetOptions) -> anyhow::Result<Devnet> {
     getrandom::fill(&mut suffix).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
     let chain_id = format!(
         "trustchain-devnet-{}",
-        trustchain_core::hex::encode(&suffix)
+        trustchain_core::encoding::hex::encode(&suffix)
     );
     let members: Vec<_> = keys
         .iter()

@@ -17,8 +17,8 @@ pub fn generate() -> anyhow::Result<SigningKey> {
 pub fn load(path: &Path) -> anyhow::Result<SigningKey> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read key file {}", path.display()))?;
-    let bytes =
-        trustchain_core::hex::decode_array::<32>(text.trim(), "secret key").map_err(|e| {
+    let bytes = trustchain_core::encoding::hex::decode_array::<32>(text.trim(), "secret key")
+        .map_err(|e| {
             anyhow::anyhow!(
                 "{}: {e} (expected 64 hex digits, as `trustchain-relay key new` writes)",
                 path.display()
@@ -42,7 +42,11 @@ pub fn save(path: &Path, key: &SigningKey) -> anyhow::Result<()> {
             path.display()
         )
     })?;
-    writeln!(f, "{}", trustchain_core::hex::encode(&key.to_bytes()))?;
+    writeln!(
+        f,
+        "{}",
+        trustchain_core::encoding::hex::encode(&key.to_bytes())
+    )?;
     f.sync_all()?;
     Ok(())
 }

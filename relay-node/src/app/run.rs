@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::watch;
 use trustchain_core::crypto::PublicKey;
-use trustchain_core::value::ScenarioId;
+use trustchain_core::encoding::value::ScenarioId;
 
 use crate::api::{AppState, router_with_web};
 use crate::app::demo::{self, DemoGen};

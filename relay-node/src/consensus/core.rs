@@ -29,7 +29,7 @@ use mc::{
     TimeoutKind, ValidatorSet as _, Value as _,
 };
 use mcc::{Effect, Input, LivenessMsg, Params, Resumable, SignedConsensusMsg, State, WalEntry};
-use trustchain_core::chain::{BlockHeader, CommitCertificate};
+use trustchain_core::chain::block::{BlockHeader, CommitCertificate};
 use trustchain_core::crypto::PublicKey;
 
 use super::cert::to_core_certificate;
@@ -90,7 +90,7 @@ pub struct Decision {
     /// The decided block's header.
     pub header: BlockHeader,
     /// Its body (the anchored checkpoints).
-    pub body: crate::store::BlockBody,
+    pub body: trustchain_core::chain::block::BlockBody,
     /// The precommits this node held when it decided (more than 2/3 of the weight; not
     /// necessarily every validator's).
     pub certificate: CommitCertificate,

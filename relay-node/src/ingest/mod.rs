@@ -6,13 +6,14 @@ use std::sync::Arc;
 
 use redb::ReadableTable as _;
 use tokio::sync::{mpsc, oneshot};
-use trustchain_core::charter::{Charter, Rejection};
-use trustchain_core::contract::{Body, Contract, Entry};
 use trustchain_core::crypto::{PublicKey, verify_batch};
 use trustchain_core::encoding::Encode;
-use trustchain_core::log::{self, nodes_for_append};
-use trustchain_core::rules::{Lookup, RecordLookup};
-use trustchain_core::value::{ScenarioId, Value};
+use trustchain_core::encoding::value::{ScenarioId, Value};
+use trustchain_core::merkle::log::{self, nodes_for_append};
+use trustchain_core::scenario::charter::{Charter, Rejection};
+use trustchain_core::scenario::contract::{Body, Contract};
+use trustchain_core::scenario::entry::Entry;
+use trustchain_core::scenario::rules::{Lookup, RecordLookup};
 
 use crate::metrics::Metrics;
 use crate::store::{
@@ -321,7 +322,7 @@ fn check_charter(charter: &Charter) -> Result<(), IngestError> {
     }
     for kind in &charter.content.kinds {
         for rule in &kind.rules {
-            let compiled = trustchain_core::rules::compile(
+            let compiled = trustchain_core::scenario::rules::compile(
                 &rule.name,
                 &rule.source,
                 &rule.message,

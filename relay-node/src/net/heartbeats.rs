@@ -42,8 +42,8 @@ impl Heartbeats {
         &mut self,
         expected: u32,
         bandwidth_kbps: u32,
-    ) -> trustchain_core::posr::Measurements {
-        use trustchain_core::posr::{Measurements, PPM};
+    ) -> trustchain_core::chain::posr::Measurements {
+        use trustchain_core::chain::posr::{Measurements, PPM};
         if self.ok == 0 {
             return Measurements::DOWN;
         }

@@ -1,6 +1,6 @@
 //! libp2p for browsers: WebRTC-direct (no CA certificate needed, so an HTTPS page can reach any
 //! relay) and WebSocket (the floor that always works), both serving the request-response protocol
-//! of `trustchain_core::wire` — the same answers as the HTTP API, from the same handlers' code.
+//! of `trustchain_core::verify::wire` — the same answers as the HTTP API, from the same handlers' code.
 //!
 //! The WebRTC certificate is kept in the data directory (`webrtc-cert.pem`), so the `certhash` in
 //! the relay's address survives restarts (rust-libp2p issue #5594), and the libp2p identity is
@@ -33,17 +33,17 @@ use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, StreamProtocol, Transport as _, noise, ping, yamux};
 use tokio::sync::{mpsc, watch};
 use trustchain_core::encoding::{Decode, Encode, Limits};
-use trustchain_core::wire::{self, FRAME_LIMITS, Request, Response};
+use trustchain_core::verify::wire::{self, FRAME_LIMITS, Request, Response};
 
 use crate::consensus::codec::{
     MAX_SYNC_BLOCKS, NET_LIMITS, NetMessage, SYNC_LIMITS, SyncRequest, SyncResponse,
 };
 use crate::net::replica::{REPLICA_LIMITS, ReplicaRequest, ReplicaResponse};
-use crate::node::chain::ChainSnapshot;
 use crate::node::{Input, Output};
 use crate::query;
 use crate::store::Store;
-use trustchain_core::checkpoint::Checkpoint;
+use trustchain_core::chain::state::ChainSnapshot;
+use trustchain_core::scenario::checkpoint::Checkpoint;
 
 /// How long a `Head` request waits for a new block before answering with the current head.
 pub const HEAD_POLL: Duration = Duration::from_secs(20);

@@ -2,14 +2,14 @@
 //!
 //! A scenario lives on its **home** relay (the one that received its charter, and takes its
 //! writes) and on the `DEFAULT_REPLICAS - 1` other members of the home's region that rank first
-//! by weighted rendezvous hashing of the scenario id ([`trustchain_core::placement`]). The home
+//! by weighted rendezvous hashing of the scenario id ([`trustchain_core::chain::placement`]). The home
 //! appends first (a client's write is acknowledged once it is on the home's disk), then sends
 //! the new entries to its replicas over `/trustchain/replica/1` with the checkpoint it wants
 //! co-signed; each replica checks them like a client's write (author signatures, charter rules,
 //! nonces), appends them durably at exactly the index the home named, recomputes the log root
 //! and only then signs the checkpoint. A checkpoint is anchored with the signatures of a
 //! majority of the replica set (home included) of the home the chain recorded when the scenario
-//! was founded: every relay checks that rule in every block (`trustchain_core::validity`), so a
+//! was founded: every relay checks that rule in every block (`trustchain_core::chain::validity`), so a
 //! checkpoint on chain means that a majority of the scenario's replicas hold its log up to that
 //! size — and a replica co-signs only for the recorded home, and only a log that starts with the
 //! anchored one.
@@ -19,22 +19,19 @@
 //! its place, answers the home's next checkpoint with [`ReplicaResponse::Need`]`{ size: 0 }`,
 //! and receives the whole log in bounded requests.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ed25519_dalek::SigningKey;
-use trustchain_core::chain::ValidatorSet;
-use trustchain_core::checkpoint::{Checkpoint, ReplicaSignature};
-use trustchain_core::contract::Entry;
+use trustchain_core::chain::placement::{Places, replicas_of};
 use trustchain_core::crypto::{PublicKey, sign};
+use trustchain_core::encoding::value::ScenarioId;
 use trustchain_core::encoding::{Decode, DecodeError, Encode, Limits, Reader, Writer};
-use trustchain_core::placement::{self, DEFAULT_REPLICAS, Member};
-use trustchain_core::value::ScenarioId;
+use trustchain_core::scenario::checkpoint::{Checkpoint, ReplicaSignature};
+use trustchain_core::scenario::entry::Entry;
 
 use crate::ingest::{Ingest, IngestError};
-use crate::node::chain::ChainSnapshot;
-use crate::node::genesis::Genesis;
 use crate::store::Store;
+use trustchain_core::chain::state::ChainSnapshot;
 
 /// Most entries one [`ReplicaRequest::Append`] carries.
 pub const MAX_APPEND_ENTRIES: u32 = 256;
@@ -52,90 +49,6 @@ pub const REPLICA_LIMITS: Limits = Limits {
     max_len: 1 << 20,
     max_depth: 8,
 };
-
-/// Where every relay finds the placement facts of the registered nodes: region and capacity
-/// (from genesis; registrations after genesis do not exist yet).
-#[derive(Clone, Debug, Default)]
-pub struct Places(Arc<BTreeMap<PublicKey, (String, u32)>>);
-
-impl Places {
-    /// The genesis nodes' regions and capacities.
-    pub fn of(genesis: &Genesis) -> Self {
-        Places(Arc::new(
-            genesis
-                .nodes
-                .iter()
-                .map(|n| (n.key, (n.region.clone(), n.capacity)))
-                .collect(),
-        ))
-    }
-
-    /// Places from `(key, region, capacity)` triples.
-    pub fn from_list(list: Vec<(PublicKey, String, u32)>) -> Self {
-        Places(Arc::new(
-            list.into_iter().map(|(k, r, c)| (k, (r, c))).collect(),
-        ))
-    }
-
-    /// The placement member `key` is, if registered.
-    fn member(&self, key: &PublicKey) -> Option<Member> {
-        self.0.get(key).map(|(region, capacity)| Member {
-            key: *key,
-            region: region.clone(),
-            capacity: *capacity,
-        })
-    }
-
-    /// The placement members among `set`: its validators whose region is known.
-    pub fn members(&self, set: &ValidatorSet) -> Vec<Member> {
-        set.validators
-            .iter()
-            .filter_map(|v| self.member(&v.key))
-            .collect()
-    }
-
-    /// [`Places::members`] and, if registered but not among them, `home`: a scenario's home
-    /// need not be a validator (a follower, or a relay PoSR dropped for a while) to keep
-    /// writing it; its replicas must be.
-    pub fn members_with(&self, set: &ValidatorSet, home: &PublicKey) -> Vec<Member> {
-        with_home(self.members(set), self.member(home))
-    }
-
-    /// The region of a node.
-    pub fn region(&self, key: &PublicKey) -> Option<&str> {
-        self.0.get(key).map(|(r, _)| r.as_str())
-    }
-}
-
-/// `members` and `home` if it is registered (`Some`) and not among them.
-fn with_home(mut members: Vec<Member>, home: Option<Member>) -> Vec<Member> {
-    if let Some(h) = home
-        && !members.iter().any(|m| m.key == h.key)
-    {
-        members.push(h);
-    }
-    members
-}
-
-/// The replicas (home excluded) of `scenario` homed at `home`, among `set`'s members.
-pub fn replicas_of(
-    places: &Places,
-    set: &ValidatorSet,
-    scenario: &ScenarioId,
-    home: &PublicKey,
-) -> Vec<PublicKey> {
-    placement::replicas(
-        scenario,
-        home,
-        &places.members_with(set, home),
-        DEFAULT_REPLICAS,
-    )
-}
-
-/// Signatures a checkpoint of a scenario homed at `home` needs (the home's own included).
-pub fn needed(replicas: usize) -> usize {
-    placement::quorum(DEFAULT_REPLICAS).min(1 + replicas)
-}
 
 /// What a home asks a replica.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -358,7 +271,7 @@ impl ReplicaSide {
                 "this relay is not a replica of {scenario} homed at {from} in the current epoch"
             ));
         }
-        if checkpoint.time_ms > now_ms + crate::node::validate::MAX_CLOCK_AHEAD_MS {
+        if checkpoint.time_ms > now_ms + trustchain_core::chain::validate::MAX_CLOCK_AHEAD_MS {
             return ReplicaResponse::refused(
                 "the checkpoint's time is ahead of this relay's clock",
             );
@@ -446,8 +359,7 @@ impl ReplicaSide {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use trustchain_core::checkpoint::SignedCheckpoint;
-    use trustchain_core::hash::Hash;
+    use trustchain_core::crypto::hash::Hash;
 
     fn checkpoint(size: u64) -> Checkpoint {
         Checkpoint {
@@ -502,50 +414,6 @@ mod tests {
         assert!(ReplicaRequest::from_bytes(&w.into_bytes()).is_err());
     }
 
-    /// A home PoSR dropped from the validators keeps anchoring with its replicas (validators);
-    /// a stranger cannot be a home, and a lone home is too few.
-    #[test]
-    fn a_registered_home_need_not_be_a_validator() {
-        use trustchain_core::chain::Validator;
-        let keys: Vec<SigningKey> = (1..=4u8)
-            .map(|i| SigningKey::from_bytes(&[i; 32]))
-            .collect();
-        let pks: Vec<PublicKey> = keys.iter().map(PublicKey::of).collect();
-        let places = Places::from_list(pks.iter().map(|k| (*k, "eu".to_string(), 1)).collect());
-        // The validators: all but node 0.
-        let set = ValidatorSet::new(
-            5,
-            pks[1..]
-                .iter()
-                .map(|k| Validator {
-                    key: *k,
-                    weight: 10,
-                })
-                .collect(),
-        )
-        .unwrap();
-        let cp = checkpoint(9);
-        let reps = replicas_of(&places, &set, &cp.scenario, &pks[0]);
-        assert_eq!(reps.len(), 2, "two replicas among the three validators");
-        assert!(!reps.contains(&pks[0]));
-        let signer = |k: &PublicKey| keys.iter().find(|s| PublicKey::of(s) == *k).unwrap();
-        let check = |cp: &SignedCheckpoint| {
-            trustchain_core::validity::signed_by_replica_set(
-                &pks[0],
-                cp,
-                &places.members_with(&set, &pks[0]),
-                DEFAULT_REPLICAS,
-            )
-        };
-        let ok = cp.clone().sign(&[&keys[0], signer(&reps[0])]);
-        assert_eq!(check(&ok), Ok(()));
-        let alone = cp.clone().sign(&[&keys[0]]);
-        assert!(check(&alone).is_err());
-        let stranger = SigningKey::from_bytes(&[77; 32]);
-        let bad = cp.clone().sign(&[&stranger, signer(&reps[0])]);
-        assert!(check(&bad).is_err());
-    }
-
     /// A replica on a real store and writer, and the chain as `anchored` (recorded home and
     /// anchored checkpoint of the demo scenario) says.
     fn replica_on(
@@ -581,7 +449,7 @@ mod tests {
     /// signature).
     #[tokio::test]
     async fn a_replica_serves_only_the_recorded_home_and_the_anchored_history() {
-        use trustchain_core::log::MemoryLog;
+        use trustchain_core::merkle::log::MemoryLog;
         let t0 = 1_767_225_600_000;
         let keys: Vec<SigningKey> = (1..=3u8)
             .map(|i| SigningKey::from_bytes(&[i; 32]))

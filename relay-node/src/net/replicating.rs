@@ -5,7 +5,7 @@ use super::*;
 /// A home's replication to one replica of one scenario.
 pub(crate) type Slot = (
     trustchain_core::crypto::PublicKey,
-    trustchain_core::value::ScenarioId,
+    trustchain_core::encoding::value::ScenarioId,
 );
 
 /// The home side of `/trustchain/replica/1`: at most one request per replica and scenario is in

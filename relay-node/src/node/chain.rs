@@ -5,23 +5,25 @@
 //! one-validator set with a real commit certificate); the network issue puts a BFT engine behind
 //! the same trait, and nothing else changes.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
 use tokio::sync::watch;
-use trustchain_core::anchor::{AnchorMap, AnchorTree};
-use trustchain_core::chain::{BlockHeader, CommitCertificate, Validator, ValidatorSet};
-use trustchain_core::checkpoint::{Checkpoint, Link, SignedCheckpoint};
+use trustchain_core::chain::block::{BlockBody, BlockHeader, CommitCertificate, StoredBlock};
+use trustchain_core::chain::registry::Registry;
+use trustchain_core::chain::state::{ChainSnapshot, RecentBlocks};
+use trustchain_core::chain::validators::{Validator, ValidatorSet};
+use trustchain_core::chain::validity::MAX_MAIN_REF_AGE;
 use trustchain_core::crypto::PublicKey;
-use trustchain_core::hash::Hash;
-use trustchain_core::light_client::TrustedCheckpoint;
-use trustchain_core::validity::{self, AnchorError, Anchored, MAX_MAIN_REF_AGE};
-use trustchain_core::value::ScenarioId;
+use trustchain_core::crypto::hash::Hash;
+use trustchain_core::encoding::value::ScenarioId;
+use trustchain_core::merkle::anchor::{AnchorMap, AnchorTree};
+use trustchain_core::scenario::checkpoint::{Checkpoint, Link, SignedCheckpoint};
 
 use crate::metrics::Metrics;
-use crate::store::{BlockBody, Store, StoreError, StoredBlock};
+use crate::store::{Store, StoreError};
 
 /// Agreement on a proposed block. Returns the block's commit certificate once it is final.
 pub trait Finalizer: Send + 'static {
@@ -66,93 +68,6 @@ impl Finalizer for SoloFinalizer {
     }
 }
 
-/// What readers see of the chain: the head, the anchor map and the anchored checkpoints. Swapped
-/// whole after each durable block, so a reader never sees half a block.
-#[derive(Clone, Debug)]
-pub struct ChainSnapshot {
-    /// The latest block.
-    pub head: StoredBlock,
-    /// The head's hash.
-    pub head_hash: Hash,
-    /// The validators of the head's epoch (they signed the head).
-    pub validators: ValidatorSet,
-    /// The validators that sign the next block: the same set, except after the last block of an
-    /// epoch (whose `next_validators_hash` names this one).
-    pub next_validators: ValidatorSet,
-    /// The anchor map as of the head.
-    pub anchors: AnchorMap,
-    /// Its tree, hashed once per block, from which anchor proofs are read.
-    pub anchor_tree: AnchorTree,
-    /// The anchored checkpoint of each scenario.
-    pub checkpoints: HashMap<ScenarioId, SignedCheckpoint>,
-    /// The home of each anchored scenario, as the block that founded it recorded
-    /// ([`Link::Found`]): whose replica set signs its checkpoints.
-    pub homes: HashMap<ScenarioId, PublicKey>,
-    /// The hashes of the last [`MAX_MAIN_REF_AGE`] blocks (head included), which a checkpoint's
-    /// `main_ref` may name.
-    pub recent: Arc<RecentBlocks>,
-}
-
-/// The last [`MAX_MAIN_REF_AGE`] blocks of the chain by hash, for the `main_ref` rule
-/// ([`trustchain_core::validity::main_ref_recent`]).
-#[derive(Clone, Debug, Default)]
-pub struct RecentBlocks {
-    order: std::collections::VecDeque<Hash>,
-    heights: HashMap<Hash, u64>,
-}
-
-impl RecentBlocks {
-    /// Adds the block `hash` at `height` (the new head), forgetting the oldest beyond the window.
-    pub fn push(&mut self, hash: Hash, height: u64) {
-        self.order.push_back(hash);
-        self.heights.insert(hash, height);
-        while self.order.len() as u64 > MAX_MAIN_REF_AGE {
-            if let Some(old) = self.order.pop_front() {
-                self.heights.remove(&old);
-            }
-        }
-    }
-    /// The height of block `hash`, if it is one of the window's.
-    pub fn height_of(&self, hash: &Hash) -> Option<u64> {
-        self.heights.get(hash).copied()
-    }
-}
-
-impl ChainSnapshot {
-    /// The network's name.
-    pub fn chain_id(&self) -> &str {
-        &self.head.header.chain_id
-    }
-    /// What the chain holds of `id`, for the block-validity predicates
-    /// ([`trustchain_core::validity`]): its anchored checkpoint and recorded home.
-    pub fn anchored(&self, id: &ScenarioId) -> Option<Anchored<'_>> {
-        let cp = self.checkpoints.get(id)?;
-        let home = self.homes.get(id)?;
-        Some(Anchored {
-            checkpoint: &cp.checkpoint,
-            home,
-        })
-    }
-    /// Core's `main_ref` rule for a checkpoint the block after this head would anchor: its
-    /// `main_ref` is one of this chain's recent blocks ([`validity::main_ref_recent`]).
-    pub fn main_ref_recent(&self, cp: &SignedCheckpoint) -> Result<(), AnchorError> {
-        validity::main_ref_recent(
-            cp,
-            self.recent.height_of(&cp.checkpoint.main_ref),
-            self.head.header.height + 1,
-        )
-    }
-    /// The trusted checkpoint a new light client may start from.
-    pub fn trust(&self) -> TrustedCheckpoint {
-        TrustedCheckpoint {
-            chain_id: self.head.header.chain_id.clone(),
-            height: self.head.header.height,
-            block: self.head_hash,
-            validators: self.validators.clone(),
-        }
-    }
-}
-
 /// Rebuilds the snapshot of the chain whose latest block is `head` from the database, and checks
 /// the anchored checkpoints against the head's anchor root and `validators` against the head.
 pub fn load_snapshot(
@@ -163,8 +78,8 @@ pub fn load_snapshot(
 ) -> anyhow::Result<ChainSnapshot> {
     let view = store.read()?;
     let mut anchors = AnchorMap::new();
-    let mut checkpoints = HashMap::new();
-    let mut homes = HashMap::new();
+    let mut checkpoints = BTreeMap::new();
+    let mut homes = BTreeMap::new();
     for (id, size) in view.anchored()? {
         let cp = view.checkpoint(&id, size)?.ok_or_else(|| {
             anyhow::anyhow!("database corrupt: anchored checkpoint {id}@{size} is missing")
@@ -393,7 +308,7 @@ impl<F: Finalizer> Producer<F> {
                     time_ms: super::Now::real().wall_ms,
                     anchor_root: AnchorMap::new().root(),
                     moved: 0,
-                    body_hash: trustchain_core::chain::BlockBody::default().hash(),
+                    body_hash: trustchain_core::chain::block::BlockBody::default().hash(),
                     validators_hash: set.hash(),
                     next_validators_hash: set.hash(),
                 };
@@ -545,7 +460,7 @@ pub(crate) fn test_snapshot(
 pub fn open_chain(
     store: &Store,
     genesis: &crate::node::genesis::Genesis,
-) -> anyhow::Result<(ChainSnapshot, crate::node::registry::Registry, bool)> {
+) -> anyhow::Result<(ChainSnapshot, Registry, bool)> {
     let view = store.read()?;
     let (head, fresh) = match view.head()? {
         Some(head) => {
@@ -569,7 +484,7 @@ pub fn open_chain(
     };
     // Replay the registry: block by block, the set each block names must be the one stored.
     let view = store.read()?;
-    let mut registry = crate::node::registry::Registry::genesis(genesis);
+    let mut registry = crate::node::registry::of_genesis(genesis);
     let mut set = genesis.validators.clone();
     for h in 1..=head.header.height {
         let block = view

@@ -7,15 +7,15 @@
 //! keys are: `trustchain-relay devnet` makes all keys of a local network in one directory. A
 //! real network's founders make genesis together instead — each generates a node key, they agree
 //! on the node list, chain id and time, and each signs the same block 0 (the certificate is the
-//! union of their [`CertSignature`](trustchain_core::chain::CertSignature)s); the file is then
+//! union of their [`CertSignature`](trustchain_core::chain::block::CertSignature)s); the file is then
 //! distributed to every relay. [`Genesis::load`] accepts any certificate that verifies — more
 //! than two thirds of the genesis weight — exactly as for every later block.
 //!
 //! # Weights
 //!
-//! Validator weights come from PoSR ([`trustchain_core::posr`]). Genesis nodes are confirmed by
+//! Validator weights come from PoSR ([`trustchain_core::chain::posr`]). Genesis nodes are confirmed by
 //! the genesis block itself ([`PosrState::genesis`]), but no runtime has been observed yet, so
-//! their PoSR weight ([`NodeStatus::weight`](trustchain_core::posr::NodeStatus::weight)) is 0:
+//! their PoSR weight ([`NodeStatus::weight`](trustchain_core::chain::posr::NodeStatus::weight)) is 0:
 //! PoSR has nothing to weigh. Epoch 0 therefore gives every genesis node the same
 //! [`GENESIS_WEIGHT`]; from epoch 1 on the weights are PoSR's.
 //!
@@ -53,16 +53,15 @@ use std::path::Path;
 use anyhow::{Context as _, bail, ensure};
 use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
-use trustchain_core::anchor::AnchorMap;
-use trustchain_core::chain::{
-    BlockHeader, CommitCertificate, MAX_CHAIN_ID, MAX_VALIDATORS, Validator, ValidatorSet,
-};
+use trustchain_core::chain::block::{BlockHeader, CommitCertificate, MAX_CHAIN_ID};
+use trustchain_core::chain::posr::{PosrParams, PosrState};
+use trustchain_core::chain::validators::{MAX_VALIDATORS, Validator, ValidatorSet};
 use trustchain_core::crypto::PublicKey;
+use trustchain_core::crypto::hash::Hash;
 use trustchain_core::encoding::{Decode as _, Encode as _};
-use trustchain_core::hash::Hash;
-use trustchain_core::posr::{PosrParams, PosrState};
+use trustchain_core::merkle::anchor::AnchorMap;
 
-use crate::store::StoredBlock;
+use trustchain_core::chain::block::StoredBlock;
 
 /// The voting weight of each genesis node in epoch 0. PoSR weighs observed stable runtime, and
 /// at genesis none has been observed (a genesis node's PoSR weight is 0), so every genesis node
@@ -147,7 +146,7 @@ struct GenesisFile {
 }
 
 fn default_writes_per_unit() -> u64 {
-    trustchain_core::placement::WRITES_PER_UNIT
+    trustchain_core::chain::placement::WRITES_PER_UNIT
 }
 
 impl Genesis {
@@ -197,7 +196,7 @@ impl Genesis {
             time_ms,
             anchor_root: AnchorMap::new().root(),
             moved: 0,
-            body_hash: trustchain_core::chain::BlockBody::default().hash(),
+            body_hash: trustchain_core::chain::block::BlockBody::default().hash(),
             validators_hash: validators.hash(),
             next_validators_hash: validators.hash(),
         };
@@ -254,7 +253,7 @@ impl Genesis {
     /// Parses and verifies the JSON form (what [`Genesis::load`] reads).
     pub fn from_json(text: &[u8]) -> anyhow::Result<Genesis> {
         let f: GenesisFile = serde_json::from_slice(text).context("not genesis JSON")?;
-        let bytes = trustchain_core::hex::decode(f.block.trim(), "block")
+        let bytes = trustchain_core::encoding::hex::decode(f.block.trim(), "block")
             .map_err(|e| anyhow::anyhow!("\"block\": {e}"))?;
         let block = StoredBlock::from_bytes(&bytes).map_err(|e| {
             anyhow::anyhow!("\"block\" is not a canonically encoded block with certificate: {e}")
@@ -303,7 +302,7 @@ impl Genesis {
             time_ms: self.block.header.time_ms,
             hash: Some(self.hash()),
             nodes: self.nodes.clone(),
-            block: trustchain_core::hex::encode(&self.block.to_bytes()),
+            block: trustchain_core::encoding::hex::encode(&self.block.to_bytes()),
             window_ms: self.window_ms,
             posr: self.posr,
             writes_per_unit: self.writes_per_unit,
@@ -365,11 +364,11 @@ impl Genesis {
         for n in &self.nodes {
             check_region(&n.region).with_context(|| format!("node {}", n.key))?;
             ensure!(
-                (1..=trustchain_core::placement::MAX_TICKETS).contains(&n.capacity),
+                (1..=trustchain_core::chain::placement::MAX_TICKETS).contains(&n.capacity),
                 "node {}: capacity {} is outside 1..={}",
                 n.key,
                 n.capacity,
-                trustchain_core::placement::MAX_TICKETS
+                trustchain_core::chain::placement::MAX_TICKETS
             );
         }
         let h = &self.block.header;
@@ -392,7 +391,7 @@ impl Genesis {
             "block 0 anchors checkpoints; genesis anchors none"
         );
         ensure!(
-            h.body_hash == trustchain_core::chain::BlockBody::default().hash(),
+            h.body_hash == trustchain_core::chain::block::BlockBody::default().hash(),
             "block 0 names a non-empty body ({}); genesis has none",
             h.body_hash
         );

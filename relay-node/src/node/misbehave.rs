@@ -4,9 +4,9 @@
 //! store itself is never touched. Browser tests use it to show that a lying relay is caught over
 //! the real transports (WebRTC-direct, WebSocket), where a page cannot intercept the bytes.
 
-use trustchain_core::contract::Entry;
 use trustchain_core::crypto::Signature;
-use trustchain_core::proof::RecordProof;
+use trustchain_core::scenario::entry::Entry;
+use trustchain_core::verify::proof::RecordProof;
 
 /// How the relay lies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -72,14 +72,14 @@ impl ChainMisbehave {
     pub fn forge(
         self,
         store: &crate::store::Store,
-        snap: &crate::node::chain::ChainSnapshot,
+        snap: &trustchain_core::chain::state::ChainSnapshot,
         key: &ed25519_dalek::SigningKey,
         n: u64,
-    ) -> Option<trustchain_core::checkpoint::SignedCheckpoint> {
-        use trustchain_core::checkpoint::{Checkpoint, Link};
+    ) -> Option<trustchain_core::scenario::checkpoint::SignedCheckpoint> {
         use trustchain_core::crypto::PublicKey;
-        use trustchain_core::hash::{Domain, Hash};
-        use trustchain_core::log::{ConsistencyProof, MemoryLog};
+        use trustchain_core::crypto::hash::{Domain, Hash};
+        use trustchain_core::merkle::log::{ConsistencyProof, MemoryLog};
+        use trustchain_core::scenario::checkpoint::{Checkpoint, Link};
 
         let me = PublicKey::of(key);
         let view = store.read().ok()?;

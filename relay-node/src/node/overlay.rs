@@ -5,17 +5,17 @@
 //! validator set and never feeds back into it.
 //!
 //! The election is deterministic from the chain: candidates are the epoch's validators of the
-//! region, ranked by PoSR weight ([`trustchain_core::placement::hubs`]), ties broken by the
+//! region, ranked by PoSR weight ([`trustchain_core::chain::placement::hubs`]), ties broken by the
 //! latest beacon value, [`hub_count`] of them per region. Every relay computes the same overlay.
 
 use std::collections::BTreeMap;
 
-use trustchain_core::chain::ValidatorSet;
+use trustchain_core::chain::placement::{hub_count, hubs};
+use trustchain_core::chain::validators::ValidatorSet;
 use trustchain_core::crypto::PublicKey;
-use trustchain_core::hash::Hash;
-use trustchain_core::placement::{hub_count, hubs};
+use trustchain_core::crypto::hash::Hash;
 
-use crate::net::replica::Places;
+use trustchain_core::chain::placement::Places;
 
 /// One region of the overlay.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -91,7 +91,7 @@ impl Overlay {
 mod tests {
     use super::*;
     use ed25519_dalek::SigningKey;
-    use trustchain_core::chain::Validator;
+    use trustchain_core::chain::validators::Validator;
 
     fn key(i: u8) -> PublicKey {
         PublicKey::of(&SigningKey::from_bytes(&[i; 32]))

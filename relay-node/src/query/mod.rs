@@ -3,13 +3,13 @@
 //! snapshot, the same for every transport: the HTTP API ([`crate::api`]) and the browser wire
 //! over libp2p ([`crate::net`]) both call these and only translate [`QueryError`].
 
-use trustchain_core::checkpoint::SignedCheckpoint;
-use trustchain_core::log::ConsistencyProof;
-use trustchain_core::proof::RecordProof;
-use trustchain_core::value::ScenarioId;
+use trustchain_core::encoding::value::ScenarioId;
+use trustchain_core::merkle::log::ConsistencyProof;
+use trustchain_core::scenario::checkpoint::SignedCheckpoint;
+use trustchain_core::verify::proof::RecordProof;
 
-use crate::node::chain::ChainSnapshot;
 use crate::store::{Store, StoreError};
+use trustchain_core::chain::state::ChainSnapshot;
 
 /// What kind of failure a [`QueryError`] is (each transport maps it to its own status).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

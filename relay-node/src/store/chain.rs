@@ -2,7 +2,7 @@
 //! consensus WAL and beacon secrets. Each is one redb transaction.
 
 use redb::Durability;
-use trustchain_core::chain::ValidatorSet;
+use trustchain_core::chain::validators::ValidatorSet;
 use trustchain_core::encoding::Encode;
 
 use super::{

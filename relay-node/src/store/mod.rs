@@ -10,15 +10,18 @@ use redb::{
     Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata,
     TableDefinition, WriteTransaction,
 };
-use trustchain_core::chain::{BlockHeader, CommitCertificate, ValidatorSet};
-use trustchain_core::charter::Charter;
-use trustchain_core::checkpoint::SignedCheckpoint;
-use trustchain_core::contract::Entry;
+use trustchain_core::chain::block::{BlockBody, FinalBlock, StoredBlock};
+use trustchain_core::chain::validators::ValidatorSet;
 use trustchain_core::crypto::PublicKey;
-use trustchain_core::encoding::{Decode, DecodeError, Encode, Reader, Writer};
-use trustchain_core::hash::Hash;
-use trustchain_core::log::{self, ConsistencyProof, InclusionProof, LogProofError, NodeStore};
-use trustchain_core::value::ScenarioId;
+use trustchain_core::crypto::hash::Hash;
+use trustchain_core::encoding::value::ScenarioId;
+use trustchain_core::encoding::{Decode, DecodeError, Encode, Writer};
+use trustchain_core::merkle::log::{
+    self, ConsistencyProof, InclusionProof, LogProofError, NodeStore,
+};
+use trustchain_core::scenario::charter::Charter;
+use trustchain_core::scenario::checkpoint::SignedCheckpoint;
+use trustchain_core::scenario::entry::Entry;
 
 /// Log entries: `(scenario, index) → Entry` bytes.
 pub const ENTRIES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("entries");
@@ -106,57 +109,6 @@ db_err!(
 
 fn corrupt(table: &'static str) -> impl FnOnce(DecodeError) -> StoreError {
     move |source| StoreError::Corrupt { table, source }
-}
-
-/// A main block as stored: header and certificate.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct StoredBlock {
-    /// The header.
-    pub header: BlockHeader,
-    /// Its commit certificate.
-    pub certificate: CommitCertificate,
-}
-
-impl Encode for StoredBlock {
-    fn encode(&self, w: &mut Writer) {
-        self.header.encode(w);
-        self.certificate.encode(w);
-    }
-}
-impl Decode for StoredBlock {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(StoredBlock {
-            header: BlockHeader::decode(r)?,
-            certificate: CommitCertificate::decode(r)?,
-        })
-    }
-}
-
-pub use trustchain_core::chain::{BlockBody, MAX_BODY_CHECKPOINTS};
-
-/// A final block with its body: what relays gossip after a decision and serve to a relay
-/// catching up.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FinalBlock {
-    /// Header and certificate.
-    pub block: StoredBlock,
-    /// The anchored checkpoints.
-    pub body: BlockBody,
-}
-
-impl Encode for FinalBlock {
-    fn encode(&self, w: &mut Writer) {
-        self.block.encode(w);
-        self.body.encode(w);
-    }
-}
-impl Decode for FinalBlock {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(FinalBlock {
-            block: StoredBlock::decode(r)?,
-            body: BlockBody::decode(r)?,
-        })
-    }
 }
 
 /// The relay's database.
@@ -503,7 +455,7 @@ impl ReadView {
         &self,
         from_epoch: u64,
         limit: usize,
-    ) -> Result<Vec<trustchain_core::chain::EpochChange>, StoreError> {
+    ) -> Result<Vec<trustchain_core::chain::block::EpochChange>, StoreError> {
         let t = self.txn.open_table(EPOCH_CHANGES)?;
         let mut out = Vec::new();
         for row in t.range(from_epoch..)? {
@@ -525,7 +477,7 @@ impl ReadView {
             let next = self
                 .epoch_set(epoch)?
                 .ok_or_else(|| missing("validator set"))?;
-            out.push(trustchain_core::chain::EpochChange {
+            out.push(trustchain_core::chain::block::EpochChange {
                 header: block.header,
                 certificate: block.certificate,
                 next,
@@ -581,7 +533,11 @@ impl ReadView {
 }
 
 /// The digest under which `record_exists(kind, field, value)` finds a record.
-pub fn ref_digest(kind: &str, field: &str, value: &trustchain_core::value::Value) -> [u8; 32] {
+pub fn ref_digest(
+    kind: &str,
+    field: &str,
+    value: &trustchain_core::encoding::value::Value,
+) -> [u8; 32] {
     let mut w = Writer::new();
     w.str(kind);
     w.str(field);

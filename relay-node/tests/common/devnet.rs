@@ -9,9 +9,11 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
-use trustchain_core::chain::{EpochChange, ValidatorSet};
-use trustchain_core::contract::{Contract, Entry};
-use trustchain_core::light_client::{LightClient, TrustedCheckpoint};
+use trustchain_core::chain::block::EpochChange;
+use trustchain_core::chain::validators::ValidatorSet;
+use trustchain_core::scenario::contract::Contract;
+use trustchain_core::scenario::entry::Entry;
+use trustchain_core::verify::light_client::{LightClient, TrustedCheckpoint};
 
 use super::*;
 
@@ -143,7 +145,7 @@ impl Node {
     }
 
     /// The validators it trusts now (its head's epoch).
-    pub fn validators(&self) -> trustchain_core::chain::ValidatorSet {
+    pub fn validators(&self) -> trustchain_core::chain::validators::ValidatorSet {
         let (status, t) = get_json(&format!("{}/v1/trust", self.url));
         assert_eq!(status, 200, "{t}");
         serde_json::from_value::<TrustedCheckpoint>(t)
@@ -307,7 +309,7 @@ pub fn genesis_trust(node: &Node) -> TrustedCheckpoint {
     let mut t: TrustedCheckpoint = serde_json::from_value(t).unwrap();
     assert_eq!(t.validators.validators.len(), NODES, "every node validates");
     t.height = 0;
-    t.block = trustchain_core::hash::Hash::from_hex(&node.block_hash(0)).expect("hash");
+    t.block = trustchain_core::crypto::hash::Hash::from_hex(&node.block_hash(0)).expect("hash");
     t
 }
 
@@ -430,8 +432,8 @@ impl Writer {
                     enc(self.scenario.as_str())
                 ));
                 assert_eq!(status, 200, "record {index}: {text}");
-                let proof =
-                    trustchain_core::receipt::from_base64url(&text).expect("receipt decodes");
+                let proof = trustchain_core::verify::receipt::from_base64url(&text)
+                    .expect("receipt decodes");
                 assert_eq!(proof.entry, Entry::Contract(contract.clone()));
                 proof
             };

@@ -2,7 +2,7 @@
 //! from), and the light client every view verifies with.
 
 use leptos::prelude::*;
-use trustchain_core::light_client::{LightClient, TrustedCheckpoint};
+use trustchain_core::verify::light_client::{LightClient, TrustedCheckpoint};
 
 use super::net;
 use crate::api::Relay;

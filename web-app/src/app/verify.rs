@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
-use trustchain_core::light_client::{LightClient, TrustedCheckpoint};
+use trustchain_core::verify::light_client::{LightClient, TrustedCheckpoint};
 
 use super::net;
 use super::proof::{ProofPicture, Provenance, ProvenanceBox, RecordFields, VerdictBanner};

@@ -45,21 +45,22 @@ use mc::{
     RoundSignature, SignedMessage, Timeout, TimeoutKind, Validity, VoteType,
 };
 use mcc::{LivenessMsg, ProposedValue, SignedConsensusMsg, WalEntry};
-use trustchain_core::beacon::{BeaconCommit, BeaconReveal};
-use trustchain_core::chain::{BlockHeader, MAX_VALIDATORS};
-use trustchain_core::checkpoint::SignedCheckpoint;
+use trustchain_core::chain::beacon::{BeaconCommit, BeaconReveal};
+use trustchain_core::chain::block::BlockHeader;
+use trustchain_core::chain::posr::ObservationReport;
+use trustchain_core::chain::validators::MAX_VALIDATORS;
 use trustchain_core::crypto::PublicKey;
+use trustchain_core::crypto::hash::Hash;
 use trustchain_core::encoding::{
     Decode, DecodeError, Encode, FORMAT_VERSION, Limits, Reader, Writer,
 };
-use trustchain_core::hash::Hash;
-use trustchain_core::posr::ObservationReport;
+use trustchain_core::scenario::checkpoint::SignedCheckpoint;
 
 use super::ctx::{
     BlockId, BlockProposal, BlockValue, ConsVote, Height, TrustchainContext, ValAddr,
 };
 use super::signing::{Sig, encode_round};
-use crate::store::{BlockBody, FinalBlock};
+use trustchain_core::chain::block::{BlockBody, FinalBlock};
 
 /// Limits for one [`NetMessage`], [`SyncRequest`] or [`WalRecord`]: 2 MiB in all, lengths up
 /// to 1 MiB, 16 levels deep. A proposal carries its whole block body, so a producer must keep

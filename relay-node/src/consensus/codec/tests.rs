@@ -6,12 +6,13 @@ use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
 use proptest::sample::select;
-use trustchain_core::chain::{CommitCertificate, Validator, ValidatorSet};
-use trustchain_core::checkpoint::Checkpoint;
-use trustchain_core::value::ScenarioId;
+use trustchain_core::chain::block::CommitCertificate;
+use trustchain_core::chain::validators::{Validator, ValidatorSet};
+use trustchain_core::encoding::value::ScenarioId;
+use trustchain_core::scenario::checkpoint::Checkpoint;
 
 use super::*;
-use crate::store::StoredBlock;
+use trustchain_core::chain::block::StoredBlock;
 
 const CHAIN: &str = "trustchain-test";
 /// Validators in the tests' set.
@@ -240,7 +241,7 @@ fn arb_net_message() -> impl Strategy<Value = NetMessage> {
                 &SigningKey::from_bytes(&[a; 32]),
                 PublicKey::of(&SigningKey::from_bytes(&[b; 32])),
                 window,
-                trustchain_core::posr::Measurements {
+                trustchain_core::chain::posr::Measurements {
                     heartbeat_ppm: 1_000_000,
                     reachability_ppm: 990_000,
                     rtt_us: rtt,
@@ -579,7 +580,7 @@ fn header() -> BlockHeader {
         time_ms: 1_700_000_000_000,
         anchor_root: Hash([9; 32]),
         moved: 0,
-        body_hash: trustchain_core::chain::BlockBody::default().hash(),
+        body_hash: trustchain_core::chain::block::BlockBody::default().hash(),
         validators_hash: set.hash(),
         next_validators_hash: set.hash(),
     }

@@ -43,9 +43,10 @@ use informalsystems_malachitebft_core_consensus as mcc;
 use informalsystems_malachitebft_core_types as mc;
 use mc::{Context as _, NilOrVal, Round, SigningProvider, TimeoutKind, VoteType};
 use mcc::{LivenessMsg, SignedConsensusMsg};
-use trustchain_core::chain::{BlockHeader, Validator, ValidatorSet};
+use trustchain_core::chain::block::BlockHeader;
+use trustchain_core::chain::validators::{Validator, ValidatorSet};
 use trustchain_core::crypto::PublicKey;
-use trustchain_core::hash::Hash;
+use trustchain_core::crypto::hash::Hash;
 
 use super::core::{Action, ConsensusCore, Decision, Dropped, TimeoutConfig};
 use super::ctx::{BlockId, BlockValue, EpochSet, Height, TrustchainContext};

@@ -321,7 +321,7 @@ impl Sim {
             time_ms: GENESIS_MS + self.now,
             anchor_root: Hash(*blake3::hash(&tag).as_bytes()),
             moved: 0,
-            body_hash: trustchain_core::chain::BlockBody::default().hash(),
+            body_hash: trustchain_core::chain::block::BlockBody::default().hash(),
             validators_hash: core.hash(),
             next_validators_hash: core.hash(),
         }

@@ -23,25 +23,29 @@ use ed25519_dalek::SigningKey;
 use informalsystems_malachitebft_core_consensus::{LivenessMsg, SignedConsensusMsg};
 use informalsystems_malachitebft_core_types::{Round, SignedProposal, Timeout};
 use tokio::sync::watch;
-use trustchain_core::beacon::{BeaconCommit, BeaconReveal, BeaconSecret};
-use trustchain_core::checkpoint::{Checkpoint, ReplicaSignature, SignedCheckpoint};
+use trustchain_core::chain::beacon::{BeaconCommit, BeaconReveal, BeaconSecret};
+use trustchain_core::chain::posr::{Measurements, ObservationReport};
 use trustchain_core::crypto::PublicKey;
+use trustchain_core::encoding::value::ScenarioId;
 use trustchain_core::encoding::{Decode, Encode};
-use trustchain_core::posr::{Measurements, ObservationReport};
-use trustchain_core::value::ScenarioId;
+use trustchain_core::scenario::checkpoint::{Checkpoint, ReplicaSignature, SignedCheckpoint};
 
 use crate::consensus::codec::{MAX_SYNC_BLOCKS, NetMessage, WalRecord};
 use crate::consensus::{
     Action, BlockValue, ConsensusCore, Decision, EpochSet, Height, TimeoutConfig, TrustchainContext,
 };
 use crate::metrics::Metrics;
-use crate::net::replica::{needed, replicas_of};
-use crate::node::chain::{ChainSnapshot, commit_block, next_header, sign_moved};
+use crate::node::chain::{commit_block, next_header, sign_moved};
 use crate::node::overlay::Overlay;
-use crate::node::registry::Registry;
-use crate::node::validate::{check_checkpoint, early, links_to, validate_block, validate_final};
-use crate::store::{BlockBody, FinalBlock, MAX_BODY_CHECKPOINTS, Store, StoredBlock};
-use trustchain_core::chain::MAX_BODY_REPORTS;
+use crate::store::Store;
+use trustchain_core::chain::block::MAX_BODY_REPORTS;
+use trustchain_core::chain::block::{BlockBody, FinalBlock, MAX_BODY_CHECKPOINTS, StoredBlock};
+use trustchain_core::chain::placement::{needed, replicas_of};
+use trustchain_core::chain::registry::Registry;
+use trustchain_core::chain::state::ChainSnapshot;
+use trustchain_core::chain::validate::{
+    check_checkpoint, early, links_to, validate_block, validate_final,
+};
 
 /// What the machine needs of a peer's name: the network layer's peer id (libp2p's `PeerId` in
 /// the relay; any small value in tests).
