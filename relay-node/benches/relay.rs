@@ -28,7 +28,7 @@ use trustchain_core::scenario::entry::Entry;
 use trustchain_core::scenario::rules::{Lookup, RecordLookup, RuleOutcome, evaluate};
 use trustchain_core::scenario::schema::{FieldSchema, FieldType};
 use trustchain_relay::api::{AppState, router};
-use trustchain_relay::app::demo;
+use trustchain_relay::demo;
 use trustchain_relay::ingest;
 use trustchain_relay::metrics::Metrics;
 use trustchain_relay::node::chain::{Producer, SoloFinalizer, dev_chain_id};

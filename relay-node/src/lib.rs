@@ -9,12 +9,14 @@
 //! - [`net`]: libp2p — the browser wire, gossip, block sync, replication, PoSR probes, hubs.
 //! - [`query`]: record and consistency proofs, for HTTP and libp2p alike.
 //! - [`api`]: the axum handlers, HTTP limits and security headers.
-//! - [`app`]: what the binary needs — configuration, devnet, demo, keys, startup.
+//! - [`app`]: what the binary needs — configuration, devnet, keys, startup.
+//! - [`demo`]: the demo scenario (a budget charter and its payments), for dev mode and tests.
 #![deny(missing_docs)]
 
 pub mod api;
 pub mod app;
 pub mod consensus;
+pub mod demo;
 pub mod ingest;
 pub mod metrics;
 pub mod net;

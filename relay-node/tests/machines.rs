@@ -29,12 +29,12 @@ use trustchain_core::crypto::hash::Hash;
 use trustchain_core::encoding::value::ScenarioId;
 use trustchain_core::encoding::{Decode, Encode};
 use trustchain_core::scenario::checkpoint::Checkpoint;
-use trustchain_relay::app::demo;
 use trustchain_relay::app::devnet::{DEVNET_WINDOW_MS, devnet_posr};
 use trustchain_relay::consensus::codec::{
     MAX_SYNC_BLOCKS, NET_LIMITS, NetMessage, SyncRequest, SyncResponse,
 };
 use trustchain_relay::consensus::{EpochSet, TimeoutConfig};
+use trustchain_relay::demo;
 use trustchain_relay::ingest::Ingest;
 use trustchain_relay::metrics::Metrics;
 use trustchain_relay::net::answer_sync;

@@ -13,7 +13,7 @@ use trustchain_core::crypto::PublicKey;
 use trustchain_core::encoding::value::ScenarioId;
 
 use crate::api::{AppState, router_with_web};
-use crate::app::demo::{self, DemoGen};
+use crate::demo::{self, DemoGen};
 use crate::ingest::{self, Ingest};
 use crate::metrics::Metrics;
 use crate::node::chain::{Producer, SoloFinalizer, dev_chain_id};

@@ -457,8 +457,8 @@ mod tests {
         let (home, me, other) = (&keys[0], &keys[1], &keys[2]);
         let owner = SigningKey::from_bytes(&[9; 32]);
         let treasurer = SigningKey::from_bytes(&[8; 32]);
-        let charter = crate::app::demo::charter(&owner, &PublicKey::of(&treasurer), t0);
-        let lines = crate::app::demo::DemoGen::new(treasurer, 7).budget_lines(1, t0 + 1);
+        let charter = crate::demo::charter(&owner, &PublicKey::of(&treasurer), t0);
+        let lines = crate::demo::DemoGen::new(treasurer, 7).budget_lines(1, t0 + 1);
         let genuine: Vec<Entry> = std::iter::once(Entry::Charter(charter))
             .chain(lines.into_iter().map(Entry::Contract))
             .collect();
@@ -470,7 +470,7 @@ mod tests {
             log
         };
         let log = log_of(&genuine);
-        let scenario = ScenarioId::new(crate::app::demo::SCENARIO).unwrap();
+        let scenario = ScenarioId::new(crate::demo::SCENARIO).unwrap();
         let at = |log: &MemoryLog, size: u64| Checkpoint {
             scenario: scenario.clone(),
             size,
