@@ -42,6 +42,11 @@ pub struct BlockHeader {
 
 /// Most checkpoints one block anchors (a body with more does not decode).
 pub const MAX_BODY_CHECKPOINTS: u32 = 4_096;
+
+/// Largest encoded block body a valid block may carry: the limit bodies are decoded under
+/// ([`Limits::DEFAULT`](crate::encoding::Limits::DEFAULT)). A larger body could be agreed on and
+/// then neither gossiped whole nor read back from a relay's store (docs/threats.md, C9).
+pub const MAX_BODY_BYTES: usize = crate::encoding::Limits::DEFAULT.max_total;
 /// Most node-registry reports one block carries.
 pub const MAX_BODY_REPORTS: u32 = 4_096;
 

@@ -15,13 +15,17 @@ use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
 
-use crate::chain::block::{BlockBody, BlockHeader, CertificateError, CommitCertificate};
+use crate::chain::block::{
+    BlockBody, BlockHeader, CertificateError, CommitCertificate, MAX_BODY_BYTES,
+};
 use crate::chain::placement::DEFAULT_REPLICAS;
 use crate::chain::registry::{Registry, RegistryError};
 use crate::chain::state::ChainSnapshot;
 use crate::chain::validators::ValidatorSet;
 use crate::chain::validity::{self, AnchorError};
+use crate::crypto::hash::Domain;
 use crate::crypto::hash::Hash;
+use crate::encoding::Encode as _;
 use crate::encoding::value::ScenarioId;
 use crate::scenario::checkpoint::SignedCheckpoint;
 
@@ -74,6 +78,14 @@ pub enum InvalidBlock {
         min_ms: u64,
         /// This node's clock plus [`MAX_CLOCK_AHEAD_MS`].
         max_ms: u64,
+    },
+    /// The body's encoding is over [`MAX_BODY_BYTES`].
+    #[error("block {height}: the body is {size} bytes, at most {MAX_BODY_BYTES} are valid")]
+    BodyTooLarge {
+        /// The block's height.
+        height: u64,
+        /// The body's encoded size.
+        size: usize,
     },
     /// The body is not the one the header commits to.
     #[error("block {height}: the body does not hash to the header's body_hash")]
@@ -267,7 +279,14 @@ fn validate_shape(
             max_ms,
         });
     }
-    if header.body_hash != body.hash() {
+    let bytes = body.to_bytes();
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(InvalidBlock::BodyTooLarge {
+            height,
+            size: bytes.len(),
+        });
+    }
+    if header.body_hash != Domain::BlockBody.hash(&bytes) {
         return Err(InvalidBlock::BodyHash { height });
     }
     if header.moved as usize != body.checkpoints.len() {
@@ -585,5 +604,52 @@ mod tests {
             check(&snap, &stale),
             Err(CheckpointRefused::Anchoring(AnchorError::ProofSizes { .. }))
         ));
+    }
+
+    /// threats.md C9: a body over the size bodies are decoded under is invalid, whatever its
+    /// header commits to — agreed on, it could be neither gossiped whole nor read back from a
+    /// store, and the chain would stop at it.
+    #[test]
+    fn a_body_over_the_decoding_limit_is_invalid() {
+        let key = SigningKey::from_bytes(&[5; 32]);
+        let home = PublicKey::of(&key);
+        let snap = snapshot(&key, None);
+        let big = log(1 << 12, 0);
+        let one = cp(&big, &key, Some(Link::Found { home }));
+        let mut checkpoints: Vec<SignedCheckpoint> = (0..crate::chain::block::MAX_BODY_CHECKPOINTS)
+            .map(|i| {
+                let mut c = one.clone();
+                c.checkpoint.scenario =
+                    ScenarioId::new(&alloc::format!("acme/{i:05}-{}", "x".repeat(100))).unwrap();
+                c
+            })
+            .collect();
+        checkpoints.sort_by(|a, b| a.checkpoint.scenario.cmp(&b.checkpoint.scenario));
+        let body = BlockBody {
+            checkpoints,
+            ..BlockBody::default()
+        };
+        let size = body.to_bytes().len();
+        assert!(size > MAX_BODY_BYTES, "the body is {size} bytes");
+        let head = &snap.head.header;
+        let header = BlockHeader {
+            chain_id: head.chain_id.clone(),
+            height: head.height + 1,
+            epoch: snap.next_validators.epoch,
+            prev: snap.head_hash,
+            time_ms: head.time_ms,
+            anchor_root: head.anchor_root,
+            moved: body.checkpoints.len() as u32,
+            body_hash: body.hash(),
+            validators_hash: snap.next_validators.hash(),
+            next_validators_hash: snap.next_validators.hash(),
+        };
+        assert_eq!(
+            validate_block(&snap, None, &header, &body, None, None).err(),
+            Some(InvalidBlock::BodyTooLarge {
+                height: header.height,
+                size
+            })
+        );
     }
 }

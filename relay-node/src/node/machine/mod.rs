@@ -39,7 +39,9 @@ use crate::node::chain::{commit_block, next_header, sign_moved};
 use crate::node::overlay::Overlay;
 use crate::store::Store;
 use trustchain_core::chain::block::MAX_BODY_REPORTS;
-use trustchain_core::chain::block::{BlockBody, FinalBlock, MAX_BODY_CHECKPOINTS, StoredBlock};
+use trustchain_core::chain::block::{
+    BlockBody, FinalBlock, MAX_BODY_BYTES, MAX_BODY_CHECKPOINTS, StoredBlock,
+};
 use trustchain_core::chain::placement::{needed, replicas_of};
 use trustchain_core::chain::registry::Registry;
 use trustchain_core::chain::state::ChainSnapshot;
@@ -176,9 +178,6 @@ pub struct Now {
     pub wall_ms: u64,
 }
 
-/// The largest block body this relay proposes: what the store decodes a body under
-/// ([`Limits::DEFAULT`](trustchain_core::encoding::Limits::DEFAULT)), well inside gossip's 2 MiB.
-const MAX_BODY_BYTES: usize = trustchain_core::encoding::Limits::DEFAULT.max_total;
 /// Pending checkpoints kept at most (one per scenario).
 const MAX_POOL: usize = 100_000;
 /// Blocks an early checkpoint ([`Machine::early`]) waits for the block it links to.
