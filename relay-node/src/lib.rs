@@ -11,6 +11,10 @@
 //! - [`api`]: the axum handlers, HTTP limits and security headers.
 //! - [`app`]: what the binary needs — configuration, devnet, keys, startup.
 //! - [`demo`]: the demo scenario (a budget charter and its payments), for dev mode and tests.
+//!
+//! The doors, for a program that embeds a relay: [`run_dev`] and [`run_network`] start one;
+//! [`Store`] is its database, [`Ingest`] its writer, [`Machine`] its behaviour (sans-IO: give it
+//! [`Now`] and inputs, take its effects), [`record_proof`] and [`consistency_proof`] its answers.
 #![deny(missing_docs)]
 
 pub mod api;
@@ -23,3 +27,9 @@ pub mod net;
 pub mod node;
 pub mod query;
 pub mod store;
+
+pub use app::run::{run_dev, run_network};
+pub use ingest::Ingest;
+pub use node::{Machine, MachineConfig, Now};
+pub use query::{QueryError, consistency_proof, record_proof};
+pub use store::{Store, StoreError};
