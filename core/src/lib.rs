@@ -20,6 +20,7 @@ pub mod beacon;
 pub mod chain;
 pub mod charter;
 pub mod checkpoint;
+pub mod client;
 pub mod contract;
 pub mod crypto;
 pub mod detector;

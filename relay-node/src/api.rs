@@ -20,6 +20,9 @@ use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::WatchStream;
 use trustchain_core::charter::Charter;
 use trustchain_core::checkpoint::SignedCheckpoint;
+use trustchain_core::client::api::{
+    self as answers, CertifiedBlockJson, HeadInfo, RecordItem, ScenarioSummary,
+};
 use trustchain_core::contract::Contract;
 use trustchain_core::encoding::{Decode, Encode};
 use trustchain_core::log::ConsistencyProof;
@@ -309,12 +312,16 @@ async fn count_requests(
     res
 }
 
-#[derive(Serialize)]
-struct HeadInfo {
-    height: u64,
-    hash: String,
-    time_ms: u64,
-    moved: u32,
+/// A typed answer (`trustchain_core::client::api`) as JSON, rendered through
+/// `serde_json::Value` as the API always was (object keys sorted at every depth).
+fn typed<T: Serialize>(answer: &T) -> ApiResult<Json<serde_json::Value>> {
+    serde_json::to_value(answer).map(Json).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "encoding",
+            format!("cannot encode the answer: {e}"),
+        )
+    })
 }
 
 fn head_info(s: &ChainSnapshot) -> HeadInfo {
@@ -364,32 +371,32 @@ async fn index(State(s): State<AppState>) -> ApiResult<axum::response::Html<Stri
 async fn status(State(s): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
     let snap = s.chain.borrow().clone();
     let scenarios = s.store.read()?.scenarios()?.len();
-    Ok(Json(serde_json::json!({
-        "software": concat!("trustchain-relay ", env!("CARGO_PKG_VERSION")),
-        "mode": s.mode,
-        "chain_id": snap.chain_id(),
-        "head": head_info(&snap),
-        "epoch": snap.validators.epoch,
-        "validators": snap.validators.validators.len(),
-        "scenarios": scenarios,
-        "block_interval_ms": s.block_interval.as_millis() as u64,
-        "uptime_s": s.started.elapsed().as_secs(),
-        "contracts_accepted": s.metrics.contracts_accepted.get(),
-        "peer_id": s.p2p.as_ref().map(|p| p.peer_id.to_string()),
-        "browser_addresses": s.p2p.as_ref().map(|p| p.addresses()).unwrap_or_default(),
-    })))
+    typed(&answers::Status {
+        software: concat!("trustchain-relay ", env!("CARGO_PKG_VERSION")).to_string(),
+        mode: s.mode.to_string(),
+        chain_id: snap.chain_id().to_string(),
+        head: head_info(&snap),
+        epoch: snap.validators.epoch,
+        validators: snap.validators.validators.len() as u64,
+        scenarios: scenarios as u64,
+        block_interval_ms: s.block_interval.as_millis() as u64,
+        uptime_s: s.started.elapsed().as_secs(),
+        contracts_accepted: s.metrics.contracts_accepted.get(),
+        peer_id: s.p2p.as_ref().map(|p| p.peer_id.to_string()),
+        browser_addresses: s.p2p.as_ref().map(|p| p.addresses()).unwrap_or_default(),
+    })
 }
 
 /// How a browser finds this relay: its chain, peer id and libp2p addresses (WebRTC-direct with
 /// the certificate hash, WebSocket).
-async fn well_known(State(s): State<AppState>) -> Json<serde_json::Value> {
+async fn well_known(State(s): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
     let snap = s.chain.borrow().clone();
-    Json(serde_json::json!({
-        "chain_id": snap.chain_id(),
-        "protocol": trustchain_core::wire::PROTOCOL,
-        "peer_id": s.p2p.as_ref().map(|p| p.peer_id.to_string()),
-        "addresses": s.p2p.as_ref().map(|p| p.addresses()).unwrap_or_default(),
-    }))
+    typed(&answers::WellKnown {
+        chain_id: snap.chain_id().to_string(),
+        protocol: trustchain_core::wire::PROTOCOL.to_string(),
+        peer_id: s.p2p.as_ref().map(|p| p.peer_id.to_string()),
+        addresses: s.p2p.as_ref().map(|p| p.addresses()).unwrap_or_default(),
+    })
 }
 
 async fn trust(
@@ -413,26 +420,18 @@ async fn network_spec(State(s): State<AppState>) -> ApiResult<Response> {
         .block(0)?
         .map(|b| b.header.hash())
         .ok_or_else(|| ApiError::not_found("no genesis block yet"))?;
-    let body = serde_json::json!({
-        "kind": "trustchain/network-spec",
-        "version": 1,
-        "chain_id": snap.chain_id(),
-        "genesis": genesis,
-        "checkpoint": snap.trust(),
-    });
+    let body = typed(&answers::NetworkSpec {
+        kind: answers::SPEC_KIND.to_string(),
+        version: 1,
+        chain_id: snap.chain_id().to_string(),
+        genesis,
+        checkpoint: snap.trust(),
+    })?;
     Ok((
         [(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))],
-        Json(body),
+        body,
     )
         .into_response())
-}
-
-#[derive(Serialize)]
-struct ScenarioSummary {
-    id: ScenarioId,
-    title: String,
-    size: u64,
-    anchored_size: u64,
 }
 
 /// Scenarios listed per page by default.
@@ -580,15 +579,15 @@ async fn scenario(
     let head = snap.checkpoints.get(&id);
     // A scenario kept here as a replica names its home (which takes its writes).
     let home = view.home(&id)?;
-    Ok(Json(serde_json::json!({
-        "id": id,
-        "size": size,
-        "role": if home.is_some() { "replica" } else { "home" },
-        "home": home,
-        "charter": charter,
-        "head_checkpoint": head,
-        "anchored_in_block": head.map(|_| snap.head.header.height),
-    })))
+    typed(&answers::ScenarioInfo {
+        size,
+        role: if home.is_some() { "replica" } else { "home" }.to_string(),
+        home,
+        charter,
+        head_checkpoint: head.cloned(),
+        anchored_in_block: head.map(|_| snap.head.header.height),
+        id,
+    })
 }
 
 async fn interface(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
@@ -759,13 +758,20 @@ async fn records(
         if let Some(m) = s.misbehave {
             m.apply_listed(&mut entry);
         }
-        items.push(serde_json::json!({
-            "index": index, "anchored": index < anchored, "entry": entry, "inclusion": inclusion,
-        }));
+        items.push(RecordItem {
+            index,
+            anchored: index < anchored,
+            entry,
+            inclusion,
+        });
     }
-    Ok(Json(serde_json::json!({
-        "scenario": id, "size": size, "anchored_size": anchored, "from": from, "records": items,
-    })))
+    typed(&answers::RecordsPage {
+        scenario: id,
+        size,
+        anchored_size: anchored,
+        from,
+        records: items,
+    })
 }
 
 #[derive(Deserialize)]
@@ -869,17 +875,14 @@ async fn record(
             receipt::to_bytes(&proof),
         )
             .into_response()),
-        None | Some("json") => {
-            let entry = proof.entry.clone();
-            Ok(Json(serde_json::json!({
-                "scenario": id,
-                "index": index,
-                "entry": entry,
-                "proof": proof,
-                "receipt": receipt::to_base64url(&proof),
-            }))
-            .into_response())
-        }
+        None | Some("json") => Ok(typed(&answers::RecordAnswer {
+            scenario: id,
+            index,
+            entry: proof.entry.clone(),
+            receipt: receipt::to_base64url(&proof),
+            proof,
+        })?
+        .into_response()),
         Some(other) => Err(ApiError::bad_request(
             "bad_format",
             format!("unknown format {other:?}; use json, receipt or bytes"),
@@ -902,10 +905,12 @@ async fn checkpoints(
     let view = s.store.read()?;
     view.size(&id)?
         .ok_or_else(|| ApiError::not_found(format!("no scenario {id} on this relay")))?;
-    let cps = view.checkpoints(&id, q.from.unwrap_or(0), q.limit.unwrap_or(100).min(500))?;
-    Ok(Json(
-        serde_json::json!({ "scenario": id, "checkpoints": cps }),
-    ))
+    let checkpoints =
+        view.checkpoints(&id, q.from.unwrap_or(0), q.limit.unwrap_or(100).min(500))?;
+    typed(&answers::Checkpoints {
+        scenario: id,
+        checkpoints,
+    })
 }
 
 #[derive(Deserialize)]
@@ -952,9 +957,12 @@ async fn consistency(
     let id = scenario_id(&id)?;
     let snap = s.chain.borrow().clone();
     let (from, to, proof) = consistency_proof(&s.store, &snap, &id, q.from, q.to)?;
-    Ok(Json(serde_json::json!({
-        "scenario": id, "from": from, "to": to, "proof": proof,
-    })))
+    typed(&answers::Consistency {
+        scenario: id,
+        from,
+        to,
+        proof,
+    })
 }
 
 /// `?format=bytes`: the block with its certificate as the canonical bytes of
@@ -969,10 +977,16 @@ fn block_answer(
     header: trustchain_core::chain::BlockHeader,
     certificate: trustchain_core::chain::CommitCertificate,
     format: Option<&str>,
-    json: impl FnOnce() -> serde_json::Value,
 ) -> ApiResult<Response> {
     match format {
-        None | Some("json") => Ok(Json(json()).into_response()),
+        None | Some("json") => Ok(typed(&answers::Block {
+            hash: header.hash(),
+            block: CertifiedBlockJson {
+                header,
+                certificate,
+            },
+        })?
+        .into_response()),
         Some("bytes") => Ok((
             [(header::CONTENT_TYPE, "application/octet-stream")],
             trustchain_core::wire::Response::Block {
@@ -992,12 +1006,7 @@ fn block_answer(
 async fn head(State(s): State<AppState>, Query(q): Query<BlockQuery>) -> ApiResult<Response> {
     let snap = s.chain.borrow().clone();
     let b = &snap.head;
-    block_answer(
-        b.header.clone(),
-        b.certificate.clone(),
-        q.format.as_deref(),
-        || serde_json::json!({ "hash": snap.head_hash, "block": snap.head }),
-    )
+    block_answer(b.header.clone(), b.certificate.clone(), q.format.as_deref())
 }
 
 async fn block(
@@ -1010,13 +1019,7 @@ async fn block(
         .read()?
         .block(height)?
         .ok_or_else(|| ApiError::not_found(format!("no block at height {height} yet")))?;
-    let (h, c) = (b.header.clone(), b.certificate.clone());
-    block_answer(
-        h,
-        c,
-        q.format.as_deref(),
-        || serde_json::json!({ "hash": b.header.hash(), "block": b }),
-    )
+    block_answer(b.header, b.certificate, q.format.as_deref())
 }
 
 async fn epochs(State(s): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
@@ -1025,9 +1028,10 @@ async fn epochs(State(s): State<AppState>) -> ApiResult<Json<serde_json::Value>>
     // Every hand-over so far (epochs of a dev relay never change): a light client follows them
     // from the epoch it trusts. A long-lived network will want `?from=` paging here.
     let changes = view.epoch_changes(1, usize::MAX)?;
-    Ok(Json(
-        serde_json::json!({ "epochs": sets, "changes": changes }),
-    ))
+    typed(&answers::Epochs {
+        epochs: sets,
+        changes,
+    })
 }
 
 /// `GET /v1/main/beacon`: every finished beacon round (docs/beacon.md) with the hand-over block

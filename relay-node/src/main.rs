@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
-use trustchain_core::charter::Charter;
+use trustchain_core::client::api::ScenarioInfo;
+use trustchain_core::client::{CharterJson, CharterUse, Shell};
 use trustchain_core::contract::UnsignedContract;
 use trustchain_core::crypto::PublicKey;
-use trustchain_core::light_client::{LightClient, TrustedCheckpoint};
+use trustchain_core::light_client::TrustedCheckpoint;
 use trustchain_core::proof::StepStatus;
 use trustchain_core::receipt;
 use trustchain_core::value::ScenarioId;
@@ -457,8 +458,10 @@ fn submit(
     if !res.status().is_success() {
         bail!("relay: {}", body["message"].as_str().unwrap_or("error"));
     }
-    let charter: Charter =
-        serde_json::from_value(body["charter"].clone()).context("the relay's charter")?;
+    let charter = serde_json::from_value::<ScenarioInfo>(body)
+        .ok()
+        .and_then(|info| info.charter)
+        .context("the relay's charter")?;
     let record_kind = charter.kind(kind).ok_or_else(|| {
         let kinds: Vec<_> = charter
             .content
@@ -607,27 +610,25 @@ fn verify(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let trust = read_trust(trust)?;
-    let charter: Option<Charter> = match charter {
-        Some(p) => {
-            let v: serde_json::Value = serde_json::from_slice(
+    // The charter itself or a `GET /v1/scenarios/{id}` answer (core's `CharterJson`).
+    let charter = match charter {
+        Some(p) => Some(
+            serde_json::from_slice::<CharterJson>(
                 &std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?,
-            )?;
-            // Accept the charter itself or a `GET /v1/scenarios/{id}` answer.
-            let v = if v.get("charter").is_some() {
-                v["charter"].clone()
-            } else {
-                v
-            };
-            Some(serde_json::from_value(v).context("not a charter")?)
-        }
+            )
+            .context("not a charter")?
+            .into_charter(),
+        ),
         None => None,
     };
     let raw = read_input(receipt_arg)?;
     let text = String::from_utf8_lossy(&raw);
-    let verdict = match receipt::from_base64url(&text) {
-        Ok(proof) => LightClient::new(trust).verify_record(&proof, charter.as_ref()),
-        Err(e) => trustchain_core::proof::Verdict::undecodable(&e),
-    };
+    let verdict = Shell::new(trust)
+        .check(
+            receipt::from_base64url(&text),
+            charter.as_ref().map(|c| (c, CharterUse::Pasted)),
+        )
+        .verdict;
     // No charter, no "verified": a contract whose rules were skipped is reported (and exits) as
     // such. Record 0 is the charter itself.
     let rules_unchecked = verdict.outcome.as_ref().is_ok_and(|r| r.index() > 0)

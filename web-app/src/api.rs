@@ -1,147 +1,16 @@
-//! The relay's HTTP/JSON answers the explorer reads (docs/openapi.yaml), as core types wherever
-//! the relay sends core types, and the URLs it reads them from.
+//! The relay's HTTP/JSON answers the explorer reads (docs/openapi.yaml) — the types the relay
+//! writes them with, from `trustchain_core::client::api` — and the URLs it reads them from. Only
+//! the overlay's answer is read here through its own mirror (the relay's overlay type is not in
+//! core).
 
 use serde::Deserialize;
-use trustchain_core::chain::{BlockHeader, CommitCertificate, EpochChange, ValidatorSet};
-use trustchain_core::charter::Charter;
-use trustchain_core::checkpoint::SignedCheckpoint;
-use trustchain_core::contract::Entry;
-use trustchain_core::hash::Hash;
-use trustchain_core::log::ConsistencyProof;
+
+pub use trustchain_core::client::api::{
+    ApiError, Block, CertifiedBlockJson, Checkpoints, Consistency, Epochs, HeadInfo, RecordItem,
+    RecordsPage, ScenarioInfo, ScenarioSummary, Status, WellKnown,
+};
 
 use crate::fmt::encode_component;
-
-/// `GET /v1/status`.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct Status {
-    /// Software name and version.
-    #[serde(default)]
-    pub software: String,
-    /// `dev`, …
-    #[serde(default)]
-    pub mode: String,
-    /// The chain.
-    pub chain_id: String,
-    /// The head block.
-    pub head: HeadInfo,
-    /// The current epoch.
-    #[serde(default)]
-    pub epoch: u64,
-    /// How many validators.
-    #[serde(default)]
-    pub validators: u64,
-    /// How many scenarios the relay holds.
-    #[serde(default)]
-    pub scenarios: u64,
-    /// Block interval.
-    #[serde(default)]
-    pub block_interval_ms: u64,
-    /// Uptime.
-    #[serde(default)]
-    pub uptime_s: u64,
-    /// Contracts accepted since start.
-    #[serde(default)]
-    pub contracts_accepted: u64,
-    /// libp2p peer id.
-    #[serde(default)]
-    pub peer_id: Option<String>,
-    /// libp2p addresses for browsers (WebRTC-direct, WebSocket).
-    #[serde(default)]
-    pub browser_addresses: Vec<String>,
-}
-
-/// A head as `/v1/status` and `/v1/heads` describe it.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct HeadInfo {
-    /// Height.
-    pub height: u64,
-    /// Hash, hex.
-    pub hash: String,
-    /// Block time.
-    pub time_ms: u64,
-    /// Scenarios that moved.
-    #[serde(default)]
-    pub moved: u32,
-}
-
-/// A block with its certificate.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct StoredBlock {
-    /// The header.
-    pub header: BlockHeader,
-    /// Its commit certificate.
-    pub certificate: CommitCertificate,
-}
-
-/// `GET /v1/main/head` and `/v1/main/blocks/{h}`.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct Block {
-    /// The block's hash (as the relay says; the light client recomputes it).
-    pub hash: Hash,
-    /// The block.
-    pub block: StoredBlock,
-}
-
-/// `GET /v1/main/epochs`.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct Epochs {
-    /// The validator sets by epoch.
-    pub epochs: Vec<ValidatorSet>,
-    /// The hand-overs between them.
-    #[serde(default)]
-    pub changes: Vec<EpochChange>,
-}
-
-/// `GET /.well-known/trustchain.json`.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct WellKnown {
-    /// The chain.
-    pub chain_id: String,
-    /// The libp2p protocol name.
-    #[serde(default)]
-    pub protocol: String,
-    /// libp2p peer id.
-    #[serde(default)]
-    pub peer_id: Option<String>,
-    /// libp2p addresses for browsers.
-    #[serde(default)]
-    pub addresses: Vec<String>,
-}
-
-/// One item of `GET /v1/scenarios`.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct ScenarioSummary {
-    /// The id.
-    pub id: String,
-    /// The charter's title.
-    #[serde(default)]
-    pub title: String,
-    /// Records.
-    pub size: u64,
-    /// Records anchored in a final block.
-    #[serde(default)]
-    pub anchored_size: u64,
-}
-
-/// `GET /v1/scenarios/{id}`.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct ScenarioInfo {
-    /// The id.
-    pub id: String,
-    /// Records.
-    pub size: u64,
-    /// The charter (as the relay says; the explorer verifies record 0 before using it).
-    pub charter: Option<Charter>,
-    /// The latest anchored checkpoint.
-    pub head_checkpoint: Option<SignedCheckpoint>,
-    /// `home` (this relay takes the scenario's writes) or `replica` (it keeps a copy); absent
-    /// from older relays.
-    #[serde(default)]
-    pub role: Option<String>,
-    /// On a replica, the home relay's node key (hex).
-    #[serde(default)]
-    pub home: Option<String>,
-}
 
 /// `GET /v1/main/overlay`: the P2PT overlay of the current epoch (a network relay only).
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -179,60 +48,6 @@ pub struct OverlayPlace {
     pub hub: bool,
     /// The relays it keeps connected for the overlay.
     pub links: Vec<String>,
-}
-
-/// One record of `GET /v1/scenarios/{id}/records`.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct RecordItem {
-    /// Its index.
-    pub index: u64,
-    /// Whether it is anchored in a final block yet (the relay's word).
-    pub anchored: bool,
-    /// The record.
-    pub entry: Entry,
-    /// Its inclusion path in the log of the size asked for (`proofs_at`).
-    #[serde(default)]
-    pub inclusion: Option<trustchain_core::log::InclusionProof>,
-}
-
-/// `GET /v1/scenarios/{id}/records?from&limit`.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct RecordsPage {
-    /// Records in the scenario.
-    pub size: u64,
-    /// Records anchored.
-    pub anchored_size: u64,
-    /// First index asked for.
-    pub from: u64,
-    /// The records.
-    pub records: Vec<RecordItem>,
-}
-
-/// `GET /v1/scenarios/{id}/checkpoints`.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct Checkpoints {
-    /// The checkpoints, by size.
-    pub checkpoints: Vec<SignedCheckpoint>,
-}
-
-/// `GET /v1/scenarios/{id}/consistency?from&to`.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct Consistency {
-    /// The earlier checkpoint.
-    pub from: SignedCheckpoint,
-    /// The later checkpoint.
-    pub to: SignedCheckpoint,
-    /// The proof.
-    pub proof: ConsistencyProof,
-}
-
-/// An API error body.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct ApiError {
-    /// Stable code.
-    pub error: String,
-    /// Message for people.
-    pub message: String,
 }
 
 /// URLs of one relay's API.
@@ -304,6 +119,7 @@ mod tests {
     fn entries_read_back_from_the_relays_json() {
         use std::collections::BTreeMap;
         use trustchain_core::charter::{RecordKind, UnsignedCharter};
+        use trustchain_core::contract::Entry;
         use trustchain_core::contract::{Body, UnsignedContract};
         use trustchain_core::crypto::PublicKey;
         use trustchain_core::schema::{FieldSchema, FieldType};

@@ -193,8 +193,8 @@ pub fn NetworkPage() -> impl IntoView {
                         <ul class="slist">
                             {list.into_iter().map(|s| view! {
                                 <li>
-                                    <a class="sname" href=scenario_href(&s.id)>{s.title.clone()}</a>
-                                    <code class="sid">{s.id.clone()}</code>
+                                    <a class="sname" href=scenario_href(s.id.as_str())>{s.title.clone()}</a>
+                                    <code class="sid">{s.id.to_string()}</code>
                                     <span class="muted">{fmt::thousands(s.size)} " records · "
                                         {fmt::thousands(s.anchored_size)} " anchored"</span>
                                 </li>
