@@ -23,7 +23,7 @@ use trustchain_core::checkpoint::SignedCheckpoint;
 use trustchain_core::client::api::{
     self as answers, CertifiedBlockJson, HeadInfo, RecordItem, ScenarioSummary,
 };
-use trustchain_core::contract::Contract;
+use trustchain_core::contract::{Contract, Entry};
 use trustchain_core::encoding::{Decode, Encode};
 use trustchain_core::log::ConsistencyProof;
 use trustchain_core::proof::RecordProof;
@@ -33,7 +33,7 @@ use trustchain_core::value::ScenarioId;
 use crate::ingest::{Ingest, IngestError};
 use crate::metrics::Metrics;
 use crate::producer::ChainSnapshot;
-use crate::store::{Store, StoreError};
+use crate::store::{EncodedEntry, Store, StoreError};
 
 /// Largest request body.
 pub const MAX_BODY_BYTES: usize = 4 << 20;
@@ -643,10 +643,11 @@ async fn submit(
             OneOrMany::Many(v) => v,
             OneOrMany::One(c) => vec![*c],
         };
-        for (i, c) in contracts.iter().enumerate() {
-            canonical_round_trip(c, &format!("contract {i}"))?;
-        }
         contracts
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| encode_checked(c, &format!("contract {i}")))
+            .collect::<ApiResult<Vec<_>>>()?
     };
     if contracts.is_empty() {
         return Err(ApiError::bad_request(
@@ -679,12 +680,36 @@ async fn submit(
             }
         }
     }
-    let accepted = s.ingest.submit(id, contracts).await?;
+    let accepted = s.ingest.submit_encoded(id, contracts).await?;
     Ok((StatusCode::CREATED, Json(accepted)))
 }
 
-/// Reads a canonical batch (count, then contracts), bounded like every other decoder.
-fn decode_batch(body: &[u8]) -> ApiResult<Vec<Contract>> {
+/// A contract accepted from JSON, encoded once — as the entry the store holds — and checked like
+/// [`canonical_round_trip`] (its bytes decode back to it under the decoding limits); the bytes
+/// go on to the store and the replicas as they are.
+fn encode_checked(c: Contract, what: &str) -> ApiResult<EncodedEntry> {
+    let e = EncodedEntry::new(Entry::Contract(c));
+    let Entry::Contract(c) = e.entry() else {
+        unreachable!("encoded as a contract")
+    };
+    // The entry's bytes are its tag, then the contract's.
+    match Contract::from_bytes(&e.bytes()[1..]) {
+        Ok(back) if &back == c => Ok(e),
+        Ok(_) => Err(ApiError::bad_request(
+            "not_canonical",
+            format!("{what} changes under canonical encoding (e.g. -0 decimals)"),
+        )),
+        Err(err) => Err(ApiError::bad_request(
+            "limits_exceeded",
+            format!("{what} breaks an encoding limit: {err}"),
+        )),
+    }
+}
+
+/// Reads a canonical batch (count, then contracts), bounded like every other decoder; each
+/// contract keeps its bytes (as the entry the store holds: its tag, then the contract's bytes as
+/// sent — the decoder accepts only canonical encodings), so it is never encoded again.
+fn decode_batch(body: &[u8]) -> ApiResult<Vec<EncodedEntry>> {
     use trustchain_core::encoding::{Limits, Reader};
     let limits = Limits {
         max_total: MAX_BODY_BYTES,
@@ -698,11 +723,29 @@ fn decode_batch(body: &[u8]) -> ApiResult<Vec<Contract>> {
     };
     let mut r = Reader::new(body, limits).map_err(bad)?;
     // Every contract is more than 100 bytes, which bounds the count by the body's size.
+    let n = r
+        .len("contracts", crate::ingest::MAX_BATCH as u32 + 1, 100)
+        .map_err(bad)?;
     let contracts = r
-        .seq::<Contract>("contracts", crate::ingest::MAX_BATCH as u32 + 1, 100)
+        .nested(|r| {
+            let mut v = Vec::with_capacity(n);
+            for _ in 0..n {
+                let from = body.len() - r.remaining();
+                let c = Contract::decode(r)?;
+                let to = body.len() - r.remaining();
+                let mut bytes = Vec::with_capacity(1 + to - from);
+                bytes.push(1); // Entry::Contract's tag
+                bytes.extend_from_slice(&body[from..to]);
+                v.push((c, bytes));
+            }
+            Ok(v)
+        })
         .map_err(bad)?;
     r.finish().map_err(bad)?;
-    Ok(contracts)
+    Ok(contracts
+        .into_iter()
+        .map(|(c, bytes)| EncodedEntry::from_parts(Entry::Contract(c), bytes))
+        .collect())
 }
 
 #[derive(Deserialize)]

@@ -25,7 +25,6 @@ use std::sync::Arc;
 use ed25519_dalek::SigningKey;
 use trustchain_core::chain::ValidatorSet;
 use trustchain_core::checkpoint::{Checkpoint, ReplicaSignature};
-use trustchain_core::contract::Entry;
 use trustchain_core::crypto::{PublicKey, sign};
 use trustchain_core::encoding::{Decode, DecodeError, Encode, Limits, Reader, Writer};
 use trustchain_core::placement::{self, DEFAULT_REPLICAS, Member};
@@ -34,7 +33,7 @@ use trustchain_core::value::ScenarioId;
 use crate::genesis::Genesis;
 use crate::ingest::{Ingest, IngestError};
 use crate::producer::ChainSnapshot;
-use crate::store::Store;
+use crate::store::{EncodedEntry, Store};
 
 /// Most entries one [`ReplicaRequest::Append`] carries.
 pub const MAX_APPEND_ENTRIES: u32 = 256;
@@ -147,8 +146,9 @@ pub enum ReplicaRequest {
         checkpoint: Checkpoint,
         /// Index of the first entry.
         start: u64,
-        /// Entries `start..start + len`, oldest first.
-        entries: Vec<Entry>,
+        /// Entries `start..start + len`, oldest first, with their canonical bytes (sent as the
+        /// home stored them, appended by the replica as received: never encoded again).
+        entries: Vec<EncodedEntry>,
     },
 }
 
@@ -199,7 +199,7 @@ impl Encode for ReplicaRequest {
                 w.u64(*start);
                 w.len(entries.len());
                 for e in entries {
-                    w.bytes(&e.to_bytes());
+                    w.bytes(e.bytes());
                 }
             }
         }
@@ -218,7 +218,7 @@ impl Decode for ReplicaRequest {
                 for _ in 0..n {
                     // Each entry under the limits every reader of a stored entry uses.
                     let bytes = r.bytes("append entry", MAX_ENTRY)?;
-                    entries.push(Entry::from_bytes_with(bytes, Limits::DEFAULT)?);
+                    entries.push(EncodedEntry::decode(bytes, Limits::DEFAULT)?);
                 }
                 Ok(ReplicaRequest::Append {
                     checkpoint,
@@ -292,8 +292,8 @@ pub fn append_from(
         let view = store.read()?;
         let want = (checkpoint.size - start).min(MAX_APPEND_ENTRIES.into());
         let mut bytes = 0;
-        for (_, e) in view.entries(&checkpoint.scenario, start, want)? {
-            let len = e.to_bytes().len() + 8;
+        for (_, e) in view.entries_encoded(&checkpoint.scenario, start, want)? {
+            let len = e.bytes().len() + 8;
             if !entries.is_empty() && bytes + len > APPEND_BYTES {
                 break;
             }
@@ -447,6 +447,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use trustchain_core::checkpoint::SignedCheckpoint;
+    use trustchain_core::contract::Entry;
     use trustchain_core::hash::Hash;
 
     fn checkpoint(size: u64) -> Checkpoint {
@@ -615,7 +616,7 @@ mod tests {
         let append = |cp: Checkpoint, entries: &[Entry]| ReplicaRequest::Append {
             checkpoint: cp,
             start: 0,
-            entries: entries.to_vec(),
+            entries: entries.iter().cloned().map(EncodedEntry::new).collect(),
         };
         let now = t0 + 3;
 
