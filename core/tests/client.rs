@@ -10,7 +10,7 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use common::*;
-use trustchain_core::chain::EpochChange;
+use trustchain_core::chain::{EpochChange, ValidatorSet};
 use trustchain_core::client::{CertifiedBlock, CharterJson, CharterUse, Shell, Transport};
 use trustchain_core::encoding::DecodeError;
 use trustchain_core::light_client::TrustedCheckpoint;
@@ -30,6 +30,8 @@ fn block_on<F: Future>(f: F) -> F::Output {
 
 struct Mock {
     fx: Fixture,
+    /// The hand-overs the relay serves (one per answer, to walk the shell's loop).
+    changes: Vec<EpochChange>,
     /// Record 0 is refused (the relay will not serve the charter).
     no_charter: bool,
     /// Every proof served is of record `n` instead.
@@ -41,6 +43,7 @@ impl Mock {
     fn new() -> Mock {
         Mock {
             fx: Fixture::new(),
+            changes: vec![],
             no_charter: false,
             swap: None,
             asked_for_charter: Cell::new(0),
@@ -80,8 +83,14 @@ impl Transport for Mock {
     async fn block(&self, _: Option<u64>) -> Result<CertifiedBlock, String> {
         Err("not here".into())
     }
-    async fn epoch_changes(&self, _: u64) -> Result<Vec<EpochChange>, String> {
-        Ok(vec![])
+    async fn epoch_changes(&self, from: u64) -> Result<Vec<EpochChange>, String> {
+        Ok(self
+            .changes
+            .iter()
+            .filter(|c| c.next.epoch >= from)
+            .take(1)
+            .cloned()
+            .collect())
     }
 }
 
@@ -158,4 +167,43 @@ fn a_charter_as_json_is_the_charter_or_an_answer_holding_it() {
         assert_eq!(read.into_charter(), charter);
     }
     assert!(serde_json::from_str::<CharterJson>("[1]").is_err());
+}
+
+#[test]
+fn epochs_are_followed_hand_over_by_hand_over_and_a_forged_one_stops_the_walk() {
+    let set2 = validator_set(2, &EPOCH2);
+    let set3 = validator_set(3, &EPOCH1);
+    let change = |height, epoch, set: &ValidatorSet, next: &ValidatorSet, signers: &[u8]| {
+        let header = block(height, epoch, T0 + height * 1000, set, next);
+        EpochChange {
+            certificate: certify(&header, set, signers),
+            header,
+            next: next.clone(),
+        }
+    };
+    let mut t = Mock::new();
+    let set1 = t.fx.set.clone();
+    t.changes = vec![
+        change(110, 1, &set1, &set2, &[12, 13, 14]),
+        change(120, 2, &set2, &set3, &[31, 32, 33]),
+    ];
+    let shell = t.shell();
+    block_on(shell.follow_epochs(&t, 2));
+    assert_eq!(
+        shell.with_client(|c| c.epoch()),
+        2,
+        "up to the epoch asked for"
+    );
+    block_on(shell.follow_epochs(&t, u64::MAX));
+    assert_eq!(
+        shell.with_client(|c| c.epoch()),
+        3,
+        "as far as the relay serves"
+    );
+
+    // The second hand-over signed by too little of epoch 2's weight: the walk stops at 2.
+    t.changes[1] = change(120, 2, &set2, &set3, &[31]);
+    let shell = t.shell();
+    block_on(shell.follow_epochs(&t, u64::MAX));
+    assert_eq!(shell.with_client(|c| c.epoch()), 2);
 }
