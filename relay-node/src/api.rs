@@ -507,14 +507,28 @@ async fn overlay(State(s): State<AppState>) -> ApiResult<Json<serde_json::Value>
         ));
     };
     let o = rx.borrow().clone();
-    Ok(Json(serde_json::json!({
-        "overlay": *o,
-        "this_relay": {
-            "key": me,
-            "hub": o.is_hub(me),
-            "links": o.links(me),
+    typed(&answers::OverlayInfo {
+        overlay: answers::Overlay {
+            epoch: o.epoch,
+            seed: o.seed,
+            regions: o
+                .regions
+                .iter()
+                .map(|(name, r)| {
+                    let region = answers::OverlayRegion {
+                        members: r.members.clone(),
+                        hubs: r.hubs.clone(),
+                    };
+                    (name.clone(), region)
+                })
+                .collect(),
         },
-    })))
+        this_relay: answers::OverlayPlace {
+            key: *me,
+            hub: o.is_hub(me),
+            links: o.links(me),
+        },
+    })
 }
 
 async fn create_scenario(

@@ -1,54 +1,13 @@
 //! The relay's HTTP/JSON answers the explorer reads (docs/openapi.yaml) — the types the relay
-//! writes them with, from `trustchain_core::client::api` — and the URLs it reads them from. Only
-//! the overlay's answer is read here through its own mirror (the relay's overlay type is not in
-//! core).
-
-use serde::Deserialize;
+//! writes them with, from `trustchain_core::client::api` — and the URLs it reads them from.
 
 pub use trustchain_core::client::api::{
-    ApiError, Block, CertifiedBlockJson, Checkpoints, Consistency, Epochs, HeadInfo, RecordItem,
-    RecordsPage, ScenarioInfo, ScenarioSummary, Status, WellKnown,
+    ApiError, Block, CertifiedBlockJson, Checkpoints, Consistency, Epochs, HeadInfo, Overlay,
+    OverlayInfo, OverlayPlace, OverlayRegion, RecordItem, RecordsPage, ScenarioInfo,
+    ScenarioSummary, Status, WellKnown,
 };
 
 use crate::fmt::encode_component;
-
-/// `GET /v1/main/overlay`: the P2PT overlay of the current epoch (a network relay only).
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct OverlayInfo {
-    /// The overlay every relay computes from the chain.
-    pub overlay: Overlay,
-    /// This relay's place in it.
-    pub this_relay: OverlayPlace,
-}
-
-/// The regions of one epoch and their hubs.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct Overlay {
-    /// The epoch.
-    pub epoch: u64,
-    /// Regions by name.
-    pub regions: std::collections::BTreeMap<String, OverlayRegion>,
-}
-
-/// One region of the overlay.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct OverlayRegion {
-    /// Its validators (node keys, hex, ascending).
-    pub members: Vec<String>,
-    /// Its hubs, best first.
-    pub hubs: Vec<String>,
-}
-
-/// This relay in the overlay.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct OverlayPlace {
-    /// Its node key.
-    pub key: String,
-    /// Whether it is a hub this epoch.
-    pub hub: bool,
-    /// The relays it keeps connected for the overlay.
-    pub links: Vec<String>,
-}
 
 /// URLs of one relay's API.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,6 +5,7 @@
 //! The relay renders every answer through `serde_json::Value`, whose object keys are sorted: the
 //! order of the fields here does not show on the wire.
 
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -225,4 +226,44 @@ pub struct ApiError {
     pub error: String,
     /// Message for people.
     pub message: String,
+}
+
+/// `GET /v1/main/overlay`: the P2PT overlay of the current epoch (a network relay only).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverlayInfo {
+    /// The overlay every relay computes from the chain.
+    pub overlay: Overlay,
+    /// This relay's place in it.
+    pub this_relay: OverlayPlace,
+}
+
+/// The regions of one epoch and their hubs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overlay {
+    /// The epoch.
+    pub epoch: u64,
+    /// The beacon value that broke ties.
+    pub seed: Hash,
+    /// Regions by name.
+    pub regions: BTreeMap<String, OverlayRegion>,
+}
+
+/// One region of the overlay.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverlayRegion {
+    /// Its validators this epoch, keys ascending.
+    pub members: Vec<PublicKey>,
+    /// Its hubs, best first.
+    pub hubs: Vec<PublicKey>,
+}
+
+/// This relay in the overlay.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverlayPlace {
+    /// Its node key.
+    pub key: PublicKey,
+    /// Whether it is a hub this epoch.
+    pub hub: bool,
+    /// The relays it keeps connected for the overlay.
+    pub links: Vec<PublicKey>,
 }
