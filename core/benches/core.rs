@@ -14,19 +14,21 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
-use trustchain_core::anchor::AnchorMap;
-use trustchain_core::chain::{BlockHeader, CommitCertificate, Validator, ValidatorSet};
-use trustchain_core::charter::{Charter, RecordKind, UnsignedCharter};
-use trustchain_core::checkpoint::Checkpoint;
-use trustchain_core::contract::{Body, Contract, Entry, UnsignedContract};
+use trustchain_core::chain::block::{BlockHeader, CommitCertificate};
+use trustchain_core::chain::validators::{Validator, ValidatorSet};
+use trustchain_core::crypto::hash::{Domain, Hash};
 use trustchain_core::crypto::{self, PublicKey};
 use trustchain_core::encoding::Encode;
-use trustchain_core::hash::{Domain, Hash};
-use trustchain_core::log::{InclusionProof, MemoryLog};
-use trustchain_core::proof::RecordProof;
-use trustchain_core::receipt;
-use trustchain_core::schema::{FieldSchema, FieldType};
-use trustchain_core::value::{Fields, ScenarioId, Value, parse_decimal};
+use trustchain_core::encoding::value::{Fields, ScenarioId, Value, parse_decimal};
+use trustchain_core::merkle::anchor::AnchorMap;
+use trustchain_core::merkle::log::{InclusionProof, MemoryLog};
+use trustchain_core::scenario::charter::{Charter, RecordKind, UnsignedCharter};
+use trustchain_core::scenario::checkpoint::Checkpoint;
+use trustchain_core::scenario::contract::{Body, Contract, UnsignedContract};
+use trustchain_core::scenario::entry::Entry;
+use trustchain_core::scenario::schema::{FieldSchema, FieldType};
+use trustchain_core::verify::proof::RecordProof;
+use trustchain_core::verify::receipt;
 
 // ---------------------------------------------------------------------------------------------
 // Sample recording (for the ratios)
@@ -245,7 +247,7 @@ impl Fixture {
             time_ms: T0 + 5_500,
             anchor_root: anchors.root(),
             moved: ANCHORED_SCENARIOS,
-            body_hash: trustchain_core::chain::BlockBody::default().hash(),
+            body_hash: trustchain_core::chain::block::BlockBody::default().hash(),
             validators_hash: set.hash(),
             next_validators_hash: set.hash(),
         };
@@ -501,9 +503,9 @@ fn anchor(c: &mut Criterion) {
 /// signatures — the founding/recorded-home rule, the replica-set rule over 16 members, and the
 /// RFC 9162 consistency proof from the anchored checkpoint (1M → 1M + 1,000 records).
 fn validity(c: &mut Criterion, fx: &Fixture) {
-    use trustchain_core::checkpoint::Link;
-    use trustchain_core::placement::{DEFAULT_REPLICAS, Member, replicas};
-    use trustchain_core::validity::{Anchored, check_anchoring};
+    use trustchain_core::chain::placement::{DEFAULT_REPLICAS, Member, replicas};
+    use trustchain_core::chain::validity::{Anchored, check_anchoring};
+    use trustchain_core::scenario::checkpoint::Link;
     let scenario = sid(SCENARIO);
     let members: Vec<Member> = (0..16u8)
         .map(|i| Member {
@@ -637,7 +639,7 @@ fn block_sizes() -> Vec<String> {
                     time_ms: T0,
                     anchor_root: anchors.root(),
                     moved,
-                    body_hash: trustchain_core::chain::BlockBody::default().hash(),
+                    body_hash: trustchain_core::chain::block::BlockBody::default().hash(),
                     validators_hash: vs.hash(),
                     next_validators_hash: vs.hash(),
                 };

@@ -10,12 +10,13 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use common::*;
-use trustchain_core::chain::{EpochChange, ValidatorSet};
+use trustchain_core::chain::block::EpochChange;
+use trustchain_core::chain::validators::ValidatorSet;
 use trustchain_core::client::{CertifiedBlock, CharterJson, CharterUse, Shell, Transport};
 use trustchain_core::encoding::DecodeError;
-use trustchain_core::light_client::TrustedCheckpoint;
-use trustchain_core::proof::{RecordProof, Step};
-use trustchain_core::value::ScenarioId;
+use trustchain_core::encoding::value::ScenarioId;
+use trustchain_core::verify::light_client::TrustedCheckpoint;
+use trustchain_core::verify::proof::{RecordProof, Step};
 
 /// Polls a future that never waits (the mock transport answers at once).
 fn block_on<F: Future>(f: F) -> F::Output {

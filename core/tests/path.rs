@@ -5,20 +5,22 @@
 mod common;
 
 use common::*;
-use trustchain_core::anchor::{AnchorMap, AnchorProof, AnchorProofError, PathEnd};
-use trustchain_core::chain::{CertificateError, CommitCertificate, EpochChange, ValidatorSet};
-use trustchain_core::checkpoint::{CheckpointError, SignedCheckpoint};
-use trustchain_core::contract::{Body, Entry};
+use trustchain_core::chain::block::{CertificateError, CommitCertificate, EpochChange};
+use trustchain_core::chain::validators::ValidatorSet;
 use trustchain_core::crypto::PublicKey;
+use trustchain_core::crypto::hash::{Domain, Hash};
+use trustchain_core::encoding::value::Value;
 use trustchain_core::encoding::{Decode, DecodeError, Encode};
-use trustchain_core::hash::{Domain, Hash};
-use trustchain_core::light_client::{
+use trustchain_core::merkle::anchor::{AnchorMap, AnchorProof, AnchorProofError, PathEnd};
+use trustchain_core::merkle::log::{self, InclusionProof, LogProofError, MemoryLog};
+use trustchain_core::scenario::checkpoint::{CheckpointError, SignedCheckpoint};
+use trustchain_core::scenario::contract::Body;
+use trustchain_core::scenario::entry::Entry;
+use trustchain_core::verify::light_client::{
     EquivocationEvidence, LightClient, LightClientError, TrustedCheckpoint,
 };
-use trustchain_core::log::{self, InclusionProof, LogProofError, MemoryLog};
-use trustchain_core::proof::{RecordProof, Step, StepStatus, Verdict};
-use trustchain_core::receipt;
-use trustchain_core::value::Value;
+use trustchain_core::verify::proof::{RecordProof, Step, StepStatus, Verdict};
+use trustchain_core::verify::receipt;
 
 fn statuses(v: &Verdict) -> Vec<(Step, StepStatus)> {
     v.steps.iter().map(|r| (r.step, r.status)).collect()
@@ -222,7 +224,10 @@ fn anchor_map_membership_and_absence() {
     empty.prove(&k).verify_absent(&k, &Hash::ZERO).unwrap();
     let mut one = AnchorMap::new();
     one.insert(k, newer);
-    assert_eq!(one.root(), trustchain_core::anchor::leaf_hash(&k, &newer));
+    assert_eq!(
+        one.root(),
+        trustchain_core::merkle::anchor::leaf_hash(&k, &newer)
+    );
     let p = one.prove(&k);
     assert!(p.siblings.is_empty());
     p.verify_member(&k, &newer, &one.root()).unwrap();
@@ -899,8 +904,8 @@ fn charter_with_many_small_fields_round_trips() {
     // Minimal field schemas (short name, no description, `bool`) are 11 or 12 bytes long: the
     // decoder's per-item lower bound must not exceed that, or a charter its owner can build and
     // sign cannot be decoded by any verifier.
-    use trustchain_core::charter::{Charter, RecordKind};
-    use trustchain_core::schema::{FieldSchema, FieldType};
+    use trustchain_core::scenario::charter::{Charter, RecordKind};
+    use trustchain_core::scenario::schema::{FieldSchema, FieldType};
     let mut c = charter().content;
     c.kinds.push(RecordKind {
         name: "flags".to_string(),
@@ -927,7 +932,7 @@ fn charter_with_many_small_fields_round_trips() {
 /// charter whose signature count differs from its owner count.
 #[test]
 fn charter_is_signed_by_every_owner() {
-    use trustchain_core::charter::Charter;
+    use trustchain_core::scenario::charter::Charter;
     let mut two = charter().content;
     two.owners = vec![pk(OWNER), pk(STRANGER)];
     let one_signed = two.clone().sign(&key(OWNER));
@@ -954,7 +959,7 @@ fn charter_is_signed_by_every_owner() {
 /// inclusion path: an altered, moved or foreign record fails.
 #[test]
 fn listed_records_verify_against_the_checkpoint() {
-    use trustchain_core::proof::{ListedError, verify_listed};
+    use trustchain_core::verify::proof::{ListedError, verify_listed};
     let f = Fixture::new();
     let cp = &f.checkpoint.checkpoint;
     for (i, e) in f.entries.iter().enumerate() {
@@ -980,7 +985,7 @@ fn listed_records_verify_against_the_checkpoint() {
     ));
     // Another scenario's checkpoint.
     let mut other = cp.clone();
-    other.scenario = trustchain_core::value::ScenarioId::new("other/one").unwrap();
+    other.scenario = trustchain_core::encoding::value::ScenarioId::new("other/one").unwrap();
     assert!(matches!(
         verify_listed(&f.entries[1], 1, &p1, &other),
         Err(ListedError::OtherScenario(_))

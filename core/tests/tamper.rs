@@ -29,11 +29,12 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::*;
-use trustchain_core::contract::{Body, Entry};
 use trustchain_core::encoding::Encode;
-use trustchain_core::proof::{RecordProof, Step, Verdict};
-use trustchain_core::receipt;
-use trustchain_core::value::Value;
+use trustchain_core::encoding::value::Value;
+use trustchain_core::scenario::contract::Body;
+use trustchain_core::scenario::entry::Entry;
+use trustchain_core::verify::proof::{RecordProof, Step, Verdict};
+use trustchain_core::verify::receipt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Expect {

@@ -15,20 +15,22 @@ use std::path::PathBuf;
 
 use common::*;
 use serde_json::{Value as Json, json};
-use trustchain_core::anchor::{AnchorMap, AnchorProof, PathEnd};
-use trustchain_core::chain::{BlockHeader, CommitCertificate, EpochChange, ValidatorSet, Vote};
-use trustchain_core::charter::Charter;
-use trustchain_core::checkpoint::{Checkpoint, SignedCheckpoint};
-use trustchain_core::contract::{Contract, Entry, UnsignedContract};
+use trustchain_core::chain::block::{BlockHeader, CommitCertificate, EpochChange, Vote};
+use trustchain_core::chain::validators::ValidatorSet;
+use trustchain_core::crypto::hash::{Domain, Hash};
 use trustchain_core::crypto::{PublicKey, Signature};
+use trustchain_core::encoding::hex;
+use trustchain_core::encoding::value::{ScenarioId, Value};
 use trustchain_core::encoding::{Decode, Encode, Writer};
-use trustchain_core::hash::{Domain, Hash};
-use trustchain_core::hex;
-use trustchain_core::light_client::TrustedCheckpoint;
-use trustchain_core::log::{self, ConsistencyProof, InclusionProof, MemoryLog};
-use trustchain_core::proof::{RecordProof, Verdict};
-use trustchain_core::receipt;
-use trustchain_core::value::{ScenarioId, Value};
+use trustchain_core::merkle::anchor::{AnchorMap, AnchorProof, PathEnd};
+use trustchain_core::merkle::log::{self, ConsistencyProof, InclusionProof, MemoryLog};
+use trustchain_core::scenario::charter::Charter;
+use trustchain_core::scenario::checkpoint::{Checkpoint, SignedCheckpoint};
+use trustchain_core::scenario::contract::{Contract, UnsignedContract};
+use trustchain_core::scenario::entry::Entry;
+use trustchain_core::verify::light_client::TrustedCheckpoint;
+use trustchain_core::verify::proof::{RecordProof, Verdict};
+use trustchain_core::verify::receipt;
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
@@ -343,7 +345,7 @@ fn anchor() -> Json {
         "description": "Sparse Merkle tree over the 256 key bits (MSB first): empty subtree = 32 zero bytes, a subtree with one entry = AnchorLeaf(key || value) at any depth, else AnchorNode(left || right). key = AnchorKey(scenario id bytes). Values here are Checkpoint(scenario id bytes), stand-ins for checkpoint digests. Proof siblings run from the deepest level up to the root; value null = absence proof.",
         "entries": names.iter().map(|n| {
             let k = sid(n).anchor_key();
-            json!({"scenario": n, "key": k.to_hex(), "value": other_digest(n).to_hex(), "leaf_hash": trustchain_core::anchor::leaf_hash(&k, &other_digest(n)).to_hex()})
+            json!({"scenario": n, "key": k.to_hex(), "value": other_digest(n).to_hex(), "leaf_hash": trustchain_core::merkle::anchor::leaf_hash(&k, &other_digest(n)).to_hex()})
         }).collect::<Vec<_>>(),
         "root": root.to_hex(),
         "empty_root": AnchorMap::new().root().to_hex(),
@@ -707,7 +709,7 @@ fn anchor_vectors_hold() {
         assert_eq!(k, hash_of(&e["key"]));
         let val = hash_of(&e["value"]);
         assert_eq!(
-            trustchain_core::anchor::leaf_hash(&k, &val),
+            trustchain_core::merkle::anchor::leaf_hash(&k, &val),
             hash_of(&e["leaf_hash"])
         );
         m.insert(k, val);

@@ -2,7 +2,7 @@
 //! Decoding untrusted bytes as `AnchorProof` never panics, and accepts only canonical encodings.
 
 use libfuzzer_sys::fuzz_target;
-use trustchain_core::anchor::AnchorProof;
+use trustchain_core::merkle::anchor::AnchorProof;
 
 fuzz_target!(|data: &[u8]| {
     let _ = trustchain_core_fuzz::round_trip::<AnchorProof>(data);

@@ -2,7 +2,7 @@
 //! Decoding untrusted bytes as `BlockHeader` never panics, and accepts only canonical encodings.
 
 use libfuzzer_sys::fuzz_target;
-use trustchain_core::chain::BlockHeader;
+use trustchain_core::chain::block::BlockHeader;
 
 fuzz_target!(|data: &[u8]| {
     let _ = trustchain_core_fuzz::round_trip::<BlockHeader>(data);

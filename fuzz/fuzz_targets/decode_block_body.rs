@@ -4,7 +4,7 @@
 //! canonical encodings.
 
 use libfuzzer_sys::fuzz_target;
-use trustchain_core::chain::BlockBody;
+use trustchain_core::chain::block::BlockBody;
 
 fuzz_target!(|data: &[u8]| {
     let _ = trustchain_core_fuzz::round_trip::<BlockBody>(data);

@@ -2,7 +2,7 @@
 //! Decoding untrusted bytes as `Charter` never panics, and accepts only canonical encodings.
 
 use libfuzzer_sys::fuzz_target;
-use trustchain_core::charter::Charter;
+use trustchain_core::scenario::charter::Charter;
 
 fuzz_target!(|data: &[u8]| {
     let _ = trustchain_core_fuzz::round_trip::<Charter>(data);

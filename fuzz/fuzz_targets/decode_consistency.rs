@@ -2,7 +2,7 @@
 //! Decoding untrusted bytes as `ConsistencyProof` never panics, and accepts only canonical encodings.
 
 use libfuzzer_sys::fuzz_target;
-use trustchain_core::log::ConsistencyProof;
+use trustchain_core::merkle::log::ConsistencyProof;
 
 fuzz_target!(|data: &[u8]| {
     let _ = trustchain_core_fuzz::round_trip::<ConsistencyProof>(data);

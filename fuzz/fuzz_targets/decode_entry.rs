@@ -2,7 +2,7 @@
 //! Decoding untrusted bytes as `Entry` never panics, and accepts only canonical encodings.
 
 use libfuzzer_sys::fuzz_target;
-use trustchain_core::contract::Entry;
+use trustchain_core::scenario::entry::Entry;
 
 fuzz_target!(|data: &[u8]| {
     let _ = trustchain_core_fuzz::round_trip::<Entry>(data);

@@ -2,7 +2,7 @@
 //! Decoding untrusted bytes as `EpochChange` never panics, and accepts only canonical encodings.
 
 use libfuzzer_sys::fuzz_target;
-use trustchain_core::chain::EpochChange;
+use trustchain_core::chain::block::EpochChange;
 
 fuzz_target!(|data: &[u8]| {
     let _ = trustchain_core_fuzz::round_trip::<EpochChange>(data);

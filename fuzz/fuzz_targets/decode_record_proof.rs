@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use trustchain_core::encoding::Encode;
-use trustchain_core::receipt;
+use trustchain_core::verify::receipt;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(p) = receipt::from_bytes(data) {

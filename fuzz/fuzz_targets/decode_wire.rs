@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use trustchain_core::encoding::{Decode, Encode};
-use trustchain_core::wire::{FRAME_LIMITS, Request, Response};
+use trustchain_core::verify::wire::{FRAME_LIMITS, Request, Response};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(r) = Request::from_bytes_with(data, FRAME_LIMITS) {

@@ -3,7 +3,7 @@
 //! (modulo the surrounding whitespace the reader ignores).
 
 use libfuzzer_sys::fuzz_target;
-use trustchain_core::receipt;
+use trustchain_core::verify::receipt;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = core::str::from_utf8(data) else {

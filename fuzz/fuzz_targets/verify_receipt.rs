@@ -5,10 +5,10 @@
 use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
-use trustchain_core::chain::ValidatorSet;
-use trustchain_core::charter::Charter;
-use trustchain_core::proof::{Step, StepStatus, Verdict};
-use trustchain_core::receipt;
+use trustchain_core::chain::validators::ValidatorSet;
+use trustchain_core::scenario::charter::Charter;
+use trustchain_core::verify::proof::{Step, StepStatus, Verdict};
+use trustchain_core::verify::receipt;
 use trustchain_core_fuzz::CHAIN_ID;
 
 static SET: LazyLock<ValidatorSet> = LazyLock::new(trustchain_core_fuzz::validator_set);

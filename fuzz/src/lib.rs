@@ -1,8 +1,8 @@
 //! Helpers shared by the fuzz targets.
 
-use trustchain_core::chain::ValidatorSet;
-use trustchain_core::charter::Charter;
+use trustchain_core::chain::validators::ValidatorSet;
 use trustchain_core::encoding::{Decode, Encode};
+use trustchain_core::scenario::charter::Charter;
 
 /// Decodes `data` as `T`; when it decodes, the value must encode back to exactly `data`
 /// (a decoder that accepts two byte strings for one value breaks signatures and hashes).
@@ -26,7 +26,7 @@ fn vector_hex(field: &str) -> Vec<u8> {
     let tag = format!("\"{field}\": \"");
     let start = RECEIPT_VECTOR.find(&tag).expect("field in receipt.json") + tag.len();
     let end = start + RECEIPT_VECTOR[start..].find('"').expect("closing quote");
-    trustchain_core::hex::decode(&RECEIPT_VECTOR[start..end], "vector").expect("hex")
+    trustchain_core::encoding::hex::decode(&RECEIPT_VECTOR[start..end], "vector").expect("hex")
 }
 
 /// The trusted validator set of the receipt vector.

@@ -39,14 +39,14 @@ use std::time::{Duration, Instant};
 use ed25519_dalek::{Signer as _, SigningKey};
 use redb::{Database, TableDefinition};
 use serde_json::Value as Json;
-use trustchain_core::charter::Charter;
-use trustchain_core::checkpoint::SignedCheckpoint;
-use trustchain_core::contract::Contract;
+use trustchain_core::chain::block::BlockBody;
 use trustchain_core::crypto::PublicKey;
 use trustchain_core::encoding::Encode;
-use trustchain_core::value::ScenarioId;
+use trustchain_core::encoding::value::ScenarioId;
+use trustchain_core::scenario::charter::Charter;
+use trustchain_core::scenario::checkpoint::SignedCheckpoint;
+use trustchain_core::scenario::contract::Contract;
 use trustchain_relay::api::CANONICAL_BATCH;
-use trustchain_relay::store::BlockBody;
 
 const NODES: usize = 4;
 /// Scenarios moving in the throughput windows (and their id tags).

@@ -19,18 +19,20 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, SamplingMode, Throughput};
 use ed25519_dalek::SigningKey;
 use redb::{Database, TableDefinition};
-use trustchain_core::charter::{Charter, RecordKind, UnsignedCharter};
-use trustchain_core::contract::{Body, Contract, Entry, UnsignedContract};
 use trustchain_core::crypto::{self, PublicKey};
 use trustchain_core::encoding::Encode;
-use trustchain_core::rules::{Lookup, RecordLookup, RuleOutcome, evaluate};
-use trustchain_core::schema::{FieldSchema, FieldType};
-use trustchain_core::value::{Fields, ScenarioId, Value, parse_decimal};
+use trustchain_core::encoding::value::{Fields, ScenarioId, Value, parse_decimal};
+use trustchain_core::scenario::charter::{Charter, RecordKind, UnsignedCharter};
+use trustchain_core::scenario::contract::{Body, Contract, UnsignedContract};
+use trustchain_core::scenario::entry::Entry;
+use trustchain_core::scenario::rules::{Lookup, RecordLookup, RuleOutcome, evaluate};
+use trustchain_core::scenario::schema::{FieldSchema, FieldType};
 use trustchain_relay::api::{AppState, router};
+use trustchain_relay::demo;
+use trustchain_relay::ingest;
 use trustchain_relay::metrics::Metrics;
-use trustchain_relay::producer::{Producer, SoloFinalizer, dev_chain_id};
+use trustchain_relay::node::chain::{Producer, SoloFinalizer, dev_chain_id};
 use trustchain_relay::store::Store;
-use trustchain_relay::{demo, ingest};
 
 // ---------------------------------------------------------------------------------------------
 // Sample recording (for the ratios): median per-iteration time of the measurement samples
@@ -385,7 +387,7 @@ fn ingest_http(c: &mut Criterion) {
         store,
         ingest: ing,
         chain,
-        http: trustchain_relay::http_limits::HttpLimits::new(metrics.clone()),
+        http: trustchain_relay::api::limits::HttpLimits::new(metrics.clone()),
         metrics: metrics.clone(),
         started: Instant::now(),
         block_interval,
@@ -487,7 +489,7 @@ fn ingest_http(c: &mut Criterion) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// RULES: charter rule evaluation (the real engine in core/src/rules). Lives in the relay bench
+// RULES: charter rule evaluation (the real engine in core/src/scenario/rules). Lives in the relay bench
 // because `rules::compile` needs trustchain-core's `compiler` feature, which this crate enables.
 // ---------------------------------------------------------------------------------------------
 

@@ -2,16 +2,14 @@
 //! amounts, payees and approvals, meeting minutes kept as digests — seeded on first start and
 //! kept moving.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use ed25519_dalek::SigningKey;
 use rust_decimal::Decimal;
-use trustchain_core::charter::{Charter, RecordKind, UnsignedCharter};
-use trustchain_core::contract::{Body, Contract, UnsignedContract};
 use trustchain_core::crypto::PublicKey;
-use trustchain_core::rules::compile;
-use trustchain_core::schema::{CurrencyTie, FieldSchema, FieldType};
-use trustchain_core::value::{Fields, ScenarioId, Value};
+use trustchain_core::encoding::value::{Fields, ScenarioId, Value};
+use trustchain_core::scenario::charter::{Charter, RecordKind, UnsignedCharter};
+use trustchain_core::scenario::contract::{Body, Contract, UnsignedContract};
+use trustchain_core::scenario::rules::compile;
+use trustchain_core::scenario::schema::{CurrencyTie, FieldSchema, FieldType};
 
 /// The demo scenario's id.
 pub const SCENARIO: &str = "demo/budget";
@@ -60,7 +58,7 @@ fn rule(
     source: &str,
     message: &str,
     fields: &[FieldSchema],
-) -> trustchain_core::rules::Rule {
+) -> trustchain_core::scenario::rules::Rule {
     compile(name, source, message, fields)
         .unwrap_or_else(|e| panic!("demo rule {name} does not compile: {e}"))
 }
@@ -295,15 +293,7 @@ impl DemoGen {
 
     /// Minutes of a meeting, as a digest.
     pub fn minutes(&self, nonce: u64, time_ms: u64, text: &str) -> Contract {
-        let d = trustchain_core::hash::Hash(*blake3::hash(text.as_bytes()).as_bytes());
+        let d = trustchain_core::crypto::hash::Hash(*blake3::hash(text.as_bytes()).as_bytes());
         self.contract("minutes", nonce, time_ms, Body::Digest(d))
     }
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }

@@ -9,11 +9,12 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use trustchain_core::client::api::ScenarioInfo;
-use trustchain_core::contract::UnsignedContract;
 use trustchain_core::crypto::PublicKey;
-use trustchain_core::value::ScenarioId;
-use trustchain_relay::config::{self, Overrides, RelayConfig};
-use trustchain_relay::{devnet, fields, keys, node};
+use trustchain_core::encoding::value::ScenarioId;
+use trustchain_core::scenario::contract::UnsignedContract;
+use trustchain_relay::api::fields;
+use trustchain_relay::app::config::{self, Overrides, RelayConfig};
+use trustchain_relay::app::{devnet, keys, run as node};
 
 mod verify_cli;
 
@@ -72,7 +73,7 @@ enum Command {
         /// after signing; forge-certificate: votes the validators never made; tamper-listing:
         /// honest proofs, altered record listings).
         #[arg(long, value_enum, hide = true)]
-        misbehave: Option<trustchain_relay::misbehave::Misbehave>,
+        misbehave: Option<trustchain_relay::node::misbehave::Misbehave>,
     },
     /// Run one relay of a multi-node network, configured by a TOML file.
     #[command(
@@ -109,7 +110,7 @@ trustchain-relay run --config relay.toml --data-dir /var/lib/trustchain \\\n    
         print_config: bool,
         /// Testing the other relays only: propose and gossip checkpoints the chain must refuse.
         #[arg(long, value_enum, hide = true)]
-        misbehave_chain: Option<trustchain_relay::misbehave::ChainMisbehave>,
+        misbehave_chain: Option<trustchain_relay::node::misbehave::ChainMisbehave>,
     },
     /// Run a local network of relays (one process each) in one directory, until Ctrl-C.
     #[command(
@@ -501,7 +502,7 @@ fn submit(
         serde_json::Value::Array(v) => v,
         one => vec![one],
     };
-    let now = trustchain_relay::demo::now_ms();
+    let now = trustchain_relay::node::Now::real().wall_ms;
     let first_nonce = nonce.unwrap_or(now * 1000);
     let mut contracts = Vec::new();
     for (i, item) in items.iter().enumerate() {
@@ -514,7 +515,7 @@ fn submit(
                 author: PublicKey::of(&key),
                 nonce: first_nonce + i as u64,
                 time_ms: now,
-                body: trustchain_core::contract::Body::Fields(f),
+                body: trustchain_core::scenario::contract::Body::Fields(f),
                 attachments: vec![],
             }
             .sign(&key),

@@ -9,14 +9,14 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use trustchain_core::chain::EpochChange;
+use trustchain_core::chain::block::EpochChange;
 use trustchain_core::client::api::{ApiError, Block, Epochs};
 use trustchain_core::client::{CertifiedBlock, CharterJson, CharterUse, Checked, Shell, Transport};
 use trustchain_core::encoding::DecodeError;
-use trustchain_core::light_client::TrustedCheckpoint;
-use trustchain_core::proof::{RecordProof, StepStatus};
-use trustchain_core::receipt;
-use trustchain_core::value::ScenarioId;
+use trustchain_core::encoding::value::ScenarioId;
+use trustchain_core::verify::light_client::TrustedCheckpoint;
+use trustchain_core::verify::proof::{RecordProof, StepStatus};
+use trustchain_core::verify::receipt;
 
 use crate::read_input;
 
@@ -51,7 +51,7 @@ pub fn read_trust(trust: &std::path::Path) -> anyhow::Result<TrustedCheckpoint> 
 /// Checks equivocation evidence against the trusted validator set.
 pub fn verify_evidence(arg: &str, trust: &std::path::Path) -> anyhow::Result<ExitCode> {
     use trustchain_core::encoding::Decode as _;
-    use trustchain_core::light_client::EquivocationEvidence;
+    use trustchain_core::verify::light_client::EquivocationEvidence;
     let trust = read_trust(trust)?;
     let raw = read_input(arg)?;
     let text = String::from_utf8(raw).context("the evidence is not text (JSON or hex)")?;
@@ -63,7 +63,8 @@ pub fn verify_evidence(arg: &str, trust: &std::path::Path) -> anyhow::Result<Exi
             .to_string(),
         Err(_) => text.trim().to_string(),
     };
-    let bytes = trustchain_core::hex::decode(&hex, "evidence").context("the evidence bytes")?;
+    let bytes =
+        trustchain_core::encoding::hex::decode(&hex, "evidence").context("the evidence bytes")?;
     let ev = EquivocationEvidence::from_bytes(&bytes)
         .context("the evidence does not decode as canonical EquivocationEvidence")?;
     let set = &trust.validators;
@@ -164,7 +165,7 @@ fn report(checked: &Checked, json: bool) -> anyhow::Result<ExitCode> {
     let verdict = &checked.verdict;
     let rules_unchecked = verdict.outcome.as_ref().is_ok_and(|r| r.index() > 0)
         && verdict.steps.iter().any(|s| {
-            s.step == trustchain_core::proof::Step::Rules && s.status == StepStatus::Skipped
+            s.step == trustchain_core::verify::proof::Step::Rules && s.status == StepStatus::Skipped
         });
     if json {
         println!("{}", serde_json::to_string_pretty(verdict)?);
@@ -257,7 +258,7 @@ impl Ureq {
     }
 
     fn json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, String> {
-        let body = self.get(path, trustchain_core::wire::MAX_FRAME)?;
+        let body = self.get(path, trustchain_core::verify::wire::MAX_FRAME)?;
         serde_json::from_slice(&body)
             .map_err(|e| format!("{}{path}: unexpected answer: {e}", self.base))
     }

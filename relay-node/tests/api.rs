@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use trustchain_core::contract::Contract;
+use trustchain_core::scenario::contract::Contract;
 
 fn relay_bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_trustchain-relay"))
@@ -129,8 +129,8 @@ fn demo_relay_serves_records_proofs_and_receipts_that_verify_offline() {
     assert!(out.contains("VERIFIED: record 17 of demo/budget"), "{out}");
 
     // One flipped byte anywhere: rejected, naming a step.
-    let bytes = trustchain_core::receipt::from_base64url(&receipt).unwrap();
-    let mut raw = trustchain_core::receipt::to_bytes(&bytes);
+    let bytes = trustchain_core::verify::receipt::from_base64url(&receipt).unwrap();
+    let mut raw = trustchain_core::verify::receipt::to_bytes(&bytes);
     for pos in [40usize, raw.len() / 2, raw.len() - 10] {
         raw[pos] ^= 0x01;
         let bad = base64url(&raw);
@@ -148,11 +148,11 @@ fn demo_relay_serves_records_proofs_and_receipts_that_verify_offline() {
         "{url}/v1/scenarios/demo%2Fbudget/consistency?from={first}"
     ));
     assert_eq!(status, 200, "{cons}");
-    let proof: trustchain_core::log::ConsistencyProof =
+    let proof: trustchain_core::merkle::log::ConsistencyProof =
         serde_json::from_value(cons["proof"].clone()).unwrap();
-    let from_root: trustchain_core::hash::Hash =
+    let from_root: trustchain_core::crypto::hash::Hash =
         serde_json::from_value(cons["from"]["root"].clone()).unwrap();
-    let to_root: trustchain_core::hash::Hash =
+    let to_root: trustchain_core::crypto::hash::Hash =
         serde_json::from_value(cons["to"]["root"].clone()).unwrap();
     proof.verify(&from_root, &to_root).unwrap();
 
@@ -212,10 +212,12 @@ fn blocks_as_bytes_and_equivocation_evidence(
     data_dir: &std::path::Path,
     trust_path: &std::path::Path,
 ) {
-    use trustchain_core::chain::CommitCertificate;
+    use trustchain_core::chain::block::CommitCertificate;
     use trustchain_core::encoding::{Decode as _, Encode as _};
-    use trustchain_core::light_client::{EquivocationEvidence, LightClient, TrustedCheckpoint};
-    use trustchain_core::wire::{FRAME_LIMITS, Response};
+    use trustchain_core::verify::light_client::{
+        EquivocationEvidence, LightClient, TrustedCheckpoint,
+    };
+    use trustchain_core::verify::wire::{FRAME_LIMITS, Response};
 
     let trust: TrustedCheckpoint =
         serde_json::from_slice(&std::fs::read(trust_path).unwrap()).unwrap();
@@ -242,7 +244,7 @@ fn blocks_as_bytes_and_equivocation_evidence(
     // The validator's key signs a second block at height 1: a fork.
     let key_hex = std::fs::read_to_string(data_dir.join("node.key")).unwrap();
     let key = ed25519_dalek::SigningKey::from_bytes(
-        &trustchain_core::hex::decode_array::<32>(key_hex.trim(), "key").unwrap(),
+        &trustchain_core::encoding::hex::decode_array::<32>(key_hex.trim(), "key").unwrap(),
     );
     let (first, first_certificate) = blocks[1].clone();
     let mut second = first.clone();
@@ -251,7 +253,7 @@ fn blocks_as_bytes_and_equivocation_evidence(
     let check = |ev: &EquivocationEvidence, name: &str| {
         let file = data_dir.join(name);
         let json = serde_json::json!({ "kind": "trustchain/equivocation-evidence",
-            "bytes": trustchain_core::hex::encode(&ev.to_bytes()) });
+            "bytes": trustchain_core::encoding::hex::encode(&ev.to_bytes()) });
         std::fs::write(&file, json.to_string()).unwrap();
         let out = relay_bin()
             .args(["verify", "--evidence"])
@@ -337,7 +339,8 @@ fn ingestion_refuses_bad_contracts_with_errors_that_name_the_problem() {
 
     // A charter whose rule tree is not the compilation of the source people read: refused.
     let mut forged = charter(&owner, &[trustchain_core::crypto::PublicKey::of(&writer)]);
-    forged.content.scenario = trustchain_core::value::ScenarioId::new("test/forged").unwrap();
+    forged.content.scenario =
+        trustchain_core::encoding::value::ScenarioId::new("test/forged").unwrap();
     forged.content.kinds[0].rules[0].source = "n < 5".into();
     let forged = forged.content.sign(&owner);
     let (status, body) = post_json(&format!("{url}/v1/scenarios"), &forged).unwrap();
@@ -449,20 +452,20 @@ fn ingestion_refuses_bad_contracts_with_errors_that_name_the_problem() {
     );
 
     // A contract too large to be stored as an entry (it could never be read back): refused.
-    let mut big = trustchain_core::value::Fields::new();
+    let mut big = trustchain_core::encoding::value::Fields::new();
     for i in 0..20 {
         big.insert(
             format!("f{i:02}"),
-            trustchain_core::value::Value::Text("x".repeat(60_000)),
+            trustchain_core::encoding::value::Value::Text("x".repeat(60_000)),
         );
     }
-    let huge = trustchain_core::contract::UnsignedContract {
+    let huge = trustchain_core::scenario::contract::UnsignedContract {
         scenario: scenario(),
         kind: "entry".into(),
         author: trustchain_core::crypto::PublicKey::of(&writer),
         nonce: 30,
         time_ms: 1,
-        body: trustchain_core::contract::Body::Fields(big),
+        body: trustchain_core::scenario::contract::Body::Fields(big),
         attachments: vec![],
     }
     .sign(&writer);
@@ -586,7 +589,7 @@ fn cli_key_and_submit() {
 fn founding_needs_every_owner_listings_are_paged_and_connections_bounded() {
     use std::net::TcpStream;
     use trustchain_core::crypto::PublicKey;
-    use trustchain_relay::http_limits::MAX_PER_CLIENT;
+    use trustchain_relay::api::limits::MAX_PER_CLIENT;
 
     let dir = tempfile::tempdir().unwrap();
     let relay = Relay::start(dir.path(), &["--no-demo", "--block-interval-ms", "100000"]);
@@ -595,7 +598,7 @@ fn founding_needs_every_owner_listings_are_paged_and_connections_bounded() {
     let victim = key(9);
 
     // Naming another's key as co-owner without its signature: refused, nothing founded.
-    let id = trustchain_core::value::ScenarioId::new("test/co-owned").unwrap();
+    let id = trustchain_core::encoding::value::ScenarioId::new("test/co-owned").unwrap();
     let mut ch = charter_of(&id, &owner, &[]);
     ch.content.owners.push(PublicKey::of(&victim));
     let one = ch.content.clone().sign(&owner);
@@ -621,7 +624,8 @@ fn founding_needs_every_owner_listings_are_paged_and_connections_bounded() {
 
     // Paging: five scenarios, pages of two, linked by `Link: rel="next"`.
     for i in 0..4 {
-        let id = trustchain_core::value::ScenarioId::new(&format!("test/page-{i}")).unwrap();
+        let id =
+            trustchain_core::encoding::value::ScenarioId::new(&format!("test/page-{i}")).unwrap();
         let (status, body) = post_json(
             &format!("{url}/v1/scenarios"),
             &charter_of(&id, &owner, &[]),
@@ -835,7 +839,7 @@ fn the_relay_serves_its_network_spec_beside_the_widget() {
     let (_, genesis) = get_json(&format!("{url}/v1/main/blocks/0"));
     assert_eq!(spec["genesis"], genesis["hash"]);
     // The checkpoint is one a light client can start from.
-    let cp: trustchain_core::light_client::TrustedCheckpoint =
+    let cp: trustchain_core::verify::light_client::TrustedCheckpoint =
         serde_json::from_value(spec["checkpoint"].clone()).unwrap();
     assert!(!cp.validators.validators.is_empty());
 }

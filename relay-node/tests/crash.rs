@@ -13,11 +13,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
-use trustchain_core::checkpoint::SignedCheckpoint;
-use trustchain_core::contract::{Contract, Entry};
-use trustchain_core::hash::Hash;
-use trustchain_core::light_client::{LightClient, TrustedCheckpoint};
-use trustchain_core::log::ConsistencyProof;
+use trustchain_core::crypto::hash::Hash;
+use trustchain_core::merkle::log::ConsistencyProof;
+use trustchain_core::scenario::checkpoint::SignedCheckpoint;
+use trustchain_core::scenario::contract::Contract;
+use trustchain_core::scenario::entry::Entry;
+use trustchain_core::verify::light_client::{LightClient, TrustedCheckpoint};
 
 const CLIENTS: usize = 4;
 
@@ -65,7 +66,7 @@ fn check_record(url: &str, trust: &TrustedCheckpoint, a: &Acked) {
         a.index
     ));
     assert_eq!(status, 200, "record {}: {text}", a.index);
-    let proof = trustchain_core::receipt::from_base64url(&text).expect("receipt decodes");
+    let proof = trustchain_core::verify::receipt::from_base64url(&text).expect("receipt decodes");
     assert_eq!(
         proof.entry,
         Entry::Contract(a.contract.clone()),

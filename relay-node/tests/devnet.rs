@@ -3,13 +3,13 @@
 use std::path::Path;
 use std::process::Command;
 
-use trustchain_relay::config::RelayConfig;
-use trustchain_relay::devnet::peer_id;
+use trustchain_relay::app::config::RelayConfig;
+use trustchain_relay::app::devnet::peer_id;
 
 fn relay() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_trustchain-relay"));
     // The children of a devnet must not see these; neither should the tests.
-    for v in trustchain_relay::config::Overrides::ENV_VARS {
+    for v in trustchain_relay::app::config::Overrides::ENV_VARS {
         c.env_remove(v);
     }
     c
@@ -44,7 +44,7 @@ fn init_only_writes_configs_that_load_one_genesis_and_bootstrap_from_the_others(
     for i in 0..n {
         let cfg = RelayConfig::load(&dir.join(format!("node-{i}/relay.toml"))).unwrap();
         let net = cfg.into_network_config().unwrap();
-        let key = trustchain_relay::keys::load(&net.key_file).unwrap();
+        let key = trustchain_relay::app::keys::load(&net.key_file).unwrap();
         let peer = peer_id(&key).unwrap();
         assert!(
             net.genesis
@@ -97,7 +97,7 @@ fn print_config_prints_a_config_that_parses() {
     let out = relay().args(["run", "--print-config"]).output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(text, trustchain_relay::config::EXAMPLE_CONFIG);
+    assert_eq!(text, trustchain_relay::app::config::EXAMPLE_CONFIG);
     RelayConfig::parse(&text).unwrap();
 }
 

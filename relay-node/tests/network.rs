@@ -8,7 +8,7 @@ mod common;
 
 use common::devnet::*;
 use common::get_text;
-use trustchain_core::light_client::TrustedCheckpoint;
+use trustchain_core::verify::light_client::TrustedCheckpoint;
 
 /// A running 4-relay devnet in a temporary directory, the trust in its block 0 (as a verifier
 /// holding only the genesis has), and a writer of the test scenario on node 0.
@@ -134,7 +134,8 @@ fn weights_follow_observed_uptime_and_replicas_move_across_epoch_changes() {
     let mut placed: Vec<(usize, Writer)> = (0..24)
         .map(|i| {
             let home = i % NODES;
-            let id = trustchain_core::value::ScenarioId::new(&format!("net/s{i}")).unwrap();
+            let id =
+                trustchain_core::encoding::value::ScenarioId::new(&format!("net/s{i}")).unwrap();
             let mut w = Writer::open_on(&nodes[home], &id);
             w.submit(&nodes[home], 1);
             (home, w)
@@ -236,7 +237,7 @@ fn weights_follow_observed_uptime_and_replicas_move_across_epoch_changes() {
     let (status, beacon) = common::get_json(&format!("{}/v1/main/beacon", nodes[0].url));
     assert_eq!(status, 200, "{beacon}");
     let first = &beacon["rounds"][0];
-    let round: trustchain_core::beacon::BeaconRound =
+    let round: trustchain_core::chain::beacon::BeaconRound =
         serde_json::from_value(first["round"].clone()).expect("a finished beacon round");
     assert_eq!(round.epoch, 0);
     let out = round
@@ -323,7 +324,7 @@ fn write_quotas_follow_the_capacity_pledged() {
         )
         .unwrap()
     };
-    let id = trustchain_core::value::ScenarioId::new("quota/plain").unwrap();
+    let id = trustchain_core::encoding::value::ScenarioId::new("quota/plain").unwrap();
     let mut w = Writer::open_on(node, &id);
     let (status, body) = post(&mut w, 11);
     assert_eq!(status, 429, "{body}");
@@ -349,8 +350,8 @@ fn write_quotas_follow_the_capacity_pledged() {
     );
 
     // The operator of the node pledges its capacity unit: 10/s.
-    let operator = trustchain_relay::keys::load(&dir.join("node-0/operator.key")).unwrap();
-    let id = trustchain_core::value::ScenarioId::new("quota/pledged").unwrap();
+    let operator = trustchain_relay::app::keys::load(&dir.join("node-0/operator.key")).unwrap();
+    let id = trustchain_core::encoding::value::ScenarioId::new("quota/pledged").unwrap();
     let (status, body) = common::post_json(
         &format!("{}/v1/scenarios", node.url),
         &common::charter_of(
@@ -380,7 +381,7 @@ fn write_quotas_follow_the_capacity_pledged() {
 /// acknowledged record verifies from the genesis.
 #[test]
 fn a_byzantine_validator_cannot_anchor_forged_checkpoints() {
-    use trustchain_core::value::ScenarioId;
+    use trustchain_core::encoding::value::ScenarioId;
     let tmp = tempfile::tempdir().unwrap();
     let mut nodes = devnet(&tmp.path().join("devnet"));
     nodes[3].args = vec!["--misbehave-chain".into(), "forge-anchors".into()];

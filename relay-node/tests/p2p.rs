@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use libp2p::Multiaddr;
-use trustchain_core::light_client::LightClient;
-use trustchain_core::value::ScenarioId;
-use trustchain_core::wire::{Request, Response};
-use trustchain_relay::p2p::Client;
+use trustchain_core::encoding::value::ScenarioId;
+use trustchain_core::verify::light_client::LightClient;
+use trustchain_core::verify::wire::{Request, Response};
+use trustchain_relay::net::Client;
 
 fn addresses(url: &str) -> Vec<Multiaddr> {
     let (status, wk) = get_json(&format!("{url}/.well-known/trustchain.json"));

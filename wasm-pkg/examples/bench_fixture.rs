@@ -5,17 +5,19 @@
 //! `cargo run -p trustchain-verify --example bench_fixture > fixture.json`
 
 use ed25519_dalek::SigningKey;
-use trustchain_core::anchor::AnchorMap;
-use trustchain_core::chain::{BlockHeader, CommitCertificate, Validator, ValidatorSet};
-use trustchain_core::checkpoint::Checkpoint;
-use trustchain_core::contract::{Body, Entry, UnsignedContract};
+use trustchain_core::chain::block::{BlockHeader, CommitCertificate};
+use trustchain_core::chain::validators::{Validator, ValidatorSet};
 use trustchain_core::crypto::PublicKey;
-use trustchain_core::hash::Domain;
-use trustchain_core::light_client::TrustedCheckpoint;
-use trustchain_core::log::MemoryLog;
-use trustchain_core::proof::RecordProof;
-use trustchain_core::receipt;
-use trustchain_core::value::{Fields, ScenarioId, Value, parse_decimal};
+use trustchain_core::crypto::hash::Domain;
+use trustchain_core::encoding::value::{Fields, ScenarioId, Value, parse_decimal};
+use trustchain_core::merkle::anchor::AnchorMap;
+use trustchain_core::merkle::log::MemoryLog;
+use trustchain_core::scenario::checkpoint::Checkpoint;
+use trustchain_core::scenario::contract::{Body, UnsignedContract};
+use trustchain_core::scenario::entry::Entry;
+use trustchain_core::verify::light_client::TrustedCheckpoint;
+use trustchain_core::verify::proof::RecordProof;
+use trustchain_core::verify::receipt;
 
 const CHAIN_ID: &str = "trustchain-bench";
 const SIZE: u64 = 1_000_000;
@@ -103,7 +105,7 @@ fn main() {
             time_ms: 1_760_000_005_500,
             anchor_root: anchors.root(),
             moved: 100,
-            body_hash: trustchain_core::chain::BlockBody::default().hash(),
+            body_hash: trustchain_core::chain::block::BlockBody::default().hash(),
             validators_hash: set.hash(),
             next_validators_hash: set.hash(),
         };

@@ -7,12 +7,12 @@ use std::rc::Rc;
 
 use serde::Serialize;
 use trustchain_core::client::{CharterUse, Shell, answers};
-use trustchain_core::detector::{CrossCheck, RelayAnswer, RelayStatus};
+use trustchain_core::crypto::hash::Hash;
 use trustchain_core::encoding::Encode as _;
-use trustchain_core::hash::Hash;
-use trustchain_core::light_client::EquivocationEvidence;
-use trustchain_core::light_client::{LightClient as CoreClient, TrustedCheckpoint};
-use trustchain_core::value::ScenarioId;
+use trustchain_core::encoding::value::ScenarioId;
+use trustchain_core::verify::detector::{CrossCheck, RelayAnswer, RelayStatus};
+use trustchain_core::verify::light_client::EquivocationEvidence;
+use trustchain_core::verify::light_client::{LightClient as CoreClient, TrustedCheckpoint};
 use wasm_bindgen::prelude::*;
 
 use crate::p2p::{Mode, P2pTransport};
@@ -60,7 +60,7 @@ impl Transport for Relay {
         scenario: &ScenarioId,
         index: u64,
     ) -> Result<
-        Result<trustchain_core::proof::RecordProof, trustchain_core::encoding::DecodeError>,
+        Result<trustchain_core::verify::proof::RecordProof, trustchain_core::encoding::DecodeError>,
         TransportError,
     > {
         match self {
@@ -77,7 +77,7 @@ impl Transport for Relay {
     async fn epoch_changes(
         &self,
         from_epoch: u64,
-    ) -> Result<Vec<trustchain_core::chain::EpochChange>, TransportError> {
+    ) -> Result<Vec<trustchain_core::chain::block::EpochChange>, TransportError> {
         match self {
             Relay::Http(t) => t.epoch_changes(from_epoch).await,
             Relay::P2p(t) => t.epoch_changes(from_epoch).await,
@@ -418,6 +418,6 @@ fn evidence_info(chain_id: &str, e: &EquivocationEvidence) -> EvidenceInfo {
         first_signers: e.first_certificate.signatures.len(),
         second: e.second.hash(),
         second_signers: e.second_certificate.signatures.len(),
-        bytes: trustchain_core::hex::encode(&e.to_bytes()),
+        bytes: trustchain_core::encoding::hex::encode(&e.to_bytes()),
     }
 }

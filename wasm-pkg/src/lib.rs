@@ -1,8 +1,8 @@
 //! # trustchain-verify
 //!
 //! The embeddable Trustchain verifier: thin wasm-bindgen glue over `trustchain-core`. Every
-//! verdict is core's ([`trustchain_core::proof::RecordProof::verify`],
-//! [`trustchain_core::light_client::LightClient`], [`trustchain_core::display::compare`]); this
+//! verdict is core's ([`trustchain_core::verify::proof::RecordProof::verify`],
+//! [`trustchain_core::verify::light_client::LightClient`], [`trustchain_core::verify::display::compare`]); this
 //! crate only converts between JavaScript values and core types and moves bytes.
 //!
 //! JavaScript API (see `README.md` and the generated `.d.ts`):
@@ -26,17 +26,19 @@ mod p2p;
 mod transport;
 
 use serde::Serialize;
-use trustchain_core::chain::{MAX_CHAIN_ID, MAX_VALIDATORS, Validator, ValidatorSet};
-use trustchain_core::charter::{Charter, RuleReport};
+use trustchain_core::chain::block::MAX_CHAIN_ID;
+use trustchain_core::chain::validators::{MAX_VALIDATORS, Validator, ValidatorSet};
 use trustchain_core::client::{CharterUse, Shell};
-use trustchain_core::contract::{Body, Entry};
 use trustchain_core::crypto::PublicKey;
-use trustchain_core::display;
-use trustchain_core::hash::Hash;
-use trustchain_core::light_client::TrustedCheckpoint;
-use trustchain_core::proof::{Failure, RecordProof, StepReport, Verdict};
-use trustchain_core::receipt;
-use trustchain_core::value::{Fields, ScenarioId, Value, parse_decimal};
+use trustchain_core::crypto::hash::Hash;
+use trustchain_core::encoding::value::{Fields, ScenarioId, Value, parse_decimal};
+use trustchain_core::scenario::charter::{Charter, RuleReport};
+use trustchain_core::scenario::contract::Body;
+use trustchain_core::scenario::entry::Entry;
+use trustchain_core::verify::display;
+use trustchain_core::verify::light_client::TrustedCheckpoint;
+use trustchain_core::verify::proof::{Failure, RecordProof, StepReport, Verdict};
+use trustchain_core::verify::receipt;
 use wasm_bindgen::prelude::*;
 
 #[cfg(feature = "transports")]
@@ -323,7 +325,7 @@ pub(crate) fn parse_spec_text(text: &str) -> Result<(TrustedCheckpoint, Hash), S
 pub(crate) fn fingerprint(t: &TrustedCheckpoint) -> String {
     use trustchain_core::encoding::Encode as _;
     let h = blake3::hash(&t.to_bytes());
-    trustchain_core::hex::encode(&h.as_bytes()[..8])
+    trustchain_core::encoding::hex::encode(&h.as_bytes()[..8])
 }
 
 pub(crate) fn parse_trust(v: JsValue) -> Result<TrustedCheckpoint, JsError> {

@@ -1,6 +1,6 @@
 //! The light client's libp2p transport: rust-libp2p in the browser, **WebRTC-direct** first and
 //! **WebSocket** as the floor, speaking the relay protocol `/trustchain/relay/1`
-//! (`trustchain_core::wire`, `docs/wire.md`) with request-response — the same frames as the relay
+//! (`trustchain_core::verify::wire`, `docs/wire.md`) with request-response — the same frames as the relay
 //! (`relay-node/src/p2p.rs`): a `u32` big-endian length, then the canonical bytes, refused above
 //! [`wire::MAX_FRAME`] before anything is allocated, decoded by core with [`FRAME_LIMITS`].
 //!
@@ -26,11 +26,11 @@ use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundFailure, ProtocolSupport};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, StreamProtocol, Transport as _, noise, yamux};
+use trustchain_core::encoding::value::ScenarioId;
 use trustchain_core::encoding::{Decode, DecodeError};
-use trustchain_core::light_client::TrustedCheckpoint;
-use trustchain_core::proof::RecordProof;
-use trustchain_core::value::ScenarioId;
-use trustchain_core::wire::{self, FRAME_LIMITS, Request, Response};
+use trustchain_core::verify::light_client::TrustedCheckpoint;
+use trustchain_core::verify::proof::RecordProof;
+use trustchain_core::verify::wire::{self, FRAME_LIMITS, Request, Response};
 use wasm_bindgen::JsValue;
 
 use crate::transport::{
@@ -687,7 +687,7 @@ impl Transport for P2pTransport {
     async fn epoch_changes(
         &self,
         from_epoch: u64,
-    ) -> Result<Vec<trustchain_core::chain::EpochChange>, TransportError> {
+    ) -> Result<Vec<trustchain_core::chain::block::EpochChange>, TransportError> {
         let bytes = self.ask(Request::EpochChanges { from_epoch }).await?;
         match Response::from_bytes_with(&bytes, FRAME_LIMITS) {
             Ok(Response::EpochChanges { changes, .. }) => Ok(changes),

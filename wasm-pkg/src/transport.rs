@@ -8,13 +8,13 @@
 //! light client only sees decoded, size-limited values.
 
 use js_sys::{Promise, Uint8Array};
-use trustchain_core::chain::EpochChange;
+use trustchain_core::chain::block::EpochChange;
+use trustchain_core::encoding::value::ScenarioId;
 use trustchain_core::encoding::{Decode as _, DecodeError};
-use trustchain_core::light_client::TrustedCheckpoint;
-use trustchain_core::proof::RecordProof;
-use trustchain_core::receipt::{self, MAX_RECEIPT_BYTES};
-use trustchain_core::value::ScenarioId;
-use trustchain_core::wire;
+use trustchain_core::verify::light_client::TrustedCheckpoint;
+use trustchain_core::verify::proof::RecordProof;
+use trustchain_core::verify::receipt::{self, MAX_RECEIPT_BYTES};
+use trustchain_core::verify::wire;
 use wasm_bindgen::prelude::*;
 
 pub(crate) use crate::js_text;

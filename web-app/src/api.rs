@@ -77,12 +77,12 @@ mod tests {
     #[test]
     fn entries_read_back_from_the_relays_json() {
         use std::collections::BTreeMap;
-        use trustchain_core::charter::{RecordKind, UnsignedCharter};
-        use trustchain_core::contract::Entry;
-        use trustchain_core::contract::{Body, UnsignedContract};
         use trustchain_core::crypto::PublicKey;
-        use trustchain_core::schema::{FieldSchema, FieldType};
-        use trustchain_core::value::{ScenarioId, Value, parse_decimal};
+        use trustchain_core::encoding::value::{ScenarioId, Value, parse_decimal};
+        use trustchain_core::scenario::charter::{RecordKind, UnsignedCharter};
+        use trustchain_core::scenario::contract::{Body, UnsignedContract};
+        use trustchain_core::scenario::entry::Entry;
+        use trustchain_core::scenario::schema::{FieldSchema, FieldType};
         let k = ed25519_dalek::SigningKey::from_bytes(&[3; 32]);
         let id = ScenarioId::new("demo/budget").unwrap();
         let charter = UnsignedCharter {

@@ -5,16 +5,16 @@
 //! only decides what to call with what, and keeps the results together for the views.
 
 use serde::{Deserialize, Serialize};
-use trustchain_core::charter::Charter;
-use trustchain_core::checkpoint::{Checkpoint, SignedCheckpoint};
 use trustchain_core::client::CharterJson;
-use trustchain_core::contract::Entry;
+use trustchain_core::crypto::hash::Hash;
+use trustchain_core::encoding::value::ScenarioId;
 use trustchain_core::encoding::{Decode as _, Encode as _};
-use trustchain_core::hash::Hash;
-use trustchain_core::light_client::TrustedCheckpoint;
-use trustchain_core::log::ConsistencyProof;
-use trustchain_core::proof::{Step, StepReport, StepStatus, Verdict};
-use trustchain_core::value::ScenarioId;
+use trustchain_core::merkle::log::ConsistencyProof;
+use trustchain_core::scenario::charter::Charter;
+use trustchain_core::scenario::checkpoint::{Checkpoint, SignedCheckpoint};
+use trustchain_core::scenario::entry::Entry;
+use trustchain_core::verify::light_client::TrustedCheckpoint;
+use trustchain_core::verify::proof::{Step, StepReport, StepStatus, Verdict};
 
 pub use trustchain_core::client::{CharterUse, Checked, require_asked, without_charter};
 
@@ -136,16 +136,18 @@ pub fn listed(
     checkpoint: Option<&Checkpoint>,
     entry: &Entry,
     index: u64,
-    inclusion: Option<&trustchain_core::log::InclusionProof>,
+    inclusion: Option<&trustchain_core::merkle::log::InclusionProof>,
 ) -> Listed {
     match (checkpoint, inclusion) {
         (None, _) => Listed::Unchecked,
         (Some(cp), _) if index >= cp.size => Listed::Pending,
         (Some(_), None) => Listed::Refuted("the relay sent no inclusion path".into()),
-        (Some(cp), Some(p)) => match trustchain_core::proof::verify_listed(entry, index, p, cp) {
-            Ok(()) => Listed::Anchored,
-            Err(e) => Listed::Refuted(e.to_string()),
-        },
+        (Some(cp), Some(p)) => {
+            match trustchain_core::verify::proof::verify_listed(entry, index, p, cp) {
+                Ok(()) => Listed::Anchored,
+                Err(e) => Listed::Refuted(e.to_string()),
+            }
+        }
     }
 }
 
@@ -184,7 +186,7 @@ pub fn checked_trust(cp: TrustedCheckpoint) -> Result<TrustedCheckpoint, String>
 /// encoding — the same as the widget's (`trust.fingerprint`).
 pub fn fingerprint(cp: &TrustedCheckpoint) -> String {
     let h = blake3::hash(&cp.to_bytes());
-    trustchain_core::hex::encode(&h.as_bytes()[..8])
+    trustchain_core::encoding::hex::encode(&h.as_bytes()[..8])
 }
 
 /// A network spec (`/widget/network.json`, served by the relay that serves this explorer).
@@ -377,13 +379,13 @@ pub fn check_consistency(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use trustchain_core::chain::ValidatorSet;
-    use trustchain_core::checkpoint::Checkpoint;
+    use trustchain_core::chain::validators::ValidatorSet;
     use trustchain_core::client::Shell;
-    use trustchain_core::hash::Hash;
-    use trustchain_core::log::{MemoryLog, leaf_hash};
-    use trustchain_core::proof::Failure;
-    use trustchain_core::receipt;
+    use trustchain_core::crypto::hash::Hash;
+    use trustchain_core::merkle::log::{MemoryLog, leaf_hash};
+    use trustchain_core::scenario::checkpoint::Checkpoint;
+    use trustchain_core::verify::proof::Failure;
+    use trustchain_core::verify::receipt;
 
     fn key(b: u8) -> ed25519_dalek::SigningKey {
         ed25519_dalek::SigningKey::from_bytes(&[b; 32])
@@ -499,7 +501,7 @@ mod tests {
             block: Hash([9; 32]),
             validators: ValidatorSet::new(
                 0,
-                vec![trustchain_core::chain::Validator {
+                vec![trustchain_core::chain::validators::Validator {
                     key: trustchain_core::crypto::PublicKey::of(&key(1)),
                     weight: 1,
                 }],
@@ -585,7 +587,7 @@ mod tests {
             block: Hash::ZERO,
             validators: ValidatorSet::new(
                 0,
-                vec![trustchain_core::chain::Validator {
+                vec![trustchain_core::chain::validators::Validator {
                     key: trustchain_core::crypto::PublicKey::of(&key(1)),
                     weight: 1,
                 }],

@@ -1,6 +1,6 @@
 //! Formatting for people: times, hashes, numbers and field values. Pure functions, tested natively.
 
-use trustchain_core::value::Value;
+use trustchain_core::encoding::value::Value;
 
 /// A 64-digit hex hash shortened for reading: `3bd1a2c4…9f0e` (the full value stays in a tooltip).
 pub fn short_hex(hex: &str) -> String {
@@ -189,7 +189,7 @@ fn hex_val(c: u8) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use trustchain_core::value::parse_decimal;
+    use trustchain_core::encoding::value::parse_decimal;
 
     #[test]
     fn times() {

@@ -4,7 +4,7 @@
 //! Every word of the query must occur somewhere in the scenario (case-insensitive substring);
 //! hits say where each word matched, so a result shows *why* it was found.
 
-use trustchain_core::charter::Charter;
+use trustchain_core::scenario::charter::Charter;
 
 /// One searchable piece of a scenario: where it is (for people) and its text.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,7 +63,10 @@ impl Doc {
                     let place = format!("rule {}.{}", k.name, r.name);
                     add(place.clone(), &r.name);
                     // The rule as evaluated (printed from its checked tree), not its source text.
-                    add(place.clone(), &trustchain_core::rules::print(&r.expr));
+                    add(
+                        place.clone(),
+                        &trustchain_core::scenario::rules::print(&r.expr),
+                    );
                     add(place, &r.message);
                 }
             }

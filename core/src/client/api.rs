@@ -11,16 +11,17 @@ use alloc::vec::Vec;
 
 use serde::{Deserialize, Serialize};
 
-use crate::chain::{BlockHeader, CommitCertificate, EpochChange, ValidatorSet};
-use crate::charter::Charter;
-use crate::checkpoint::SignedCheckpoint;
-use crate::contract::Entry;
+use crate::chain::block::{BlockHeader, CommitCertificate, EpochChange};
+use crate::chain::validators::ValidatorSet;
 use crate::crypto::PublicKey;
-use crate::hash::Hash;
-use crate::light_client::TrustedCheckpoint;
-use crate::log::{ConsistencyProof, InclusionProof};
-use crate::proof::RecordProof;
-use crate::value::ScenarioId;
+use crate::crypto::hash::Hash;
+use crate::encoding::value::ScenarioId;
+use crate::merkle::log::{ConsistencyProof, InclusionProof};
+use crate::scenario::charter::Charter;
+use crate::scenario::checkpoint::SignedCheckpoint;
+use crate::scenario::entry::Entry;
+use crate::verify::light_client::TrustedCheckpoint;
+use crate::verify::proof::RecordProof;
 
 /// A head, as `GET /v1/status` and the `/v1/heads` events describe it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

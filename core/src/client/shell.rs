@@ -8,14 +8,14 @@ use core::cell::RefCell;
 use serde::Deserialize;
 
 use super::transport::Transport;
-use crate::chain::ValidatorSet;
-use crate::charter::Charter;
-use crate::checkpoint::SignedCheckpoint;
-use crate::contract::Entry;
+use crate::chain::validators::ValidatorSet;
 use crate::encoding::DecodeError;
-use crate::light_client::{LightClient, TrustedCheckpoint};
-use crate::proof::{RecordProof, Step, Verdict};
-use crate::value::ScenarioId;
+use crate::encoding::value::ScenarioId;
+use crate::scenario::charter::Charter;
+use crate::scenario::checkpoint::SignedCheckpoint;
+use crate::scenario::entry::Entry;
+use crate::verify::light_client::{LightClient, TrustedCheckpoint};
+use crate::verify::proof::{RecordProof, Step, Verdict};
 
 /// A scenario's charter, verified by the light client as the scenario's record 0.
 #[derive(Clone, Debug, PartialEq)]

@@ -4,11 +4,11 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Display;
 
-use crate::chain::{BlockHeader, CommitCertificate, EpochChange};
+use crate::chain::block::{BlockHeader, CommitCertificate, EpochChange};
 use crate::encoding::DecodeError;
-use crate::light_client::TrustedCheckpoint;
-use crate::proof::RecordProof;
-use crate::value::ScenarioId;
+use crate::encoding::value::ScenarioId;
+use crate::verify::light_client::TrustedCheckpoint;
+use crate::verify::proof::RecordProof;
 
 /// A block header with its commit certificate, as a relay served it (not yet verified).
 pub type CertifiedBlock = (BlockHeader, CommitCertificate);

@@ -6,17 +6,19 @@
 use std::collections::BTreeMap;
 
 use ed25519_dalek::SigningKey;
-use trustchain_core::anchor::AnchorMap;
-use trustchain_core::chain::{BlockHeader, CommitCertificate, Validator, ValidatorSet};
-use trustchain_core::charter::{Charter, RecordKind, UnsignedCharter};
-use trustchain_core::checkpoint::{Checkpoint, SignedCheckpoint};
-use trustchain_core::contract::{Body, Contract, Entry, UnsignedContract};
+use trustchain_core::chain::block::{BlockHeader, CommitCertificate};
+use trustchain_core::chain::validators::{Validator, ValidatorSet};
 use trustchain_core::crypto::PublicKey;
-use trustchain_core::hash::{Domain, Hash};
-use trustchain_core::log::MemoryLog;
-use trustchain_core::proof::RecordProof;
-use trustchain_core::schema::{FieldSchema, FieldType};
-use trustchain_core::value::{Fields, ScenarioId, Value, parse_decimal};
+use trustchain_core::crypto::hash::{Domain, Hash};
+use trustchain_core::encoding::value::{Fields, ScenarioId, Value, parse_decimal};
+use trustchain_core::merkle::anchor::AnchorMap;
+use trustchain_core::merkle::log::MemoryLog;
+use trustchain_core::scenario::charter::{Charter, RecordKind, UnsignedCharter};
+use trustchain_core::scenario::checkpoint::{Checkpoint, SignedCheckpoint};
+use trustchain_core::scenario::contract::{Body, Contract, UnsignedContract};
+use trustchain_core::scenario::entry::Entry;
+use trustchain_core::scenario::schema::{FieldSchema, FieldType};
+use trustchain_core::verify::proof::RecordProof;
 
 /// The network the fixture's blocks belong to.
 pub const CHAIN_ID: &str = "trustchain-test";
@@ -285,7 +287,7 @@ impl Fixture {
             time_ms: T0 + 55_000,
             anchor_root: Hash::ZERO,
             moved: 0,
-            body_hash: trustchain_core::chain::BlockBody::default().hash(),
+            body_hash: trustchain_core::chain::block::BlockBody::default().hash(),
             validators_hash: set.hash(),
             next_validators_hash: set.hash(),
         };
@@ -310,7 +312,7 @@ impl Fixture {
             time_ms: T0 + 65_000,
             anchor_root: anchors.root(),
             moved: 1,
-            body_hash: trustchain_core::chain::BlockBody::default().hash(),
+            body_hash: trustchain_core::chain::block::BlockBody::default().hash(),
             validators_hash: set.hash(),
             next_validators_hash: set.hash(),
         };
@@ -358,7 +360,7 @@ pub fn block(
         time_ms,
         anchor_root: Hash::ZERO,
         moved: 0,
-        body_hash: trustchain_core::chain::BlockBody::default().hash(),
+        body_hash: trustchain_core::chain::block::BlockBody::default().hash(),
         validators_hash: set.hash(),
         next_validators_hash: next.hash(),
     }

@@ -1,7 +1,8 @@
 //! A decided value's malachite certificate as a `core` [`CommitCertificate`].
 
 use informalsystems_malachitebft_core_types as mc;
-use trustchain_core::chain::{CertSignature, CommitCertificate, ValidatorSet};
+use trustchain_core::chain::block::{CertSignature, CommitCertificate};
+use trustchain_core::chain::validators::ValidatorSet;
 
 use super::ctx::{TrustchainContext, ValAddr};
 

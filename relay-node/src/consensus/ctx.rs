@@ -11,13 +11,14 @@ use std::sync::Arc;
 use ed25519_dalek::SigningKey;
 use informalsystems_malachitebft_core_types as mc;
 use mc::{NilOrVal, Round, SignedExtension, VoteType};
-use trustchain_core::chain::{BlockHeader, ValidatorSet};
+use trustchain_core::chain::block::BlockHeader;
+use trustchain_core::chain::validators::ValidatorSet;
 use trustchain_core::crypto::PublicKey;
+use trustchain_core::crypto::hash::{Domain, Hash};
 use trustchain_core::encoding::{FORMAT_VERSION, Writer};
-use trustchain_core::hash::{Domain, Hash};
 
 use super::signing::{Ed25519Strict, TrustchainSigner, encode_round};
-use crate::store::BlockBody;
+use trustchain_core::chain::block::BlockBody;
 
 /// Trustchain's consensus context. Holds the chain id, which every signed consensus message binds
 /// (a commit vote binds it through the block hash, `BlockHeader::chain_id`).
@@ -249,7 +250,7 @@ pub struct ValInfo {
     pub address: ValAddr,
     /// Consensus key.
     pub key: PublicKey,
-    /// PoSR weight (`trustchain_core::chain::Validator::weight`).
+    /// PoSR weight (`trustchain_core::chain::validators::Validator::weight`).
     pub weight: u64,
 }
 

@@ -3,7 +3,7 @@
 //!
 //! Steps 1–2 of that plan: the [`TrustchainContext`] that maps malachite's abstract types onto
 //! ours ([`ctx`]), the signing scheme that makes a non-nil precommit sign exactly the digest a
-//! `core` [`CommitCertificate`](trustchain_core::chain::CommitCertificate) checks ([`signing`]),
+//! `core` [`CommitCertificate`](trustchain_core::chain::block::CommitCertificate) checks ([`signing`]),
 //! the conversion of a decided value's certificate into ours ([`cert`]), one validator's state
 //! machine behind a sans-IO `step(input) -> Vec<Action>` ([`ConsensusCore`], in `core.rs`), and,
 //! for tests, a seeded discrete-event simulation of many of them with byzantine faults and

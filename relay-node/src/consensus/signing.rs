@@ -3,7 +3,7 @@
 //!
 //! | message | digest signed |
 //! |---|---|
-//! | precommit for a block at a defined round | `Domain::Vote` over `chain::Vote { height, round, block }` — exactly what a `core` `CommitCertificate` checks |
+//! | precommit for a block at a defined round | `Domain::Vote` over `chain::block::Vote { height, round, block }` — exactly what a `core` `CommitCertificate` checks |
 //! | prevote, nil precommit | `Domain::ConsensusVote` over `version ‖ chain_id ‖ kind ‖ height ‖ round ‖ option(block)` |
 //! | proposal | `Domain::ConsensusProposal` over `version ‖ chain_id ‖ height ‖ round ‖ pol_round ‖ block` |
 //!
@@ -18,10 +18,10 @@ use std::sync::Arc;
 use ed25519_dalek::SigningKey;
 use informalsystems_malachitebft_core_types as mc;
 use mc::{NilOrVal, Round, SignedMessage, VoteType};
-use trustchain_core::chain::Vote;
+use trustchain_core::chain::block::Vote;
+use trustchain_core::crypto::hash::{Domain, Hash};
 use trustchain_core::crypto::{PublicKey, Signature, sign};
 use trustchain_core::encoding::{FORMAT_VERSION, Writer};
-use trustchain_core::hash::{Domain, Hash};
 
 use super::ctx::{BlockProposal, ConsVote, NoParts, TrustchainContext};
 

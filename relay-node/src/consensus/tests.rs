@@ -10,10 +10,11 @@ use mc::{
     ThresholdParams, ValidatorSet as _, Value as _, VoteType,
 };
 use mcc::{Input, LivenessMsg, LocallyProposedValue, SignedConsensusMsg};
-use trustchain_core::chain::{self, BlockHeader, CertificateError, Validator, ValidatorSet};
+use trustchain_core::chain::block::{self, BlockHeader, CertificateError};
+use trustchain_core::chain::validators::{Validator, ValidatorSet};
 use trustchain_core::crypto::PublicKey;
-use trustchain_core::hash::Hash;
-use trustchain_core::light_client::{LightClient, TrustedCheckpoint};
+use trustchain_core::crypto::hash::Hash;
+use trustchain_core::verify::light_client::{LightClient, TrustedCheckpoint};
 
 use super::*;
 
@@ -51,7 +52,7 @@ fn header(set: &ValidatorSet, height: u64) -> BlockHeader {
         time_ms: 1_700_000_000_000,
         anchor_root: Hash([9; 32]),
         moved: 3,
-        body_hash: trustchain_core::chain::BlockBody::default().hash(),
+        body_hash: trustchain_core::chain::block::BlockBody::default().hash(),
         validators_hash: set.hash(),
         next_validators_hash: set.hash(),
     }
@@ -118,7 +119,7 @@ fn malachite_precommits_are_a_core_certificate() {
     lc.verify_header(&h, &cert).unwrap();
     // Byte-identical to what core signs itself (ed25519 is deterministic).
     let refs: Vec<&SigningKey> = keys.iter().collect();
-    assert_eq!(cert, chain::CommitCertificate::sign(&h, 2, &set, &refs));
+    assert_eq!(cert, block::CommitCertificate::sign(&h, 2, &set, &refs));
 }
 
 #[test]
@@ -127,7 +128,7 @@ fn a_prevote_is_not_a_commit_vote() {
     let (set, keys) = setup(&[40, 30, 20, 10]);
     let h = header(&set, 5);
     let id = BlockValue::new(h.clone()).id();
-    let commit_digest = chain::Vote {
+    let commit_digest = block::Vote {
         height: 5,
         round: 0,
         block: id.0,

@@ -9,9 +9,11 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
-use trustchain_core::chain::{EpochChange, ValidatorSet};
-use trustchain_core::contract::{Contract, Entry};
-use trustchain_core::light_client::{LightClient, TrustedCheckpoint};
+use trustchain_core::chain::block::EpochChange;
+use trustchain_core::chain::validators::ValidatorSet;
+use trustchain_core::scenario::contract::Contract;
+use trustchain_core::scenario::entry::Entry;
+use trustchain_core::verify::light_client::{LightClient, TrustedCheckpoint};
 
 use super::*;
 
@@ -63,7 +65,7 @@ impl Node {
             .stdout(Stdio::piped())
             .stderr(log);
         // The relay's settings are its relay.toml's, not whatever the test's shell exports.
-        for v in trustchain_relay::config::Overrides::ENV_VARS {
+        for v in trustchain_relay::app::config::Overrides::ENV_VARS {
             cmd.env_remove(v);
         }
         let mut child = cmd.spawn().expect("start relay");
@@ -137,13 +139,13 @@ impl Node {
 
     /// Its consensus key (from `node.key` next to its config).
     pub fn validator_key(&self) -> trustchain_core::crypto::PublicKey {
-        let key = trustchain_relay::keys::load(&self.config.with_file_name("node.key"))
+        let key = trustchain_relay::app::keys::load(&self.config.with_file_name("node.key"))
             .expect("node key");
         trustchain_core::crypto::PublicKey::of(&key)
     }
 
     /// The validators it trusts now (its head's epoch).
-    pub fn validators(&self) -> trustchain_core::chain::ValidatorSet {
+    pub fn validators(&self) -> trustchain_core::chain::validators::ValidatorSet {
         let (status, t) = get_json(&format!("{}/v1/trust", self.url));
         assert_eq!(status, 200, "{t}");
         serde_json::from_value::<TrustedCheckpoint>(t)
@@ -307,7 +309,7 @@ pub fn genesis_trust(node: &Node) -> TrustedCheckpoint {
     let mut t: TrustedCheckpoint = serde_json::from_value(t).unwrap();
     assert_eq!(t.validators.validators.len(), NODES, "every node validates");
     t.height = 0;
-    t.block = trustchain_core::hash::Hash::from_hex(&node.block_hash(0)).expect("hash");
+    t.block = trustchain_core::crypto::hash::Hash::from_hex(&node.block_hash(0)).expect("hash");
     t
 }
 
@@ -430,8 +432,8 @@ impl Writer {
                     enc(self.scenario.as_str())
                 ));
                 assert_eq!(status, 200, "record {index}: {text}");
-                let proof =
-                    trustchain_core::receipt::from_base64url(&text).expect("receipt decodes");
+                let proof = trustchain_core::verify::receipt::from_base64url(&text)
+                    .expect("receipt decodes");
                 assert_eq!(proof.entry, Entry::Contract(contract.clone()));
                 proof
             };

@@ -9,11 +9,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
-use trustchain_core::charter::{Charter, RecordKind, UnsignedCharter};
-use trustchain_core::contract::{Body, Contract, UnsignedContract};
 use trustchain_core::crypto::PublicKey;
-use trustchain_core::schema::{FieldSchema, FieldType};
-use trustchain_core::value::{Fields, ScenarioId, Value};
+use trustchain_core::encoding::value::{Fields, ScenarioId, Value};
+use trustchain_core::scenario::charter::{Charter, RecordKind, UnsignedCharter};
+use trustchain_core::scenario::contract::{Body, Contract, UnsignedContract};
+use trustchain_core::scenario::schema::{FieldSchema, FieldType};
 
 /// A running relay process.
 pub struct Relay {
@@ -159,7 +159,7 @@ pub fn charter_of(id: &ScenarioId, owner: &SigningKey, writers: &[PublicKey]) ->
         },
     ];
     let rules = vec![
-        trustchain_core::rules::compile(
+        trustchain_core::scenario::rules::compile(
             "n_small",
             "n < 1000000000",
             "n stays below a billion",

@@ -6,13 +6,13 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, Request, RequestInit, RequestMode, Response};
 
-use trustchain_core::chain::EpochChange;
+use trustchain_core::chain::block::EpochChange;
 use trustchain_core::client::{CertifiedBlock, Transport};
 use trustchain_core::encoding::DecodeError;
-use trustchain_core::light_client::TrustedCheckpoint;
-use trustchain_core::proof::RecordProof;
-use trustchain_core::receipt;
-use trustchain_core::value::ScenarioId;
+use trustchain_core::encoding::value::ScenarioId;
+use trustchain_core::verify::light_client::TrustedCheckpoint;
+use trustchain_core::verify::proof::RecordProof;
+use trustchain_core::verify::receipt;
 
 use crate::api::{ApiError, Block, Epochs, Relay};
 use crate::check;

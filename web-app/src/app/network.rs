@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use trustchain_core::chain::ValidatorSet;
+use trustchain_core::chain::validators::ValidatorSet;
 
 use super::net;
 use super::state::{Ctx, TrustState, ctx};

@@ -2,9 +2,10 @@
 //! marked with the status core's `Verdict` gave its step.
 
 use leptos::prelude::*;
-use trustchain_core::anchor::PathEnd;
-use trustchain_core::contract::{Body, Entry};
-use trustchain_core::proof::{RecordProof, Step, StepStatus, Verdict};
+use trustchain_core::merkle::anchor::PathEnd;
+use trustchain_core::scenario::contract::Body;
+use trustchain_core::scenario::entry::Entry;
+use trustchain_core::verify::proof::{RecordProof, Step, StepStatus, Verdict};
 
 use super::ui::{Hex, Pill, Time};
 use crate::check::{self, CharterUse, Checked};

@@ -3,8 +3,8 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use trustchain_core::receipt;
-use trustchain_core::value::ScenarioId;
+use trustchain_core::encoding::value::ScenarioId;
+use trustchain_core::verify::receipt;
 
 use super::net;
 use super::proof::{ProofPicture, Provenance, ProvenanceBox, RecordFields, VerdictBanner};

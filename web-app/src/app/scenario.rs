@@ -4,12 +4,13 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
-use trustchain_core::charter::{Charter, RecordKind};
-use trustchain_core::checkpoint::{Checkpoint, SignedCheckpoint};
-use trustchain_core::contract::{Body, Entry};
-use trustchain_core::proof::StepStatus;
-use trustchain_core::schema::{CurrencyTie, FieldType};
-use trustchain_core::value::ScenarioId;
+use trustchain_core::encoding::value::ScenarioId;
+use trustchain_core::scenario::charter::{Charter, RecordKind};
+use trustchain_core::scenario::checkpoint::{Checkpoint, SignedCheckpoint};
+use trustchain_core::scenario::contract::Body;
+use trustchain_core::scenario::entry::Entry;
+use trustchain_core::scenario::schema::{CurrencyTie, FieldType};
+use trustchain_core::verify::proof::StepStatus;
 
 use super::net;
 use super::state::{Ctx, TrustState, ctx};
@@ -472,7 +473,7 @@ fn KindView(kind: RecordKind) -> impl IntoView {
                                     // What verifiers evaluate: the checked tree, printed — not
                                     // the author's source text, which nothing in the browser
                                     // checks against the tree.
-                                    <code class="rsrc" title="printed from the rule's checked expression tree, which is what every verifier evaluates">{trustchain_core::rules::print(&r.expr)}</code>
+                                    <code class="rsrc" title="printed from the rule's checked expression tree, which is what every verifier evaluates">{trustchain_core::scenario::rules::print(&r.expr)}</code>
                                     <span class="muted small">"cost ≤ " {r.cost} " steps"</span>
                                 </li>
                             }).collect_view()}

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use trustchain_core::charter::Charter;
+use trustchain_core::scenario::charter::Charter;
 
 use super::net;
 use super::state::ctx;

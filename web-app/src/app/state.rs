@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use trustchain_core::client::Shell;
-use trustchain_core::light_client::{LightClient, TrustedCheckpoint};
+use trustchain_core::verify::light_client::{LightClient, TrustedCheckpoint};
 
 use super::net;
 use crate::api::Relay;

@@ -2,7 +2,7 @@
 //! the relays it reads; equivocation evidence the light client kept.
 
 use leptos::prelude::*;
-use trustchain_core::light_client::TrustedCheckpoint;
+use trustchain_core::verify::light_client::TrustedCheckpoint;
 
 use super::net;
 use super::state::{TrustSource, TrustState, ctx};

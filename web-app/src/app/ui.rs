@@ -1,7 +1,7 @@
 //! Small shared pieces: hashes, status pills, loading and error boxes, time.
 
 use leptos::prelude::*;
-use trustchain_core::proof::StepStatus;
+use trustchain_core::verify::proof::StepStatus;
 
 use super::net;
 use super::state::ctx;

@@ -5,8 +5,8 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 use trustchain_core::client::Shell;
-use trustchain_core::light_client::TrustedCheckpoint;
-use trustchain_core::receipt;
+use trustchain_core::verify::light_client::TrustedCheckpoint;
+use trustchain_core::verify::receipt;
 
 use super::net;
 use super::proof::{ProofPicture, Provenance, ProvenanceBox, RecordFields, VerdictBanner};
