@@ -2,7 +2,7 @@
 // Chromium driven by playwright-core (no browser download, ever).
 import { spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, rmSync, existsSync, cpSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { tmpdir, homedir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -11,7 +11,8 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const SITE = join(ROOT, "wasm-pkg", "site");
 export const SHOTS = join(ROOT, "e2e", "screenshots");
 export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const TARGET = process.env.CARGO_TARGET_DIR ?? join(ROOT, "target");
+// The one target directory of npm start / npm test / e2e/setup.sh (~/.cache/trustchain-target).
+const TARGET = process.env.CARGO_TARGET_DIR || join(homedir(), ".cache", "trustchain-target");
 export const RELAY_BIN = process.env.TRUSTCHAIN_RELAY_BIN ?? join(TARGET, "debug", "trustchain-relay");
 
 mkdirSync(SHOTS, { recursive: true });

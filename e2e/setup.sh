@@ -6,10 +6,14 @@
 #   - the wasm32-unknown-unknown target
 #   - wasm-bindgen-cli 0.2.108 (must equal the wasm-bindgen crate)
 #   - node_modules (playwright-core, binaryen's wasm-opt) — never a browser download
-#   - target/debug/trustchain-relay and wasm-pkg/pkg (+ wasm-pkg/site/widget)
+#   - $CARGO_TARGET_DIR/debug/trustchain-relay and wasm-pkg/pkg (+ wasm-pkg/site/widget)
 #   - trunk 0.21.14 and the explorer (web-app/) in wasm-pkg/site/explorer
 #
 # With --web (what `npm start` runs): only the browser parts — no Chromium, no debug relay.
+#
+# Builds go to CARGO_TARGET_DIR, by default ~/.cache/trustchain-target — the one target directory of
+# `npm start`, `npm test`, .ci/run and the browser tests (e2e/lib.mjs finds the relay there), so
+# nothing is compiled twice.
 set -euo pipefail
 WEB_ONLY=0
 for arg in "$@"; do
@@ -21,6 +25,7 @@ for arg in "$@"; do
 done
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/trustchain-target}"
 JOBS="${CARGO_BUILD_JOBS:-2}"
 LOCK="${TC_CARGO_LOCK:-/tmp/tc-cargo.lock}"
 cargo_locked() {

@@ -21,7 +21,9 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 PKG="$HERE/pkg"
 WASM_BINDGEN_VERSION="0.2.108"
-TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+# The one target directory of npm start / npm test (see e2e/setup.sh).
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/trustchain-target}"
+TARGET_DIR="$CARGO_TARGET_DIR"
 JOBS="${CARGO_BUILD_JOBS:-2}"
 LOCK="${TC_CARGO_LOCK:-/tmp/tc-cargo.lock}"
 

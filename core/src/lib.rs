@@ -21,7 +21,9 @@
 //!   blocks and certificates, the beacon, PoSR, replica placement, the anchoring predicates, the
 //!   chain state at a head, the node registry, write quotas, and block validation;
 //! - [`verify`]: what a light client runs — the light client, record proofs and receipts, the
-//!   display check, the relay cross-checker and the relay wire protocol.
+//!   display check, the relay cross-checker and the relay wire protocol;
+//! - [`client`]: the light-client shell every client runs over a transport (following epochs,
+//!   the charter as record 0, records checked against it), and the relay's HTTP answers as types.
 #![no_std]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -31,6 +33,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod chain;
+pub mod client;
 pub mod crypto;
 pub mod encoding;
 pub mod merkle;

@@ -8,16 +8,15 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
+use trustchain_core::client::api::ScenarioInfo;
 use trustchain_core::crypto::PublicKey;
 use trustchain_core::encoding::value::ScenarioId;
-use trustchain_core::scenario::charter::Charter;
 use trustchain_core::scenario::contract::UnsignedContract;
-use trustchain_core::verify::light_client::{LightClient, TrustedCheckpoint};
-use trustchain_core::verify::proof::StepStatus;
-use trustchain_core::verify::receipt;
 use trustchain_relay::api::fields;
 use trustchain_relay::app::config::{self, Overrides, RelayConfig};
 use trustchain_relay::app::{devnet, keys, run as node};
+
+mod verify_cli;
 
 #[derive(Parser)]
 #[command(
@@ -193,14 +192,31 @@ trustchain-relay run --config /tmp/dn/node-2/relay.toml   # then run a node by h
     ///
     /// With --evidence instead of --receipt: check equivocation evidence (two blocks at one
     /// height, each certified by the trusted validator set), as the browser widget downloads it.
+    ///
+    /// With --relay, --scenario and --index instead: fetch the record from a relay and verify it
+    /// as the browser widget does — epoch hand-overs followed from the trusted checkpoint, the
+    /// scenario's charter verified as its record 0 and the record checked against it.
     Verify {
         /// The receipt (base64url text, as `?format=receipt` returns), a file or - for stdin.
         #[arg(
             long,
-            required_unless_present = "evidence",
-            conflicts_with = "evidence"
+            required_unless_present_any = ["evidence", "relay"],
+            conflicts_with_all = ["evidence", "relay"]
         )]
         receipt: Option<String>,
+        /// A relay's base URL to fetch the record from (with --scenario and --index).
+        #[arg(
+            long,
+            requires_all = ["scenario", "index"],
+            conflicts_with_all = ["evidence", "charter"]
+        )]
+        relay: Option<String>,
+        /// The record's scenario (with --relay).
+        #[arg(long, requires = "relay")]
+        scenario: Option<String>,
+        /// The record's index (with --relay).
+        #[arg(long, requires = "relay")]
+        index: Option<u64>,
         /// Equivocation evidence: the widget's downloaded JSON (its `bytes` field) or the hex
         /// of its canonical encoding; a file or - for stdin. Exits 0 only when it proves that
         /// the trusted validators certified two different blocks at one height.
@@ -381,14 +397,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => submit(&relay, &key, &scenario, &kind, nonce, &input),
         Command::Verify {
             receipt,
+            relay,
+            scenario,
+            index,
             evidence,
             trust,
             charter,
             json,
-        } => match (receipt, evidence) {
-            (_, Some(evidence)) => verify_evidence(&evidence, &trust),
-            (Some(receipt), None) => verify(&receipt, &trust, charter.as_deref(), json),
-            (None, None) => unreachable!("clap requires --receipt or --evidence"),
+        } => match (receipt, evidence, relay, scenario, index) {
+            (_, Some(evidence), ..) => verify_cli::verify_evidence(&evidence, &trust),
+            (Some(receipt), ..) => verify_cli::verify(&receipt, &trust, charter.as_deref(), json),
+            (None, None, Some(relay), Some(scenario), Some(index)) => {
+                verify_cli::verify_online(&relay, &scenario, index, &trust, json)
+            }
+            _ => unreachable!("clap requires --receipt, --evidence or --relay with its record"),
         },
     }
 }
@@ -458,8 +480,10 @@ fn submit(
     if !res.status().is_success() {
         bail!("relay: {}", body["message"].as_str().unwrap_or("error"));
     }
-    let charter: Charter =
-        serde_json::from_value(body["charter"].clone()).context("the relay's charter")?;
+    let charter = serde_json::from_value::<ScenarioInfo>(body)
+        .ok()
+        .and_then(|info| info.charter)
+        .context("the relay's charter")?;
     let record_kind = charter.kind(kind).ok_or_else(|| {
         let kinds: Vec<_> = charter
             .content
@@ -513,167 +537,4 @@ fn submit(
         );
         Ok(ExitCode::from(1))
     }
-}
-
-fn read_trust(trust: &std::path::Path) -> anyhow::Result<TrustedCheckpoint> {
-    let trust_text =
-        std::fs::read(trust).with_context(|| format!("cannot read {}", trust.display()))?;
-    let cp: TrustedCheckpoint = serde_json::from_slice(&trust_text).with_context(|| {
-        format!(
-            "{} is not a trusted checkpoint (save `GET /v1/trust` from a relay you trust)",
-            trust.display()
-        )
-    })?;
-    // JSON alone skips the validator set's checks (non-empty, keys strictly ascending, no zero
-    // weight, at most MAX_VALIDATORS) and the chain id's length: the canonical decoder applies
-    // them, so every trust input goes through it.
-    use trustchain_core::encoding::{Decode as _, Encode as _};
-    let back = TrustedCheckpoint::from_bytes(&cp.to_bytes()).map_err(|e| {
-        anyhow::anyhow!(
-            "{} is not a usable trusted checkpoint: {e}",
-            trust.display()
-        )
-    })?;
-    anyhow::ensure!(
-        back == cp,
-        "{} is not a usable trusted checkpoint: not in canonical form",
-        trust.display()
-    );
-    Ok(cp)
-}
-
-/// Checks equivocation evidence against the trusted validator set.
-fn verify_evidence(arg: &str, trust: &std::path::Path) -> anyhow::Result<ExitCode> {
-    use trustchain_core::encoding::Decode as _;
-    use trustchain_core::verify::light_client::EquivocationEvidence;
-    let trust = read_trust(trust)?;
-    let raw = read_input(arg)?;
-    let text = String::from_utf8(raw).context("the evidence is not text (JSON or hex)")?;
-    let hex = match serde_json::from_str::<serde_json::Value>(&text) {
-        Ok(v) => v
-            .get("bytes")
-            .and_then(|b| b.as_str())
-            .context("the evidence JSON has no \"bytes\" field (hex of the canonical encoding)")?
-            .to_string(),
-        Err(_) => text.trim().to_string(),
-    };
-    let bytes =
-        trustchain_core::encoding::hex::decode(&hex, "evidence").context("the evidence bytes")?;
-    let ev = EquivocationEvidence::from_bytes(&bytes)
-        .context("the evidence does not decode as canonical EquivocationEvidence")?;
-    let set = &trust.validators;
-    if ev.first.chain_id != trust.chain_id {
-        println!(
-            "NOT PROVEN: the evidence is for chain {:?}, the trusted checkpoint for {:?}",
-            ev.first.chain_id, trust.chain_id
-        );
-        return Ok(ExitCode::from(1));
-    }
-    if ev.first.epoch != set.epoch || ev.second.epoch != set.epoch {
-        println!(
-            "NOT PROVEN: the blocks are in epoch {} and {}, the trusted validator set is epoch {}'s; use a checkpoint of that epoch",
-            ev.first.epoch, ev.second.epoch, set.epoch
-        );
-        return Ok(ExitCode::from(1));
-    }
-    match ev.verify(set) {
-        Ok(()) => {
-            println!(
-                "EQUIVOCATION PROVEN: two different blocks at height {} of {}, each certified by validators of epoch {}:",
-                ev.first.height, trust.chain_id, set.epoch
-            );
-            for (h, c) in [
-                (&ev.first, &ev.first_certificate),
-                (&ev.second, &ev.second_certificate),
-            ] {
-                println!(
-                    "  block {}  {} of {} validator signature(s)",
-                    h.hash(),
-                    c.signatures.len(),
-                    set.validators.len()
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => {
-            println!("NOT PROVEN: {e}");
-            Ok(ExitCode::from(1))
-        }
-    }
-}
-
-fn verify(
-    receipt_arg: &str,
-    trust: &std::path::Path,
-    charter: Option<&std::path::Path>,
-    json: bool,
-) -> anyhow::Result<ExitCode> {
-    let trust = read_trust(trust)?;
-    let charter: Option<Charter> = match charter {
-        Some(p) => {
-            let v: serde_json::Value = serde_json::from_slice(
-                &std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?,
-            )?;
-            // Accept the charter itself or a `GET /v1/scenarios/{id}` answer.
-            let v = if v.get("charter").is_some() {
-                v["charter"].clone()
-            } else {
-                v
-            };
-            Some(serde_json::from_value(v).context("not a charter")?)
-        }
-        None => None,
-    };
-    let raw = read_input(receipt_arg)?;
-    let text = String::from_utf8_lossy(&raw);
-    let verdict = match receipt::from_base64url(&text) {
-        Ok(proof) => LightClient::new(trust).verify_record(&proof, charter.as_ref()),
-        Err(e) => trustchain_core::verify::proof::Verdict::undecodable(&e),
-    };
-    // No charter, no "verified": a contract whose rules were skipped is reported (and exits) as
-    // such. Record 0 is the charter itself.
-    let rules_unchecked = verdict.outcome.as_ref().is_ok_and(|r| r.index() > 0)
-        && verdict.steps.iter().any(|s| {
-            s.step == trustchain_core::verify::proof::Step::Rules && s.status == StepStatus::Skipped
-        });
-    if json {
-        println!("{}", serde_json::to_string_pretty(&verdict)?);
-    } else {
-        for s in &verdict.steps {
-            let mark = match s.status {
-                StepStatus::Passed => "ok  ",
-                StepStatus::Failed => "FAIL",
-                StepStatus::Skipped => "skip",
-            };
-            println!("{mark} {:<12} {}", s.step.name(), s.detail);
-        }
-        match &verdict.outcome {
-            Ok(r) if rules_unchecked => println!(
-                "PROOF HOLDS, RULES NOT CHECKED: record {} of {} is in final block {}, recorded by {}; pass --charter (the scenario's record 0) to check it against its charter",
-                r.index(),
-                r.scenario(),
-                r.block_height(),
-                humantime::format_rfc3339_millis(
-                    std::time::UNIX_EPOCH + Duration::from_millis(r.recorded_by_ms())
-                )
-            ),
-            Ok(r) => println!(
-                "VERIFIED: record {} of {} is in final block {}, recorded by {}",
-                r.index(),
-                r.scenario(),
-                r.block_height(),
-                humantime::format_rfc3339_millis(
-                    std::time::UNIX_EPOCH + Duration::from_millis(r.recorded_by_ms())
-                )
-            ),
-            Err(f) => println!("NOT VERIFIED: {f}"),
-        }
-    }
-    Ok(if !verdict.is_verified() {
-        ExitCode::from(1)
-    } else if rules_unchecked {
-        ExitCode::from(3)
-    } else {
-        ExitCode::SUCCESS
-    })
 }

@@ -1,27 +1,23 @@
-//! The light client (widget build only): fetches record proofs from relays over a
-//! [`Transport`] — libp2p (WebRTC-direct, WebSocket) by default, HTTP on request — and verifies them
-//! with core's light client (which also keeps equivocation evidence).
+//! The light client (widget build only): core's light-client shell
+//! ([`trustchain_core::client::Shell`]) over a [`Transport`] — libp2p (WebRTC-direct, WebSocket)
+//! by default, HTTP on request. The shell follows epochs, verifies the charter as record 0 and
+//! the records against it; this module only converts to and from JavaScript.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use serde::Serialize;
+use trustchain_core::client::{CharterUse, Shell, answers};
 use trustchain_core::crypto::hash::Hash;
 use trustchain_core::encoding::Encode as _;
 use trustchain_core::encoding::value::ScenarioId;
-use trustchain_core::scenario::charter::Charter;
-use trustchain_core::scenario::entry::Entry;
 use trustchain_core::verify::detector::{CrossCheck, RelayAnswer, RelayStatus};
 use trustchain_core::verify::light_client::EquivocationEvidence;
 use trustchain_core::verify::light_client::{LightClient as CoreClient, TrustedCheckpoint};
-use trustchain_core::verify::proof::Verdict;
 use wasm_bindgen::prelude::*;
 
 use crate::p2p::{Mode, P2pTransport};
 use crate::transport::{CertifiedBlock, HttpTransport, Transport, TransportError};
-use crate::{
-    Context, TrustInfo, parse_spec_text, parse_trust, to_js, verdict_to_js, without_charter,
-};
+use crate::{Context, TrustInfo, parse_spec_text, parse_trust, to_js, verdict_to_js};
 
 /// A relay reached over one of the transports.
 enum Relay {
@@ -39,6 +35,8 @@ impl Relay {
 }
 
 impl Transport for Relay {
+    type Error = TransportError;
+
     fn name(&self) -> &str {
         match self {
             Relay::Http(t) => t.name(),
@@ -87,46 +85,16 @@ impl Transport for Relay {
     }
 }
 
-/// Follows the chain's epoch changes from the client's latest trusted epoch up to `epoch`, as the
-/// relay serves them. Each hand-over is checked by core's light client (the last block of the
-/// epoch it trusts, certified by that epoch's set, naming the next set), so a relay cannot hand
-/// over to a set of its choosing. Failures are left to the verdict: a header of an epoch still
-/// unknown fails its certificate step, saying so.
-async fn follow_epochs<T: Transport>(inner: &Rc<RefCell<Inner>>, t: &T, epoch: u64) {
-    loop {
-        let known = inner.borrow().client.epoch();
-        if known >= epoch {
-            return;
-        }
-        let Ok(changes) = t.epoch_changes(known + 1).await else {
-            return;
-        };
-        let mut st = inner.borrow_mut();
-        for change in &changes {
-            if change.header.epoch == st.client.epoch()
-                && st.client.apply_epoch_change(change).is_err()
-            {
-                return;
-            }
-        }
-        if st.client.epoch() == known {
-            return; // no progress: the relay has nothing newer
-        }
-    }
-}
-
 struct Inner {
-    client: CoreClient,
+    shell: Shell,
     trust: TrustInfo,
-    /// Verified charters (record 0), per relay and scenario, for the rules step.
-    charters: Vec<(String, ScenarioId, Charter)>,
 }
 
 /// A light client: starts from a trusted checkpoint, fetches record proofs from relays and
 /// verifies them with core's light client (which also keeps equivocation evidence).
 #[wasm_bindgen]
 pub struct LightClient {
-    inner: Rc<RefCell<Inner>>,
+    inner: Rc<Inner>,
 }
 
 fn js_error(kind: &str, message: &str) -> JsValue {
@@ -170,11 +138,10 @@ impl LightClient {
 
     fn from_checkpoint(info: TrustInfo, trust: TrustedCheckpoint) -> LightClient {
         LightClient {
-            inner: Rc::new(RefCell::new(Inner {
-                client: CoreClient::new(trust),
+            inner: Rc::new(Inner {
+                shell: Shell::new(trust),
                 trust: info,
-                charters: Vec::new(),
-            })),
+            }),
         }
     }
 
@@ -200,23 +167,21 @@ impl LightClient {
     /// Where trust came from.
     #[wasm_bindgen(getter, unchecked_return_type = "TrustInfo")]
     pub fn trust(&self) -> Result<JsValue, JsError> {
-        to_js(&self.inner.borrow().trust)
+        to_js(&self.inner.trust)
     }
 
     /// Height of the highest certified block seen so far (0 before any).
     #[wasm_bindgen(getter, js_name = highestHeight)]
     pub fn highest_height(&self) -> f64 {
         self.inner
-            .borrow()
-            .client
-            .highest()
-            .map_or(0.0, |h| h.header().height as f64)
+            .shell
+            .with_client(|c| c.highest().map_or(0.0, |h| h.header().height as f64))
     }
 
     /// Equivocation evidence gathered (two certified blocks at one height).
     #[wasm_bindgen(getter, js_name = evidenceCount)]
     pub fn evidence_count(&self) -> u32 {
-        self.inner.borrow().client.evidence().len() as u32
+        self.inner.shell.with_client(|c| c.evidence().len() as u32)
     }
 
     /// Equivocation evidence gathered so far: for each, the height, both block hashes, how many
@@ -224,13 +189,12 @@ impl LightClient {
     /// validator set (`EquivocationEvidence::verify` in core).
     #[wasm_bindgen(getter, unchecked_return_type = "EvidenceInfo[]")]
     pub fn evidence(&self) -> Result<JsValue, JsError> {
-        let st = self.inner.borrow();
-        let list: Vec<EvidenceInfo> = st
-            .client
-            .evidence()
-            .iter()
-            .map(|e| evidence_info(st.client.chain_id(), e))
-            .collect();
+        let list: Vec<EvidenceInfo> = self.inner.shell.with_client(|c| {
+            c.evidence()
+                .iter()
+                .map(|e| evidence_info(c.chain_id(), e))
+                .collect()
+        });
         to_js(&list)
     }
 
@@ -258,10 +222,10 @@ impl LightClient {
             // Heads of epochs the client does not know yet: follow the hand-overs first.
             for ((_, t), (_, answer)) in ts.iter().zip(&heads) {
                 if let Ok((h, _)) = answer {
-                    follow_epochs(&inner, t, h.epoch).await;
+                    inner.shell.follow_epochs(t, h.epoch).await;
                 }
             }
-            let mut check = inner.borrow_mut().client.cross_check(&heads);
+            let mut check = inner.shell.with_client(|c| c.cross_check(&heads));
             let probes = check.probes();
             let answers = futures::future::join_all(probes.iter().map(|p| {
                 let t = ts.iter().find(|(name, _)| *name == p.ask).map(|(_, t)| t);
@@ -273,12 +237,12 @@ impl LightClient {
                 }
             }))
             .await;
-            let mut st = inner.borrow_mut();
-            for (p, a) in probes.iter().zip(&answers) {
-                st.client.settle_probe(&mut check, p, a);
-            }
-            let report = CrossCheckReport::new(&check, &st.client);
-            to_js(&report).map_err(JsValue::from)
+            inner.shell.with_client(|c| {
+                for (p, a) in probes.iter().zip(&answers) {
+                    c.settle_probe(&mut check, p, a);
+                }
+                to_js(&CrossCheckReport::new(&check, c)).map_err(JsValue::from)
+            })
         })
     }
 
@@ -337,39 +301,24 @@ fn args(scenario: &str, index: f64) -> Result<(ScenarioId, u64), JsValue> {
     Ok((scenario, index as u64))
 }
 
-async fn fetch_and_verify<T: Transport>(
-    inner: &Rc<RefCell<Inner>>,
+async fn fetch_and_verify<T: Transport<Error = TransportError>>(
+    inner: &Inner,
     t: &T,
     scenario: &ScenarioId,
     index: u64,
 ) -> Result<JsValue, JsValue> {
-    let mut charter_note = None;
-    let charter = if index == 0 {
-        None
-    } else {
-        let cached = inner
-            .borrow()
-            .charters
-            .iter()
-            .find(|(r, s, _)| r == t.name() && s == scenario)
-            .map(|(_, _, c)| c.clone());
-        match cached {
-            Some(c) => Some(c),
-            None => match load_charter(inner, t, scenario).await {
-                Ok(c) => Some(c),
-                Err(note) => {
-                    charter_note = Some(note);
-                    None
-                }
-            },
-        }
-    };
-    let decoded = t
-        .record_proof(scenario, index)
+    let checked = inner
+        .shell
+        .fetch_and_verify(t, scenario, index)
         .await
         .map_err(|e| transport_error(&e))?;
-    if let Ok(p) = &decoded {
-        follow_epochs(inner, t, p.header.epoch).await;
+    // The relay must answer the question asked, or the page would show another record's fields.
+    if let Some(Err(why)) = checked
+        .proof
+        .as_ref()
+        .map(|p| answers(p, scenario.as_str(), index))
+    {
+        return Err(js_error("bad_answer", &why));
     }
     let url = t.name().starts_with("http").then(|| {
         format!(
@@ -379,83 +328,27 @@ async fn fetch_and_verify<T: Transport>(
         )
     });
     let served = t.served_by();
-    let mut st = inner.borrow_mut();
-    let cx = |note| Context {
+    let charter_note = match &checked.charter {
+        CharterUse::Unverified(note) => Some(note.as_str()),
+        _ => None,
+    };
+    let cx = Context {
         relay: Some(t.name()),
         url: url.as_deref(),
-        charter_note: note,
+        charter_note,
         transport: served.as_ref().map(|s| s.0),
         address: served.as_ref().map(|s| s.1.as_str()),
-        charter: charter.as_ref(),
+        charter: checked.rules_charter.as_ref(),
     };
-    let proof = match decoded {
-        Ok(p) => p,
-        Err(e) => {
-            return verdict_to_js(
-                &Verdict::undecodable(&e),
-                None,
-                None,
-                &st.trust,
-                cx(charter_note.as_deref()),
-            )
-            .map_err(JsValue::from);
-        }
-    };
-    // The relay must answer the question asked, or the page would show another record's fields.
-    if proof.entry.scenario() != scenario || proof.inclusion.index != index {
-        return Err(js_error(
-            "bad_answer",
-            &format!(
-                "asked for record {index} of {scenario}, the relay sent record {} of {}",
-                proof.inclusion.index,
-                proof.entry.scenario()
-            ),
-        ));
-    }
-    let mut verdict = st.client.verify_record(&proof, charter.as_ref());
-    if index != 0 && charter.is_none() {
-        verdict = without_charter(verdict, charter_note.as_deref().unwrap_or("no charter"));
-    }
-    let size = st
-        .client
-        .validators(proof.header.epoch)
-        .map(|s| s.validators.len());
+    let size = checked.validators.as_ref().map(|s| s.validators.len());
     verdict_to_js(
-        &verdict,
-        Some(&proof),
+        &checked.verdict,
+        checked.proof.as_ref(),
         size,
-        &st.trust,
-        cx(charter_note.as_deref()),
+        &inner.trust,
+        cx,
     )
     .map_err(JsValue::from)
-}
-
-/// Fetches and verifies record 0 (the charter); remembers it. Errors are notes for the verdict:
-/// without a charter the record is not verified (the rules step fails, naming the note).
-async fn load_charter<T: Transport>(
-    inner: &Rc<RefCell<Inner>>,
-    t: &T,
-    scenario: &ScenarioId,
-) -> Result<Charter, String> {
-    let proof = t
-        .record_proof(scenario, 0)
-        .await
-        .map_err(|e| format!("charter not fetched: {e}"))?
-        .map_err(|e| format!("charter not decoded: {e}"))?;
-    follow_epochs(inner, t, proof.header.epoch).await;
-    let mut st = inner.borrow_mut();
-    let verdict = st.client.verify_record(&proof, None);
-    match (&verdict.outcome, &proof.entry) {
-        (Ok(_), Entry::Charter(c))
-            if proof.inclusion.index == 0 && &c.content.scenario == scenario =>
-        {
-            st.charters
-                .push((t.name().to_string(), scenario.clone(), c.clone()));
-            Ok(c.clone())
-        }
-        (Ok(_), _) => Err("record 0 is not this scenario's charter".into()),
-        (Err(f), _) => Err(format!("charter not verified: {f}")),
-    }
 }
 
 /// What [`LightClient::cross_check`] resolves to.

@@ -28,6 +28,7 @@ mod transport;
 use serde::Serialize;
 use trustchain_core::chain::block::MAX_CHAIN_ID;
 use trustchain_core::chain::validators::{MAX_VALIDATORS, Validator, ValidatorSet};
+use trustchain_core::client::{CharterUse, Shell};
 use trustchain_core::crypto::PublicKey;
 use trustchain_core::crypto::hash::Hash;
 use trustchain_core::encoding::value::{Fields, ScenarioId, Value, parse_decimal};
@@ -35,8 +36,8 @@ use trustchain_core::scenario::charter::{Charter, RuleReport};
 use trustchain_core::scenario::contract::Body;
 use trustchain_core::scenario::entry::Entry;
 use trustchain_core::verify::display;
-use trustchain_core::verify::light_client::{LightClient as CoreClient, TrustedCheckpoint};
-use trustchain_core::verify::proof::{Failure, RecordProof, Step, StepReport, StepStatus, Verdict};
+use trustchain_core::verify::light_client::TrustedCheckpoint;
+use trustchain_core::verify::proof::{Failure, RecordProof, StepReport, Verdict};
 use trustchain_core::verify::receipt;
 use wasm_bindgen::prelude::*;
 
@@ -337,23 +338,17 @@ pub(crate) fn parse_trust(v: JsValue) -> Result<TrustedCheckpoint, JsError> {
 }
 
 /// Reads the charter for the rules step from its own receipt (record 0 of the scenario, as
-/// `…/records/0?format=receipt` returns) and verifies that receipt under the same trust first, so
-/// the rules a record is checked against are the scenario's real charter.
-pub(crate) fn verified_charter(text: &str, client: &mut CoreClient) -> Result<Charter, JsError> {
+/// `…/records/0?format=receipt` returns) and verifies that receipt under the same trust first (the
+/// shell's [`Shell::check_charter`]), so the rules a record is checked against are the scenario's
+/// real charter.
+fn verified_charter(text: &str, shell: &Shell) -> Result<Charter, JsError> {
     let proof = receipt::from_base64url(text)
         .map_err(|e| JsError::new(&format!("the charter receipt does not decode: {e}")))?;
-    let verdict = client.verify_record(&proof, None);
-    if let Err(f) = &verdict.outcome {
-        return Err(JsError::new(&format!(
-            "the charter receipt does not verify: {f}"
-        )));
-    }
-    match proof.entry {
-        Entry::Charter(c) if proof.inclusion.index == 0 => Ok(c),
-        _ => Err(JsError::new(
-            "the charter receipt is not record 0 (the charter) of a scenario",
-        )),
-    }
+    let scenario = proof.entry.scenario().clone();
+    shell
+        .check_charter(&scenario, Ok(proof))
+        .map(|v| v.charter)
+        .map_err(|e| JsError::new(&format!("the charter receipt: {e}")))
 }
 
 #[derive(Serialize)]
@@ -415,27 +410,6 @@ impl TrustInfo {
             ..TrustInfo::pinned(t)
         }
     }
-}
-
-/// No charter, no green: a record other than the charter whose scenario's charter (record 0)
-/// could not be fetched or verified is not verified — its rules were never checked. A verdict
-/// that passed every other step fails at the rules step, naming why.
-#[cfg_attr(not(feature = "transports"), allow(dead_code))]
-pub(crate) fn without_charter(mut verdict: Verdict, why: &str) -> Verdict {
-    if verdict.outcome.is_ok() {
-        let reason = format!(
-            "the scenario's charter (record 0) was not verified ({why}), so the record's schema and rules were not checked"
-        );
-        for r in verdict.steps.iter_mut().filter(|r| r.step == Step::Rules) {
-            r.status = StepStatus::Failed;
-            r.detail = reason.clone();
-        }
-        verdict.outcome = Err(Failure {
-            step: Step::Rules,
-            reason,
-        });
-    }
-    verdict
 }
 
 #[derive(Serialize)]
@@ -614,32 +588,26 @@ pub fn verify_receipt(
     let trust = parse_trust(trust)?;
     let info = TrustInfo::pinned(&trust);
     let set_size = trust.validators.validators.len();
-    let mut client = CoreClient::new(trust);
+    let shell = Shell::new(trust);
     let charter = match charter_receipt.as_deref().map(str::trim) {
-        Some(text) if !text.is_empty() => Some(verified_charter(text, &mut client)?),
+        Some(text) if !text.is_empty() => Some(verified_charter(text, &shell)?),
         _ => None,
     };
-    match receipt::from_base64url(receipt) {
-        Ok(proof) => {
-            let verdict = client.verify_record(&proof, charter.as_ref());
-            let size = client
-                .validators(proof.header.epoch)
-                .map(|s| s.validators.len())
-                .or(Some(set_size));
-            let cx = Context {
-                charter: charter.as_ref(),
-                ..Context::default()
-            };
-            verdict_to_js(&verdict, Some(&proof), size, &info, cx)
-        }
-        Err(e) => verdict_to_js(
-            &Verdict::undecodable(&e),
-            None,
-            None,
-            &info,
-            Context::default(),
-        ),
-    }
+    let checked = shell.check(
+        receipt::from_base64url(receipt),
+        charter.as_ref().map(|c| (c, CharterUse::Pasted)),
+    );
+    let size = checked.proof.as_ref().map(|_| {
+        checked
+            .validators
+            .as_ref()
+            .map_or(set_size, |s| s.validators.len())
+    });
+    let cx = Context {
+        charter: checked.rules_charter.as_ref(),
+        ..Context::default()
+    };
+    verdict_to_js(&checked.verdict, checked.proof.as_ref(), size, &info, cx)
 }
 
 /// Compares what a page displays with a verified field, under core's documented normalisation

@@ -631,6 +631,8 @@ fn unexpected(what: &str) -> TransportError {
 }
 
 impl Transport for P2pTransport {
+    type Error = TransportError;
+
     fn name(&self) -> &str {
         &self.relay
     }

@@ -1,13 +1,14 @@
 //! How the light client reaches relays.
 //!
-//! Two transports implement [`Transport`]: `crate::p2p::P2pTransport` — rust-libp2p
+//! Two transports implement core's [`Transport`] (the light-client shell's,
+//! `trustchain_core::client`): `crate::p2p::P2pTransport` — rust-libp2p
 //! request-response over WebRTC-direct or WebSocket, what browsers use by default — and
 //! [`HttpTransport`], the relay's plain HTTP API through the browser's `fetch` (the `http` mode,
 //! for debugging and for relays without libp2p). Nothing outside them knows how bytes arrive: the
 //! light client only sees decoded, size-limited values.
 
 use js_sys::{Promise, Uint8Array};
-use trustchain_core::chain::block::{BlockHeader, CommitCertificate, EpochChange};
+use trustchain_core::chain::block::EpochChange;
 use trustchain_core::encoding::value::ScenarioId;
 use trustchain_core::encoding::{Decode as _, DecodeError};
 use trustchain_core::verify::light_client::TrustedCheckpoint;
@@ -72,32 +73,7 @@ impl std::fmt::Display for TransportError {
     }
 }
 
-/// What the light client asks a relay for.
-#[allow(async_fn_in_trait)] // single-threaded wasm; never boxed or sent across threads
-pub trait Transport {
-    /// A human-readable name for messages (the relay's URL or multiaddr).
-    fn name(&self) -> &str;
-    /// Which transport and address served the last answer (`webrtc-direct`, `websocket`, `http`).
-    fn served_by(&self) -> Option<(&'static str, String)>;
-    /// The relay's current trusted checkpoint (only for trust on first use).
-    async fn trusted_checkpoint(&self) -> Result<TrustedCheckpoint, TransportError>;
-    /// Record `index`'s proof, decoded by core with its limits — or why it does not decode (a
-    /// verdict whose decode step failed, not a transport error).
-    async fn record_proof(
-        &self,
-        scenario: &ScenarioId,
-        index: u64,
-    ) -> Result<Result<RecordProof, DecodeError>, TransportError>;
-    /// The relay's head block (`None`) or its block at a height, with the certificate — not yet
-    /// verified: the light client checks it.
-    async fn block(&self, height: Option<u64>) -> Result<CertifiedBlock, TransportError>;
-    /// The epoch changes from `from_epoch` (the first epoch the client does not know) on, oldest
-    /// first — not yet verified: the light client checks each hand-over against the set it trusts.
-    async fn epoch_changes(&self, from_epoch: u64) -> Result<Vec<EpochChange>, TransportError>;
-}
-
-/// A block header with its commit certificate, as a relay served it.
-pub type CertifiedBlock = (BlockHeader, CommitCertificate);
+pub use trustchain_core::client::{CertifiedBlock, Transport};
 
 /// Reads a `wire::Response::Block` (both transports send one), or the relay's error.
 pub(crate) fn block_answer(
@@ -238,6 +214,8 @@ fn error_body(bytes: &[u8]) -> (String, String) {
 }
 
 impl Transport for HttpTransport {
+    type Error = TransportError;
+
     fn name(&self) -> &str {
         &self.base
     }

@@ -1,11 +1,11 @@
-//! The explorer's verification glue. Every decision is `trustchain-core`'s — receipts are decoded
-//! by `core::receipt`, records verified by `core::light_client::LightClient` (which runs
-//! `RecordProof`'s steps and keeps equivocation evidence), checkpoints' signatures by
+//! The explorer's verification glue. Every decision is `trustchain-core`'s — records are fetched
+//! and verified by core's light-client shell (`trustchain_core::client::Shell`: epochs followed,
+//! the charter verified as record 0, no charter no green), checkpoints' signatures by
 //! `SignedCheckpoint::verify_signatures`, consistency by `ConsistencyProof::verify`. This module
 //! only decides what to call with what, and keeps the results together for the views.
 
 use serde::{Deserialize, Serialize};
-use trustchain_core::chain::validators::ValidatorSet;
+use trustchain_core::client::CharterJson;
 use trustchain_core::crypto::hash::Hash;
 use trustchain_core::encoding::value::ScenarioId;
 use trustchain_core::encoding::{Decode as _, Encode as _};
@@ -13,114 +13,10 @@ use trustchain_core::merkle::log::ConsistencyProof;
 use trustchain_core::scenario::charter::Charter;
 use trustchain_core::scenario::checkpoint::{Checkpoint, SignedCheckpoint};
 use trustchain_core::scenario::entry::Entry;
-use trustchain_core::verify::light_client::{LightClient, TrustedCheckpoint};
-use trustchain_core::verify::proof::{Failure, RecordProof, Step, StepReport, StepStatus, Verdict};
-use trustchain_core::verify::receipt;
+use trustchain_core::verify::light_client::TrustedCheckpoint;
+use trustchain_core::verify::proof::{Step, StepReport, StepStatus, Verdict};
 
-/// A proof and what core concluded about it.
-#[derive(Clone, Debug)]
-pub struct Checked {
-    /// The decoded proof (`None`: the bytes did not decode).
-    pub proof: Option<RecordProof>,
-    /// Core's verdict: every step, and the record or the first failure.
-    pub verdict: Verdict,
-    /// The trusted validator set of the proof's block epoch, when the client knows it (for the
-    /// picture of signers vs validators).
-    pub validators: Option<ValidatorSet>,
-    /// What happened to the charter the rules were checked against.
-    pub charter: CharterUse,
-}
-
-/// The charter used for the rules step.
-#[derive(Clone, Debug)]
-pub enum CharterUse {
-    /// None was given.
-    NotSupplied,
-    /// The scenario's record 0, itself verified by the light client (block height).
-    Verified {
-        /// The block its proof was anchored in.
-        block: u64,
-    },
-    /// Pasted by the person; its signature is checked by the rules step, its being the scenario's
-    /// genesis record is their claim.
-    Pasted,
-    /// It could not be verified as the scenario's record 0, so it was not used.
-    Unverified(String),
-}
-
-/// Verifies proof bytes (a receipt's bytes, or `/records/{i}?format=bytes`).
-pub fn check_bytes(
-    client: &mut LightClient,
-    bytes: &[u8],
-    charter: Option<(&Charter, CharterUse)>,
-) -> Checked {
-    match receipt::from_bytes(bytes) {
-        Ok(p) => check_proof(client, p, charter),
-        Err(e) => undecodable(&e),
-    }
-}
-
-/// Verifies a base64url receipt (surrounding whitespace is ignored).
-pub fn check_receipt(
-    client: &mut LightClient,
-    text: &str,
-    charter: Option<(&Charter, CharterUse)>,
-) -> Checked {
-    match receipt::from_base64url(text) {
-        Ok(p) => check_proof(client, p, charter),
-        Err(e) => undecodable(&e),
-    }
-}
-
-fn undecodable(e: &trustchain_core::encoding::DecodeError) -> Checked {
-    Checked {
-        proof: None,
-        verdict: Verdict::undecodable(e),
-        validators: None,
-        charter: CharterUse::NotSupplied,
-    }
-}
-
-/// Verifies a decoded proof with the light client.
-pub fn check_proof(
-    client: &mut LightClient,
-    proof: RecordProof,
-    charter: Option<(&Charter, CharterUse)>,
-) -> Checked {
-    let (charter, used) = match charter {
-        Some((c, u)) => (Some(c), u),
-        None => (None, CharterUse::NotSupplied),
-    };
-    let verdict = client.verify_record(&proof, charter);
-    let validators = client.validators(proof.header.epoch).cloned();
-    Checked {
-        proof: Some(proof),
-        verdict,
-        validators,
-        charter: used,
-    }
-}
-
-/// Verifies a scenario's record 0 and, when it verifies and is a charter of that scenario,
-/// returns it for checking the other records' rules, with the block that anchors it and the
-/// anchored checkpoint its proof verified (against which listed records are checked).
-pub fn verified_charter(
-    client: &mut LightClient,
-    scenario: &str,
-    bytes: &[u8],
-) -> Result<(Charter, u64, Checkpoint), String> {
-    let checked = check_bytes(client, bytes, None);
-    match (&checked.verdict.outcome, checked.proof) {
-        (Ok(rec), Some(p)) => match p.entry {
-            Entry::Charter(c) if rec.index() == 0 && c.content.scenario.as_str() == scenario => {
-                Ok((c, rec.block_height(), p.checkpoint.checkpoint))
-            }
-            _ => Err("record 0 is not this scenario's charter".into()),
-        },
-        (Err(f), _) => Err(format!("record 0 does not verify: {f}")),
-        (Ok(_), None) => Err("record 0 did not decode".into()),
-    }
-}
+pub use trustchain_core::client::{CharterUse, Checked, require_asked, without_charter};
 
 /// What this browser remembers of a scenario: the largest checkpoint it verified (kept in
 /// localStorage per chain and scenario), so the next visit can check that the scenario only
@@ -256,19 +152,10 @@ pub fn listed(
 }
 
 /// Reads a charter pasted as JSON: the charter itself, or `/v1/scenarios/{id}`'s answer (which
-/// holds it under `charter`).
+/// holds it under `charter`) — core's [`CharterJson`].
 pub fn parse_charter(text: &str) -> Result<Charter, String> {
-    #[derive(Deserialize)]
-    struct Wrapped {
-        charter: Charter,
-    }
-    let text = text.trim();
-    serde_json::from_str::<Charter>(text)
-        .or_else(|e| {
-            serde_json::from_str::<Wrapped>(text)
-                .map(|w| w.charter)
-                .map_err(|_| e)
-        })
+    serde_json::from_str::<CharterJson>(text.trim())
+        .map(CharterJson::into_charter)
         .map_err(|e| format!("not a charter: {e}"))
 }
 
@@ -313,22 +200,14 @@ pub struct NetworkSpec {
     pub checkpoint: TrustedCheckpoint,
 }
 
-/// The format's `kind`.
-pub const SPEC_KIND: &str = "trustchain/network-spec";
+pub use trustchain_core::client::api::SPEC_KIND;
 
 /// Reads a network spec with the checks of every trust input ([`checked_trust`]); its checkpoint
 /// is of its chain, and one at height 0 is the genesis block itself.
 pub fn parse_spec(text: &str) -> Result<NetworkSpec, String> {
-    #[derive(Deserialize)]
-    struct Json {
-        kind: String,
-        version: u32,
-        chain_id: String,
-        genesis: Hash,
-        checkpoint: TrustedCheckpoint,
-    }
     let bad = |what: String| format!("not a Trustchain network spec: {what}");
-    let j: Json = serde_json::from_str(text.trim()).map_err(|e| bad(e.to_string()))?;
+    let j: trustchain_core::client::api::NetworkSpec =
+        serde_json::from_str(text.trim()).map_err(|e| bad(e.to_string()))?;
     if j.kind != SPEC_KIND || j.version != 1 {
         return Err(bad(format!("kind {:?} version {}", j.kind, j.version)));
     }
@@ -346,51 +225,6 @@ pub fn parse_spec(text: &str) -> Result<NetworkSpec, String> {
         genesis: j.genesis,
         checkpoint,
     })
-}
-
-/// The record a proof is of must be the one the page asked for (`scenario`, `index` of its URL):
-/// a relay answering another record's valid proof must not make the page show that record as the
-/// one asked for. A mismatch turns the verdict into a failure of the decode step (the answer is
-/// not the proof asked for), whatever the other steps said.
-pub fn require_asked(mut checked: Checked, scenario: &str, index: u64) -> Checked {
-    let Some(p) = &checked.proof else {
-        return checked;
-    };
-    let (got_s, got_i) = (p.entry.scenario().as_str(), p.inclusion.index);
-    if got_s == scenario && got_i == index {
-        return checked;
-    }
-    let reason = format!(
-        "asked for record {index} of {scenario}, the relay answered with a proof of record {got_i} of {got_s}"
-    );
-    checked.verdict = fail(checked.verdict, Step::Decode, reason);
-    checked
-}
-
-/// No charter, no green: a record (other than the charter itself) whose scenario's charter could
-/// not be verified is not verified — its schema and rules were never checked. A verdict that
-/// passed every step fails at the rules step, naming why.
-pub fn without_charter(verdict: Verdict, why: &str) -> Verdict {
-    if verdict.outcome.is_err() {
-        return verdict;
-    }
-    fail(
-        verdict,
-        Step::Rules,
-        format!(
-            "the scenario's charter (record 0) was not verified ({why}), so the record's schema and rules were not checked"
-        ),
-    )
-}
-
-/// Marks `step` failed (with `reason`) and the verdict not verified.
-fn fail(mut verdict: Verdict, step: Step, reason: String) -> Verdict {
-    for r in verdict.steps.iter_mut().filter(|r| r.step == step) {
-        r.status = StepStatus::Failed;
-        r.detail = reason.clone();
-    }
-    verdict.outcome = Err(Failure { step, reason });
-    verdict
 }
 
 /// The report of one step of a verdict (core reports every step).
@@ -545,9 +379,13 @@ pub fn check_consistency(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use trustchain_core::chain::validators::ValidatorSet;
+    use trustchain_core::client::Shell;
     use trustchain_core::crypto::hash::Hash;
     use trustchain_core::merkle::log::{MemoryLog, leaf_hash};
     use trustchain_core::scenario::checkpoint::Checkpoint;
+    use trustchain_core::verify::proof::Failure;
+    use trustchain_core::verify::receipt;
 
     fn key(b: u8) -> ed25519_dalek::SigningKey {
         ed25519_dalek::SigningKey::from_bytes(&[b; 32])
@@ -726,6 +564,7 @@ mod tests {
             },
             validators: None,
             charter: CharterUse::NotSupplied,
+            rules_charter: None,
         };
         // Without a proof there is nothing to compare; a failed verdict stays failed.
         let same = require_asked(checked.clone(), "demo/budget", 1);
@@ -742,23 +581,20 @@ mod tests {
                 .unwrap_err()
                 .starts_with("not a charter")
         );
-        let undecodable = check_receipt(
-            &mut LightClient::new(TrustedCheckpoint {
-                chain_id: "x".into(),
-                height: 0,
-                block: Hash::ZERO,
-                validators: ValidatorSet::new(
-                    0,
-                    vec![trustchain_core::chain::validators::Validator {
-                        key: trustchain_core::crypto::PublicKey::of(&key(1)),
-                        weight: 1,
-                    }],
-                )
-                .unwrap(),
-            }),
-            "not a receipt!",
-            None,
-        );
+        let undecodable = Shell::new(TrustedCheckpoint {
+            chain_id: "x".into(),
+            height: 0,
+            block: Hash::ZERO,
+            validators: ValidatorSet::new(
+                0,
+                vec![trustchain_core::chain::validators::Validator {
+                    key: trustchain_core::crypto::PublicKey::of(&key(1)),
+                    weight: 1,
+                }],
+            )
+            .unwrap(),
+        })
+        .check(receipt::from_base64url("not a receipt!"), None);
         assert_eq!(undecodable.verdict.failed_step(), Some(Step::Decode));
         assert_eq!(
             status(&undecodable.verdict, Step::Certificate),

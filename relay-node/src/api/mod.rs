@@ -22,16 +22,20 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::WatchStream;
+use trustchain_core::client::api::{
+    self as answers, CertifiedBlockJson, HeadInfo, RecordItem, ScenarioSummary,
+};
 use trustchain_core::encoding::value::ScenarioId;
 use trustchain_core::encoding::{Decode, Encode};
 use trustchain_core::scenario::charter::Charter;
 use trustchain_core::scenario::contract::Contract;
+use trustchain_core::scenario::entry::Entry;
 use trustchain_core::verify::receipt;
 
 use crate::ingest::{Ingest, IngestError};
 use crate::metrics::Metrics;
 use crate::query::{QueryError, QueryErrorKind, consistency_proof, record_proof};
-use crate::store::{Store, StoreError};
+use crate::store::{EncodedEntry, Store, StoreError};
 use trustchain_core::chain::state::ChainSnapshot;
 
 /// Largest request body.
@@ -330,12 +334,16 @@ async fn count_requests(
     res
 }
 
-#[derive(Serialize)]
-struct HeadInfo {
-    height: u64,
-    hash: String,
-    time_ms: u64,
-    moved: u32,
+/// A typed answer (`trustchain_core::client::api`) as JSON, rendered through
+/// `serde_json::Value` as the API always was (object keys sorted at every depth).
+fn typed<T: Serialize>(answer: &T) -> ApiResult<Json<serde_json::Value>> {
+    serde_json::to_value(answer).map(Json).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "encoding",
+            format!("cannot encode the answer: {e}"),
+        )
+    })
 }
 
 fn head_info(s: &ChainSnapshot) -> HeadInfo {
@@ -385,32 +393,32 @@ async fn index(State(s): State<AppState>) -> ApiResult<axum::response::Html<Stri
 async fn status(State(s): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
     let snap = s.chain.borrow().clone();
     let scenarios = s.store.read()?.scenarios()?.len();
-    Ok(Json(serde_json::json!({
-        "software": concat!("trustchain-relay ", env!("CARGO_PKG_VERSION")),
-        "mode": s.mode,
-        "chain_id": snap.chain_id(),
-        "head": head_info(&snap),
-        "epoch": snap.validators.epoch,
-        "validators": snap.validators.validators.len(),
-        "scenarios": scenarios,
-        "block_interval_ms": s.block_interval.as_millis() as u64,
-        "uptime_s": s.started.elapsed().as_secs(),
-        "contracts_accepted": s.metrics.contracts_accepted.get(),
-        "peer_id": s.p2p.as_ref().map(|p| p.peer_id.to_string()),
-        "browser_addresses": s.p2p.as_ref().map(|p| p.addresses()).unwrap_or_default(),
-    })))
+    typed(&answers::Status {
+        software: concat!("trustchain-relay ", env!("CARGO_PKG_VERSION")).to_string(),
+        mode: s.mode.to_string(),
+        chain_id: snap.chain_id().to_string(),
+        head: head_info(&snap),
+        epoch: snap.validators.epoch,
+        validators: snap.validators.validators.len() as u64,
+        scenarios: scenarios as u64,
+        block_interval_ms: s.block_interval.as_millis() as u64,
+        uptime_s: s.started.elapsed().as_secs(),
+        contracts_accepted: s.metrics.contracts_accepted.get(),
+        peer_id: s.p2p.as_ref().map(|p| p.peer_id.to_string()),
+        browser_addresses: s.p2p.as_ref().map(|p| p.addresses()).unwrap_or_default(),
+    })
 }
 
 /// How a browser finds this relay: its chain, peer id and libp2p addresses (WebRTC-direct with
 /// the certificate hash, WebSocket).
-async fn well_known(State(s): State<AppState>) -> Json<serde_json::Value> {
+async fn well_known(State(s): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
     let snap = s.chain.borrow().clone();
-    Json(serde_json::json!({
-        "chain_id": snap.chain_id(),
-        "protocol": trustchain_core::verify::wire::PROTOCOL,
-        "peer_id": s.p2p.as_ref().map(|p| p.peer_id.to_string()),
-        "addresses": s.p2p.as_ref().map(|p| p.addresses()).unwrap_or_default(),
-    }))
+    typed(&answers::WellKnown {
+        chain_id: snap.chain_id().to_string(),
+        protocol: trustchain_core::verify::wire::PROTOCOL.to_string(),
+        peer_id: s.p2p.as_ref().map(|p| p.peer_id.to_string()),
+        addresses: s.p2p.as_ref().map(|p| p.addresses()).unwrap_or_default(),
+    })
 }
 
 async fn trust(
@@ -434,26 +442,18 @@ async fn network_spec(State(s): State<AppState>) -> ApiResult<Response> {
         .block(0)?
         .map(|b| b.header.hash())
         .ok_or_else(|| ApiError::not_found("no genesis block yet"))?;
-    let body = serde_json::json!({
-        "kind": "trustchain/network-spec",
-        "version": 1,
-        "chain_id": snap.chain_id(),
-        "genesis": genesis,
-        "checkpoint": snap.trust(),
-    });
+    let body = typed(&answers::NetworkSpec {
+        kind: answers::SPEC_KIND.to_string(),
+        version: 1,
+        chain_id: snap.chain_id().to_string(),
+        genesis,
+        checkpoint: snap.trust(),
+    })?;
     Ok((
         [(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))],
-        Json(body),
+        body,
     )
         .into_response())
-}
-
-#[derive(Serialize)]
-struct ScenarioSummary {
-    id: ScenarioId,
-    title: String,
-    size: u64,
-    anchored_size: u64,
 }
 
 /// Scenarios listed per page by default.
@@ -529,14 +529,28 @@ async fn overlay(State(s): State<AppState>) -> ApiResult<Json<serde_json::Value>
         ));
     };
     let o = rx.borrow().clone();
-    Ok(Json(serde_json::json!({
-        "overlay": *o,
-        "this_relay": {
-            "key": me,
-            "hub": o.is_hub(me),
-            "links": o.links(me),
+    typed(&answers::OverlayInfo {
+        overlay: answers::Overlay {
+            epoch: o.epoch,
+            seed: o.seed,
+            regions: o
+                .regions
+                .iter()
+                .map(|(name, r)| {
+                    let region = answers::OverlayRegion {
+                        members: r.members.clone(),
+                        hubs: r.hubs.clone(),
+                    };
+                    (name.clone(), region)
+                })
+                .collect(),
         },
-    })))
+        this_relay: answers::OverlayPlace {
+            key: *me,
+            hub: o.is_hub(me),
+            links: o.links(me),
+        },
+    })
 }
 
 async fn create_scenario(
@@ -601,15 +615,15 @@ async fn scenario(
     let head = snap.checkpoints.get(&id);
     // A scenario kept here as a replica names its home (which takes its writes).
     let home = view.home(&id)?;
-    Ok(Json(serde_json::json!({
-        "id": id,
-        "size": size,
-        "role": if home.is_some() { "replica" } else { "home" },
-        "home": home,
-        "charter": charter,
-        "head_checkpoint": head,
-        "anchored_in_block": head.map(|_| snap.head.header.height),
-    })))
+    typed(&answers::ScenarioInfo {
+        size,
+        role: if home.is_some() { "replica" } else { "home" }.to_string(),
+        home,
+        charter,
+        head_checkpoint: head.cloned(),
+        anchored_in_block: head.map(|_| snap.head.header.height),
+        id,
+    })
 }
 
 async fn interface(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
@@ -665,10 +679,11 @@ async fn submit(
             OneOrMany::Many(v) => v,
             OneOrMany::One(c) => vec![*c],
         };
-        for (i, c) in contracts.iter().enumerate() {
-            canonical_round_trip(c, &format!("contract {i}"))?;
-        }
         contracts
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| encode_checked(c, &format!("contract {i}")))
+            .collect::<ApiResult<Vec<_>>>()?
     };
     if contracts.is_empty() {
         return Err(ApiError::bad_request(
@@ -701,12 +716,36 @@ async fn submit(
             }
         }
     }
-    let accepted = s.ingest.submit(id, contracts).await?;
+    let accepted = s.ingest.submit_encoded(id, contracts).await?;
     Ok((StatusCode::CREATED, Json(accepted)))
 }
 
-/// Reads a canonical batch (count, then contracts), bounded like every other decoder.
-fn decode_batch(body: &[u8]) -> ApiResult<Vec<Contract>> {
+/// A contract accepted from JSON, encoded once — as the entry the store holds — and checked like
+/// [`canonical_round_trip`] (its bytes decode back to it under the decoding limits); the bytes
+/// go on to the store and the replicas as they are.
+fn encode_checked(c: Contract, what: &str) -> ApiResult<EncodedEntry> {
+    let e = EncodedEntry::new(Entry::Contract(c));
+    let Entry::Contract(c) = e.entry() else {
+        unreachable!("encoded as a contract")
+    };
+    // The entry's bytes are its tag, then the contract's.
+    match Contract::from_bytes(&e.bytes()[1..]) {
+        Ok(back) if &back == c => Ok(e),
+        Ok(_) => Err(ApiError::bad_request(
+            "not_canonical",
+            format!("{what} changes under canonical encoding (e.g. -0 decimals)"),
+        )),
+        Err(err) => Err(ApiError::bad_request(
+            "limits_exceeded",
+            format!("{what} breaks an encoding limit: {err}"),
+        )),
+    }
+}
+
+/// Reads a canonical batch (count, then contracts), bounded like every other decoder; each
+/// contract keeps its bytes (as the entry the store holds: its tag, then the contract's bytes as
+/// sent — the decoder accepts only canonical encodings), so it is never encoded again.
+fn decode_batch(body: &[u8]) -> ApiResult<Vec<EncodedEntry>> {
     use trustchain_core::encoding::{Limits, Reader};
     let limits = Limits {
         max_total: MAX_BODY_BYTES,
@@ -720,11 +759,29 @@ fn decode_batch(body: &[u8]) -> ApiResult<Vec<Contract>> {
     };
     let mut r = Reader::new(body, limits).map_err(bad)?;
     // Every contract is more than 100 bytes, which bounds the count by the body's size.
+    let n = r
+        .len("contracts", crate::ingest::MAX_BATCH as u32 + 1, 100)
+        .map_err(bad)?;
     let contracts = r
-        .seq::<Contract>("contracts", crate::ingest::MAX_BATCH as u32 + 1, 100)
+        .nested(|r| {
+            let mut v = Vec::with_capacity(n);
+            for _ in 0..n {
+                let from = body.len() - r.remaining();
+                let c = Contract::decode(r)?;
+                let to = body.len() - r.remaining();
+                let mut bytes = Vec::with_capacity(1 + to - from);
+                bytes.push(1); // Entry::Contract's tag
+                bytes.extend_from_slice(&body[from..to]);
+                v.push((c, bytes));
+            }
+            Ok(v)
+        })
         .map_err(bad)?;
     r.finish().map_err(bad)?;
-    Ok(contracts)
+    Ok(contracts
+        .into_iter()
+        .map(|(c, bytes)| EncodedEntry::from_parts(Entry::Contract(c), bytes))
+        .collect())
 }
 
 #[derive(Deserialize)]
@@ -780,13 +837,20 @@ async fn records(
         if let Some(m) = s.misbehave {
             m.apply_listed(&mut entry);
         }
-        items.push(serde_json::json!({
-            "index": index, "anchored": index < anchored, "entry": entry, "inclusion": inclusion,
-        }));
+        items.push(RecordItem {
+            index,
+            anchored: index < anchored,
+            entry,
+            inclusion,
+        });
     }
-    Ok(Json(serde_json::json!({
-        "scenario": id, "size": size, "anchored_size": anchored, "from": from, "records": items,
-    })))
+    typed(&answers::RecordsPage {
+        scenario: id,
+        size,
+        anchored_size: anchored,
+        from,
+        records: items,
+    })
 }
 
 #[derive(Deserialize)]
@@ -813,17 +877,14 @@ async fn record(
             receipt::to_bytes(&proof),
         )
             .into_response()),
-        None | Some("json") => {
-            let entry = proof.entry.clone();
-            Ok(Json(serde_json::json!({
-                "scenario": id,
-                "index": index,
-                "entry": entry,
-                "proof": proof,
-                "receipt": receipt::to_base64url(&proof),
-            }))
-            .into_response())
-        }
+        None | Some("json") => Ok(typed(&answers::RecordAnswer {
+            scenario: id,
+            index,
+            entry: proof.entry.clone(),
+            receipt: receipt::to_base64url(&proof),
+            proof,
+        })?
+        .into_response()),
         Some(other) => Err(ApiError::bad_request(
             "bad_format",
             format!("unknown format {other:?}; use json, receipt or bytes"),
@@ -846,10 +907,12 @@ async fn checkpoints(
     let view = s.store.read()?;
     view.size(&id)?
         .ok_or_else(|| ApiError::not_found(format!("no scenario {id} on this relay")))?;
-    let cps = view.checkpoints(&id, q.from.unwrap_or(0), q.limit.unwrap_or(100).min(500))?;
-    Ok(Json(
-        serde_json::json!({ "scenario": id, "checkpoints": cps }),
-    ))
+    let checkpoints =
+        view.checkpoints(&id, q.from.unwrap_or(0), q.limit.unwrap_or(100).min(500))?;
+    typed(&answers::Checkpoints {
+        scenario: id,
+        checkpoints,
+    })
 }
 
 #[derive(Deserialize)]
@@ -866,9 +929,12 @@ async fn consistency(
     let id = scenario_id(&id)?;
     let snap = s.chain.borrow().clone();
     let (from, to, proof) = consistency_proof(&s.store, &snap, &id, q.from, q.to)?;
-    Ok(Json(serde_json::json!({
-        "scenario": id, "from": from, "to": to, "proof": proof,
-    })))
+    typed(&answers::Consistency {
+        scenario: id,
+        from,
+        to,
+        proof,
+    })
 }
 
 /// `?format=bytes`: the block with its certificate as the canonical bytes of
@@ -883,10 +949,16 @@ fn block_answer(
     header: trustchain_core::chain::block::BlockHeader,
     certificate: trustchain_core::chain::block::CommitCertificate,
     format: Option<&str>,
-    json: impl FnOnce() -> serde_json::Value,
 ) -> ApiResult<Response> {
     match format {
-        None | Some("json") => Ok(Json(json()).into_response()),
+        None | Some("json") => Ok(typed(&answers::Block {
+            hash: header.hash(),
+            block: CertifiedBlockJson {
+                header,
+                certificate,
+            },
+        })?
+        .into_response()),
         Some("bytes") => Ok((
             [(header::CONTENT_TYPE, "application/octet-stream")],
             trustchain_core::verify::wire::Response::Block {
@@ -906,12 +978,7 @@ fn block_answer(
 async fn head(State(s): State<AppState>, Query(q): Query<BlockQuery>) -> ApiResult<Response> {
     let snap = s.chain.borrow().clone();
     let b = &snap.head;
-    block_answer(
-        b.header.clone(),
-        b.certificate.clone(),
-        q.format.as_deref(),
-        || serde_json::json!({ "hash": snap.head_hash, "block": snap.head }),
-    )
+    block_answer(b.header.clone(), b.certificate.clone(), q.format.as_deref())
 }
 
 async fn block(
@@ -924,13 +991,7 @@ async fn block(
         .read()?
         .block(height)?
         .ok_or_else(|| ApiError::not_found(format!("no block at height {height} yet")))?;
-    let (h, c) = (b.header.clone(), b.certificate.clone());
-    block_answer(
-        h,
-        c,
-        q.format.as_deref(),
-        || serde_json::json!({ "hash": b.header.hash(), "block": b }),
-    )
+    block_answer(b.header, b.certificate, q.format.as_deref())
 }
 
 async fn epochs(State(s): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
@@ -939,9 +1000,10 @@ async fn epochs(State(s): State<AppState>) -> ApiResult<Json<serde_json::Value>>
     // Every hand-over so far (epochs of a dev relay never change): a light client follows them
     // from the epoch it trusts. A long-lived network will want `?from=` paging here.
     let changes = view.epoch_changes(1, usize::MAX)?;
-    Ok(Json(
-        serde_json::json!({ "epochs": sets, "changes": changes }),
-    ))
+    typed(&answers::Epochs {
+        epochs: sets,
+        changes,
+    })
 }
 
 /// `GET /v1/main/beacon`: every finished beacon round (docs/beacon.md) with the hand-over block

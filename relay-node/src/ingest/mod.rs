@@ -17,7 +17,8 @@ use trustchain_core::scenario::rules::{Lookup, RecordLookup};
 
 use crate::metrics::Metrics;
 use crate::store::{
-    ENTRIES, HOMES, LOG_NODES, NONCES, REFS, SIZES, Store, StoreError, TableNodes, ref_digest,
+    ENTRIES, EncodedEntry, HOMES, LOG_NODES, NONCES, REFS, SIZES, Store, StoreError, TableNodes,
+    ref_digest,
 };
 
 /// Most contracts in one request.
@@ -27,8 +28,18 @@ pub const MAX_GROUP: usize = 8192;
 
 /// Contracts whose author signatures were checked (only [`Ingest::submit`] makes one), so the
 /// single writer thread spends no time on signatures: they are checked on the callers' threads,
-/// on every core.
-pub struct Verified(Vec<Contract>);
+/// on every core. Each carries its canonical entry bytes (`Entry::Contract`), encoded or read
+/// once where it entered the relay: the writer stores and hashes them as they are.
+pub struct Verified(Vec<(Contract, Vec<u8>)>);
+
+/// A contract with its canonical entry bytes (the `Entry::Contract` encoding).
+fn encoded(c: Contract) -> (Contract, Vec<u8>) {
+    let (entry, bytes) = EncodedEntry::new(Entry::Contract(c)).into_parts();
+    let Entry::Contract(c) = entry else {
+        unreachable!("encoded as a contract")
+    };
+    (c, bytes)
+}
 
 /// What the writer is asked to do.
 pub enum Command {
@@ -192,7 +203,30 @@ impl Ingest {
         scenario: ScenarioId,
         contracts: Vec<Contract>,
     ) -> Result<Accepted, IngestError> {
-        self.append(scenario, contracts, None).await
+        self.append(scenario, contracts.into_iter().map(encoded).collect(), None)
+            .await
+    }
+
+    /// Appends contracts already in their canonical form (as the HTTP API decoded or checked
+    /// them), so they are never encoded again; resolves after the durable commit. An entry that
+    /// is not a contract is refused.
+    pub async fn submit_encoded(
+        &self,
+        scenario: ScenarioId,
+        contracts: Vec<EncodedEntry>,
+    ) -> Result<Accepted, IngestError> {
+        let mut out = Vec::with_capacity(contracts.len());
+        for (item, e) in contracts.into_iter().enumerate() {
+            match e.into_parts() {
+                (Entry::Contract(c), bytes) => out.push((c, bytes)),
+                (Entry::Charter(_), _) => {
+                    return Err(IngestError::BadCharter(format!(
+                        "item {item} is a charter, not a contract"
+                    )));
+                }
+            }
+        }
+        self.append(scenario, out, None).await
     }
 
     /// Appends, as a replica, what the home of `scenario` sent: entries from index `start`
@@ -203,14 +237,14 @@ impl Ingest {
         home: PublicKey,
         scenario: ScenarioId,
         start: u64,
-        entries: Vec<Entry>,
+        entries: Vec<EncodedEntry>,
     ) -> Result<u64, IngestError> {
-        let mut entries = entries.into_iter().peekable();
+        let mut entries = entries.into_iter().map(EncodedEntry::into_parts).peekable();
         let mut size = start;
         if start == 0
-            && let Some(Entry::Charter(_)) = entries.peek()
+            && let Some((Entry::Charter(_), _)) = entries.peek()
         {
-            let Some(Entry::Charter(charter)) = entries.next() else {
+            let Some((Entry::Charter(charter), _)) = entries.next() else {
                 unreachable!("peeked")
             };
             if charter.content.scenario != scenario {
@@ -224,8 +258,8 @@ impl Ingest {
         let mut contracts = Vec::new();
         for (item, e) in entries.enumerate() {
             match e {
-                Entry::Contract(c) => contracts.push(c),
-                Entry::Charter(_) => {
+                (Entry::Contract(c), bytes) => contracts.push((c, bytes)),
+                (Entry::Charter(_), _) => {
                     return Err(IngestError::BadCharter(format!(
                         "entry {} is a second charter",
                         size + item as u64
@@ -233,11 +267,10 @@ impl Ingest {
                 }
             }
         }
-        for chunk in contracts.chunks(MAX_BATCH) {
-            size = self
-                .append(scenario.clone(), chunk.to_vec(), Some(size))
-                .await?
-                .size;
+        let mut contracts = contracts.into_iter().peekable();
+        while contracts.peek().is_some() {
+            let chunk: Vec<_> = contracts.by_ref().take(MAX_BATCH).collect();
+            size = self.append(scenario.clone(), chunk, Some(size)).await?.size;
         }
         Ok(size)
     }
@@ -245,16 +278,16 @@ impl Ingest {
     async fn append(
         &self,
         scenario: ScenarioId,
-        contracts: Vec<Contract>,
+        contracts: Vec<(Contract, Vec<u8>)>,
         at: Option<u64>,
     ) -> Result<Accepted, IngestError> {
         if contracts.len() > MAX_BATCH {
             return Err(IngestError::BatchTooLarge(contracts.len()));
         }
-        for (item, c) in contracts.iter().enumerate() {
+        for (item, (_, bytes)) in contracts.iter().enumerate() {
             // The entry (a tag byte and the contract) must decode under the limits every reader
             // uses, or it could be acknowledged and then never served nor proven.
-            let size = 1 + c.to_bytes().len();
+            let size = bytes.len();
             if size > ENTRY_LIMIT {
                 return Err(IngestError::TooLarge {
                     item,
@@ -347,13 +380,13 @@ fn check_charter(charter: &Charter) -> Result<(), IngestError> {
 
 /// Checks every author signature of a request: one batch, and on failure each alone to name the
 /// culprit.
-fn verify_signatures(contracts: Vec<Contract>) -> Result<Verified, IngestError> {
-    let items: Vec<_> = contracts.iter().map(|c| c.signature_item()).collect();
+fn verify_signatures(contracts: Vec<(Contract, Vec<u8>)>) -> Result<Verified, IngestError> {
+    let items: Vec<_> = contracts.iter().map(|(c, _)| c.signature_item()).collect();
     match verify_batch(&items) {
         Ok(()) => Ok(Verified(contracts)),
         Err((item, _)) => Err(IngestError::BadSignature {
             item,
-            author: contracts[item].content.author,
+            author: contracts[item].0.content.author,
         }),
     }
 }
@@ -525,9 +558,8 @@ impl Writer {
                                 Err(e) => Err(e),
                                 Ok(()) => {
                                     let mut size = start;
-                                    for c in &contracts {
-                                        let bytes = Entry::Contract(c.clone()).to_bytes();
-                                        append(&mut entries, &mut nodes, &scenario, size, &bytes)?;
+                                    for (c, bytes) in &contracts {
+                                        append(&mut entries, &mut nodes, &scenario, size, bytes)?;
                                         nonces.insert(
                                             (
                                                 scenario.as_str(),
@@ -660,7 +692,7 @@ impl Writer {
     fn check_contracts<N, R>(
         &self,
         scenario: &ScenarioId,
-        contracts: &[Contract],
+        contracts: &[(Contract, Vec<u8>)],
         nonces: &N,
         refs: &R,
     ) -> Result<(), IngestError>
@@ -675,7 +707,7 @@ impl Writer {
         let charter = &rules.charter;
         let mut seen_nonces: HashSet<(PublicKey, u64)> = HashSet::new();
         let mut pending: HashSet<[u8; 32]> = HashSet::new();
-        for (item, c) in contracts.iter().enumerate() {
+        for (item, (c, _)) in contracts.iter().enumerate() {
             let k = &c.content;
             let used = nonces
                 .get((scenario.as_str(), k.author.as_bytes().as_slice(), k.nonce))

@@ -27,10 +27,9 @@ use trustchain_core::crypto::{PublicKey, sign};
 use trustchain_core::encoding::value::ScenarioId;
 use trustchain_core::encoding::{Decode, DecodeError, Encode, Limits, Reader, Writer};
 use trustchain_core::scenario::checkpoint::{Checkpoint, ReplicaSignature};
-use trustchain_core::scenario::entry::Entry;
 
 use crate::ingest::{Ingest, IngestError};
-use crate::store::Store;
+use crate::store::{EncodedEntry, Store};
 use trustchain_core::chain::state::ChainSnapshot;
 
 /// Most entries one [`ReplicaRequest::Append`] carries.
@@ -60,8 +59,9 @@ pub enum ReplicaRequest {
         checkpoint: Checkpoint,
         /// Index of the first entry.
         start: u64,
-        /// Entries `start..start + len`, oldest first.
-        entries: Vec<Entry>,
+        /// Entries `start..start + len`, oldest first, with their canonical bytes (sent as the
+        /// home stored them, appended by the replica as received: never encoded again).
+        entries: Vec<EncodedEntry>,
     },
 }
 
@@ -112,7 +112,7 @@ impl Encode for ReplicaRequest {
                 w.u64(*start);
                 w.len(entries.len());
                 for e in entries {
-                    w.bytes(&e.to_bytes());
+                    w.bytes(e.bytes());
                 }
             }
         }
@@ -131,7 +131,7 @@ impl Decode for ReplicaRequest {
                 for _ in 0..n {
                     // Each entry under the limits every reader of a stored entry uses.
                     let bytes = r.bytes("append entry", MAX_ENTRY)?;
-                    entries.push(Entry::from_bytes_with(bytes, Limits::DEFAULT)?);
+                    entries.push(EncodedEntry::decode(bytes, Limits::DEFAULT)?);
                 }
                 Ok(ReplicaRequest::Append {
                     checkpoint,
@@ -205,8 +205,8 @@ pub fn append_from(
         let view = store.read()?;
         let want = (checkpoint.size - start).min(MAX_APPEND_ENTRIES.into());
         let mut bytes = 0;
-        for (_, e) in view.entries(&checkpoint.scenario, start, want)? {
-            let len = e.to_bytes().len() + 8;
+        for (_, e) in view.entries_encoded(&checkpoint.scenario, start, want)? {
+            let len = e.bytes().len() + 8;
             if !entries.is_empty() && bytes + len > APPEND_BYTES {
                 break;
             }
@@ -360,6 +360,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use trustchain_core::crypto::hash::Hash;
+    use trustchain_core::scenario::entry::Entry;
 
     fn checkpoint(size: u64) -> Checkpoint {
         Checkpoint {
@@ -483,7 +484,7 @@ mod tests {
         let append = |cp: Checkpoint, entries: &[Entry]| ReplicaRequest::Append {
             checkpoint: cp,
             start: 0,
-            entries: entries.to_vec(),
+            entries: entries.iter().cloned().map(EncodedEntry::new).collect(),
         };
         let now = t0 + 3;
 

@@ -15,7 +15,7 @@ use trustchain_core::chain::validators::ValidatorSet;
 use trustchain_core::crypto::PublicKey;
 use trustchain_core::crypto::hash::Hash;
 use trustchain_core::encoding::value::ScenarioId;
-use trustchain_core::encoding::{Decode, DecodeError, Encode, Writer};
+use trustchain_core::encoding::{Decode, DecodeError, Encode, Limits, Writer};
 use trustchain_core::merkle::log::{
     self, ConsistencyProof, InclusionProof, LogProofError, NodeStore,
 };
@@ -109,6 +109,52 @@ db_err!(
 
 fn corrupt(table: &'static str) -> impl FnOnce(DecodeError) -> StoreError {
     move |source| StoreError::Corrupt { table, source }
+}
+
+/// An entry with its canonical bytes, as the entries table holds them: encoded (or read) once,
+/// then carried to the log, the table and the replicas without being encoded again. The bytes
+/// are always the entry's own encoding: [`EncodedEntry::new`] encodes, [`EncodedEntry::decode`]
+/// keeps bytes that decode — and the decoder accepts only canonical encodings (core's
+/// `fuzz/fuzz_targets/decode_entry.rs` checks that every accepted input re-encodes to itself).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EncodedEntry {
+    entry: Entry,
+    bytes: Vec<u8>,
+}
+
+impl EncodedEntry {
+    /// Encodes `entry`.
+    pub fn new(entry: Entry) -> Self {
+        let bytes = entry.to_bytes();
+        EncodedEntry { entry, bytes }
+    }
+    /// Decodes `bytes` under `limits`, keeping them.
+    pub fn decode(bytes: &[u8], limits: Limits) -> Result<Self, DecodeError> {
+        let entry = Entry::from_bytes_with(bytes, limits)?;
+        debug_assert_eq!(entry.to_bytes(), bytes, "the entry decoder is canonical");
+        Ok(EncodedEntry {
+            entry,
+            bytes: bytes.to_vec(),
+        })
+    }
+    /// An entry with the bytes it was just decoded from (by a canonical decoder: they are its
+    /// encoding; checked in debug builds).
+    pub fn from_parts(entry: Entry, bytes: Vec<u8>) -> Self {
+        debug_assert_eq!(entry.to_bytes(), bytes, "the entry decoder is canonical");
+        EncodedEntry { entry, bytes }
+    }
+    /// The entry.
+    pub fn entry(&self) -> &Entry {
+        &self.entry
+    }
+    /// Its canonical bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+    /// The entry and its bytes.
+    pub fn into_parts(self) -> (Entry, Vec<u8>) {
+        (self.entry, self.bytes)
+    }
 }
 
 /// The relay's database.
@@ -282,6 +328,26 @@ impl ReadView {
         for row in t.range((scenario.as_str(), from)..(scenario.as_str(), end))? {
             let (k, v) = row?;
             let entry = Entry::from_bytes(v.value()).map_err(corrupt("entries"))?;
+            out.push((k.value().1, entry));
+        }
+        Ok(out)
+    }
+
+    /// Entries `[from, from + limit)` with their stored bytes (for replicas: sent as stored,
+    /// never encoded again).
+    pub fn entries_encoded(
+        &self,
+        scenario: &ScenarioId,
+        from: u64,
+        limit: u64,
+    ) -> Result<Vec<(u64, EncodedEntry)>, StoreError> {
+        let t = self.txn.open_table(ENTRIES)?;
+        let end = from.saturating_add(limit);
+        let mut out = Vec::new();
+        for row in t.range((scenario.as_str(), from)..(scenario.as_str(), end))? {
+            let (k, v) = row?;
+            let entry =
+                EncodedEntry::decode(v.value(), Limits::DEFAULT).map_err(corrupt("entries"))?;
             out.push((k.value().1, entry));
         }
         Ok(out)

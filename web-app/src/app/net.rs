@@ -1,11 +1,21 @@
-//! HTTP GETs with the browser's `fetch`, bounded by a timeout, and the browser's storage.
+//! HTTP GETs with the browser's `fetch`, bounded by a timeout, and the browser's storage; and a
+//! relay's HTTP API as a transport of core's light-client shell.
 
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, Request, RequestInit, RequestMode, Response};
 
-use crate::api::ApiError;
+use trustchain_core::chain::block::EpochChange;
+use trustchain_core::client::{CertifiedBlock, Transport};
+use trustchain_core::encoding::DecodeError;
+use trustchain_core::encoding::value::ScenarioId;
+use trustchain_core::verify::light_client::TrustedCheckpoint;
+use trustchain_core::verify::proof::RecordProof;
+use trustchain_core::verify::receipt;
+
+use crate::api::{ApiError, Block, Epochs, Relay};
+use crate::check;
 
 /// How long one request may take.
 const TIMEOUT_MS: u32 = 15_000;
@@ -122,4 +132,45 @@ pub fn copy(text: &str) {
 pub fn data_url(mime: &str, text: &str) -> String {
     let enc = js_sys::encode_uri_component(text);
     format!("data:{mime};charset=utf-8,{}", String::from(enc))
+}
+
+/// A relay's HTTP API (`docs/openapi.yaml`) as a transport of core's light-client shell.
+impl Transport for Relay {
+    type Error = String;
+
+    fn name(&self) -> &str {
+        self.base()
+    }
+
+    async fn trusted_checkpoint(&self) -> Result<TrustedCheckpoint, String> {
+        json(&self.url("/v1/trust"))
+            .await
+            .and_then(check::checked_trust)
+    }
+
+    async fn record_proof(
+        &self,
+        scenario: &ScenarioId,
+        index: u64,
+    ) -> Result<Result<RecordProof, DecodeError>, String> {
+        let b = bytes(&self.record(scenario.as_str(), index, "bytes")).await?;
+        Ok(receipt::from_bytes(&b))
+    }
+
+    async fn block(&self, height: Option<u64>) -> Result<CertifiedBlock, String> {
+        let url = match height {
+            None => self.url("/v1/main/head"),
+            Some(h) => self.url(&format!("/v1/main/blocks/{h}")),
+        };
+        let b: Block = json(&url).await?;
+        Ok((b.block.header, b.block.certificate))
+    }
+
+    async fn epoch_changes(&self, from_epoch: u64) -> Result<Vec<EpochChange>, String> {
+        let e: Epochs = json(&self.url("/v1/main/epochs")).await?;
+        Ok(e.changes
+            .into_iter()
+            .filter(|c| c.next.epoch >= from_epoch)
+            .collect())
+    }
 }

@@ -193,8 +193,8 @@ pub fn NetworkPage() -> impl IntoView {
                         <ul class="slist">
                             {list.into_iter().map(|s| view! {
                                 <li>
-                                    <a class="sname" href=scenario_href(&s.id)>{s.title.clone()}</a>
-                                    <code class="sid">{s.id.clone()}</code>
+                                    <a class="sname" href=scenario_href(s.id.as_str())>{s.title.clone()}</a>
+                                    <code class="sid">{s.id.to_string()}</code>
                                     <span class="muted">{fmt::thousands(s.size)} " records · "
                                         {fmt::thousands(s.anchored_size)} " anchored"</span>
                                 </li>
@@ -245,12 +245,12 @@ fn OverlayView(info: OverlayInfo) -> impl IntoView {
                 <tr>
                     <td><span class="tag">{name}</span></td>
                     <td class="num">{r.members.len()}</td>
-                    <td>{r.hubs.into_iter().map(|h| view! { <Hex value=h/> " " }).collect_view()}</td>
+                    <td>{r.hubs.into_iter().map(|h| view! { <Hex value=h.to_hex()/> " " }).collect_view()}</td>
                 </tr>
             }).collect_view()}
             </tbody>
         </table>
-        <p class="small">"This relay " <Hex value=me.key/> " is "
+        <p class="small">"This relay " <Hex value=me.key.to_hex()/> " is "
             {if me.hub { view! { <span class="pill ok">"a hub"</span> }.into_any() } else { view! { <span class="pill">"not a hub"</span> }.into_any() }}
             " this epoch and keeps " {me.links.len()} " overlay link(s)."</p>
     }

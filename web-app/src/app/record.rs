@@ -3,14 +3,14 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
+use trustchain_core::encoding::value::ScenarioId;
 use trustchain_core::verify::receipt;
 
 use super::net;
 use super::proof::{ProofPicture, Provenance, ProvenanceBox, RecordFields, VerdictBanner};
-use super::scenario::verified_charter;
 use super::state::{Ctx, TrustSource, TrustState, ctx};
 use super::ui::{ErrorBox, Loading, record_href, scenario_href};
-use crate::check::{self, CharterUse, Checked};
+use crate::check::{self, Checked};
 use crate::fmt;
 
 /// The route's view.
@@ -38,34 +38,12 @@ async fn load(c: Ctx, id: &str, index: u64) -> Result<Loaded, String> {
     let TrustState::Ready(trust) = c.trust.get_untracked() else {
         return Err("no trusted checkpoint".into());
     };
-    let api = c.api();
-    c.follow_epochs(&api).await;
-    let bytes = net::bytes(&api.record(id, index, "bytes")).await?;
-    // The rules are checked against the charter only once the charter is itself verified.
-    let charter = if index == 0 {
-        None
-    } else {
-        Some(verified_charter(c, id).await)
-    };
-    let checked = c
-        .with_client(|lc| match &charter {
-            Some(Ok((ch, block, _))) => check::check_bytes(
-                lc,
-                &bytes,
-                Some((ch, CharterUse::Verified { block: *block })),
-            ),
-            Some(Err(e)) => {
-                // No charter, no green: the record's rules were never checked.
-                let mut r = check::check_bytes(lc, &bytes, None);
-                r.verdict = check::without_charter(r.verdict, e);
-                r.charter = CharterUse::Unverified(e.clone());
-                r
-            }
-            None => check::check_bytes(lc, &bytes, None),
-        })
-        .ok_or("no trusted checkpoint")?;
-    // The proof must be of the record this page's URL names.
-    let checked = check::require_asked(checked, id, index);
+    // Core's shell: epochs followed, the charter verified as record 0 first (no charter, no
+    // green), and the proof must be of the record this page's URL names.
+    let sid = ScenarioId::new(id).map_err(|e| e.to_string())?;
+    let shell = c.shell().ok_or("no trusted checkpoint")?;
+    let checked = shell.fetch_and_verify(&c.api(), &sid, index).await?;
+    c.client_version.update(|v| *v += 1);
     let receipt = checked.proof.as_ref().map(receipt::to_base64url);
     let (trust_text, first_use) = match &trust.source {
         TrustSource::Pinned => (
@@ -98,7 +76,7 @@ async fn load(c: Ctx, id: &str, index: u64) -> Result<Loaded, String> {
     Ok(Loaded {
         checked,
         provenance: Provenance {
-            source: api.record(id, index, "bytes"),
+            source: c.api().record(id, index, "bytes"),
             trust: trust_text,
             first_use,
             at_ms: net::now_ms(),

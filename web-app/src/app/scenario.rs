@@ -35,10 +35,11 @@ pub fn ScenarioPage() -> impl IntoView {
 /// Verifies the scenario's record 0 with the light client: the charter to render and check
 /// rules against, with the block it was verified in.
 pub async fn verified_charter(c: Ctx, id: &str) -> Result<(Charter, u64, Checkpoint), String> {
-    c.follow_epochs(&c.api()).await;
-    let bytes = net::bytes(&c.api().record(id, 0, "bytes")).await?;
-    c.with_client(|lc| check::verified_charter(lc, id, &bytes))
-        .unwrap_or_else(|| Err("no trusted checkpoint".into()))
+    let sid = ScenarioId::new(id).map_err(|e| e.to_string())?;
+    let shell = c.shell().ok_or("no trusted checkpoint")?;
+    let v = shell.verified_charter(&c.api(), &sid).await;
+    c.client_version.update(|n| *n += 1);
+    v.map(|v| (v.charter, v.block, v.checkpoint.checkpoint))
 }
 
 /// A scenario.
@@ -147,11 +148,11 @@ pub fn Scenario(id: String) -> impl IntoView {
             None => view! { <Loading what="Loading the scenario…"/> }.into_any(),
             Some(Err(e)) => view! { <ErrorBox message=e/> }.into_any(),
             Some(Ok(i)) => {
-                let title = i.charter.as_ref().map(|c| c.content.title.clone()).unwrap_or_else(|| i.id.clone());
+                let title = i.charter.as_ref().map(|c| c.content.title.clone()).unwrap_or_else(|| i.id.to_string());
                 let anchored = i.head_checkpoint.as_ref().map_or(0, |c| c.checkpoint.size);
                 view! {
                     <section class="hero slim">
-                        <p class="eyebrow">"Scenario " <code>{i.id.clone()}</code></p>
+                        <p class="eyebrow">"Scenario " <code>{i.id.to_string()}</code></p>
                         <h1 id="scenario-title">{title}</h1>
                         <div class="stats inline">
                             <div class="stat"><span class="label">"records"</span><span class="value">{fmt::thousands(i.size)}</span>
@@ -167,8 +168,8 @@ pub fn Scenario(id: String) -> impl IntoView {
                                         <span class="sub">"as the relay says (not verified yet)"</span>
                                     }.into_any(),
                                 }}</div>
-                            {i.role.clone().map(|role| {
-                                let home = i.home.clone();
+                            {Some(i.role.clone()).map(|role| {
+                                let home = i.home.map(|h| h.to_hex());
                                 view! {
                                     <div class="stat" id="scenario-role"><span class="label">"kept on this relay as"</span>
                                         <span class="value">{if role == "replica" { "a replica" } else { "its home" }}</span>
@@ -605,16 +606,15 @@ async fn consistency(c: Ctx, id: &str, from: u64, to: u64) -> Result<Consistency
     // Tie the later checkpoint to a certified block: the checkpoint of a record proof the light
     // client verifies now (proofs are built on the latest anchored checkpoint). Fetched first, so
     // "latest" means exactly that checkpoint even while the scenario keeps growing.
-    c.follow_epochs(&c.api()).await;
-    let anchored = match net::bytes(&c.api().record(id, 0, "bytes")).await {
-        Ok(b) => c
-            .with_client(|lc| check::check_bytes(lc, &b, None))
-            .and_then(|ch| match (ch.verdict.outcome, ch.proof) {
-                (Ok(v), Some(p)) => Some((p.checkpoint, v.block_height())),
-                _ => None,
-            }),
-        Err(_) => None,
+    let anchored = match c.shell() {
+        Some(shell) => shell
+            .verified_charter(&c.api(), &sid)
+            .await
+            .ok()
+            .map(|v| (v.checkpoint, v.block)),
+        None => None,
     };
+    c.client_version.update(|n| *n += 1);
     let to = match (to, &anchored) {
         (0, Some((cp, _))) => cp.checkpoint.size,
         (0, None) => {

@@ -34,11 +34,11 @@ pub fn ScenariosPage() -> impl IntoView {
             let list: Vec<ScenarioSummary> = net::json(&api.url("/v1/scenarios")).await?;
             let mut out = Vec::new();
             for s in list {
-                let charter = net::json::<ScenarioInfo>(&api.scenario(&s.id))
+                let charter = net::json::<ScenarioInfo>(&api.scenario(s.id.as_str()))
                     .await
                     .ok()
                     .and_then(|i| i.charter);
-                let doc = Doc::new(&s.id, &s.title, charter.as_ref());
+                let doc = Doc::new(s.id.as_str(), &s.title, charter.as_ref());
                 out.push(Indexed {
                     summary: s,
                     charter,
@@ -104,7 +104,7 @@ pub fn ScenariosPage() -> impl IntoView {
                     })}
                     <div class="results">
                     {hits.into_iter().map(|h| {
-                        let Some(ix) = all.iter().find(|i| i.summary.id == h.id).cloned() else {
+                        let Some(ix) = all.iter().find(|i| i.summary.id.as_str() == h.id).cloned() else {
                             return ().into_any();
                         };
                         let s = ix.summary;
@@ -118,8 +118,8 @@ pub fn ScenariosPage() -> impl IntoView {
                         view! {
                             <article class="result">
                                 <div class="result-h">
-                                    <a class="rtitle" href=scenario_href(&s.id)>{if s.title.is_empty() { s.id.clone() } else { s.title.clone() }}</a>
-                                    <code class="sid">{s.id.clone()}</code>
+                                    <a class="rtitle" href=scenario_href(s.id.as_str())>{if s.title.is_empty() { s.id.to_string() } else { s.title.clone() }}</a>
+                                    <code class="sid">{s.id.to_string()}</code>
                                 </div>
                                 <p class="paper">{paper}</p>
                                 <div class="chips">

@@ -1,7 +1,10 @@
 //! The app's shared state: which relay it reads, which checkpoint it trusts (and where that came
 //! from), and the light client every view verifies with.
 
+use std::rc::Rc;
+
 use leptos::prelude::*;
+use trustchain_core::client::Shell;
 use trustchain_core::verify::light_client::{LightClient, TrustedCheckpoint};
 
 use super::net;
@@ -74,8 +77,9 @@ pub struct Ctx {
     pub others: RwSignal<Vec<String>>,
     /// The trusted checkpoint.
     pub trust: RwSignal<TrustState>,
-    /// The light client (re-created whenever the trust changes).
-    pub client: StoredValue<Option<LightClient>>,
+    /// Core's light-client shell (re-created whenever the trust changes); the relays are its
+    /// transports (`net.rs`).
+    pub client: StoredValue<Option<Rc<Shell>>, LocalStorage>,
     /// Bumped whenever the light client learns something (evidence, headers).
     pub client_version: RwSignal<u64>,
     /// A clock ticking every second, for "… ago".
@@ -116,7 +120,7 @@ impl Ctx {
             relay_in_url: RwSignal::new(relay_in_url),
             others: RwSignal::new(others),
             trust: RwSignal::new(TrustState::Loading),
-            client: StoredValue::new(None),
+            client: StoredValue::new_local(None),
             client_version: RwSignal::new(0),
             now: RwSignal::new(net::now_ms()),
         }
@@ -222,7 +226,7 @@ impl Ctx {
 
     fn set_trust(self, t: Trust) {
         self.client
-            .set_value(Some(LightClient::new(t.checkpoint.clone())));
+            .set_value(Some(Rc::new(Shell::new(t.checkpoint.clone()))));
         self.client_version.update(|v| *v += 1);
         self.trust.set(TrustState::Ready(t));
         // Follow the epoch changes the relay serves from the trusted epoch on: each is checked by
@@ -232,29 +236,20 @@ impl Ctx {
         leptos::task::spawn_local(async move { self.follow_epochs(&relay).await });
     }
 
-    /// Follows the epoch changes `relay` serves beyond the light client's epoch: each is checked
-    /// by the client (certified by the outgoing set, naming the next), so a relay cannot hand
-    /// over to a set of its choosing. Called before every verification, so a page left open
-    /// keeps up with the network's epochs.
+    /// Follows the epoch changes `relay` serves beyond the light client's epoch (the shell's
+    /// [`Shell::follow_epochs`]): each is checked by the client (certified by the outgoing set,
+    /// naming the next), so a relay cannot hand over to a set of its choosing. Called before
+    /// pages verify, so a page left open keeps up with the network's epochs.
     pub async fn follow_epochs(self, relay: &Relay) {
-        let Some(known) = self.client_epoch() else {
-            return;
-        };
-        let Ok(e) = net::json::<crate::api::Epochs>(&relay.url("/v1/main/epochs")).await else {
-            return;
-        };
-        if e.changes.iter().all(|c| c.header.epoch < known) {
-            return;
+        if let Some(shell) = self.shell() {
+            shell.follow_epochs(relay, u64::MAX).await;
+            self.client_version.update(|v| *v += 1);
         }
-        for change in &e.changes {
-            let _ = self.with_client(|lc| {
-                if change.header.epoch >= lc.epoch() {
-                    lc.apply_epoch_change(change).map_err(|e| e.to_string())
-                } else {
-                    Ok(())
-                }
-            });
-        }
+    }
+
+    /// The shell, to drive over a relay (`None` before the trusted checkpoint is known).
+    pub fn shell(&self) -> Option<Rc<Shell>> {
+        self.client.try_get_value().flatten()
     }
 
     /// Pins a checkpoint (kept in this browser) and uses it from now on. Replacing a pinned
@@ -291,31 +286,22 @@ impl Ctx {
         self.relay.set(relay);
     }
 
-    /// Runs `f` on the light client, if there is one.
     /// The latest epoch the light client knows (read without notifying views).
     pub fn client_epoch(&self) -> Option<u64> {
-        self.client
-            .try_with_value(|c| c.as_ref().map(|lc| lc.epoch()))
-            .flatten()
+        self.shell().map(|s| s.with_client(|lc| lc.epoch()))
     }
 
     /// Whether the header of `epoch` is older than anything the light client can check: an epoch
     /// before the trusted checkpoint's (read without notifying views).
     pub fn before_trust(&self, epoch: u64) -> bool {
-        self.client
-            .try_with_value(|c| {
-                c.as_ref()
-                    .map(|lc| lc.validators(epoch).is_none() && epoch < lc.epoch())
-            })
-            .flatten()
+        self.shell()
+            .map(|s| s.with_client(|lc| lc.validators(epoch).is_none() && epoch < lc.epoch()))
             .unwrap_or(false)
     }
 
+    /// Runs `f` on the light client, if there is one.
     pub fn with_client<R>(&self, f: impl FnOnce(&mut LightClient) -> R) -> Option<R> {
-        let r = self
-            .client
-            .try_update_value(|c| c.as_mut().map(f))
-            .flatten();
+        let r = self.shell().map(|s| s.with_client(f));
         self.client_version.update(|v| *v += 1);
         r
     }

@@ -52,8 +52,8 @@ pub fn TrustPage() -> impl IntoView {
     };
     let evidence = move || {
         c.client_version.track();
-        c.client
-            .with_value(|lc| lc.as_ref().map(|lc| lc.evidence().to_vec()))
+        c.shell()
+            .map(|s| s.with_client(|lc| lc.evidence().to_vec()))
             .unwrap_or_default()
     };
 

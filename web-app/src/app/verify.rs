@@ -4,7 +4,9 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
-use trustchain_core::verify::light_client::{LightClient, TrustedCheckpoint};
+use trustchain_core::client::Shell;
+use trustchain_core::verify::light_client::TrustedCheckpoint;
+use trustchain_core::verify::receipt;
 
 use super::net;
 use super::proof::{ProofPicture, Provenance, ProvenanceBox, RecordFields, VerdictBanner};
@@ -136,10 +138,8 @@ pub fn VerifyPage() -> impl IntoView {
         } else {
             Some(check::parse_charter(pasted_charter)?)
         };
-        let mut client = LightClient::new(cp);
-        let checked = check::check_receipt(
-            &mut client,
-            text,
+        let checked = Shell::new(cp).check(
+            receipt::from_base64url(text),
             charter.as_ref().map(|ch| (ch, CharterUse::Pasted)),
         );
         Ok(Outcome {
