@@ -1,5 +1,7 @@
-//! Wiring of the dev single-node network: storage, the ingest writer, block production, the demo
-//! scenario and the HTTP server.
+//! Starting a relay: the rooms wired together. [`run_dev`] is the single-node dev relay (storage,
+//! the ingest writer, the dev block producer, the demo scenario, the HTTP server);
+//! [`run_network`] is one relay of a network (the node machine on its thread, libp2p, replication,
+//! PoSR probes, the HTTP server).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -1,14 +1,16 @@
 //! BFT finality with malachite's Tendermint state machine (`informalsystems-malachitebft-core-consensus`
 //! 0.5), as designed in `docs/consensus.md`.
 //!
-//! Steps 1–2 of that plan: the [`TrustchainContext`] that maps malachite's abstract types onto
-//! ours ([`ctx`]), the signing scheme that makes a non-nil precommit sign exactly the digest a
-//! `core` [`CommitCertificate`](trustchain_core::chain::block::CommitCertificate) checks ([`signing`]),
-//! the conversion of a decided value's certificate into ours ([`cert`]), one validator's state
-//! machine behind a sans-IO `step(input) -> Vec<Action>` ([`ConsensusCore`], in `core.rs`), and,
-//! for tests, a seeded discrete-event simulation of many of them with byzantine faults and
-//! crash-restarts from a write-ahead log (`sim.rs`; step 3, part 1).
-//! Not wired into the running relay yet: the producer's `Finalizer` is unchanged.
+//! The [`TrustchainContext`] maps malachite's abstract types onto ours ([`ctx`]); the signing
+//! scheme makes a non-nil precommit sign exactly the digest a `core`
+//! [`CommitCertificate`](trustchain_core::chain::block::CommitCertificate) checks ([`signing`]);
+//! a decided value's certificate converts into ours ([`cert`]); one validator's state machine sits
+//! behind a sans-IO `step(input) -> Vec<Action>` ([`ConsensusCore`]), which the relay's node
+//! machine (`crate::node::Machine`) drives in every network relay; the wire and WAL encodings are
+//! in [`codec`]; and, for tests, `sim` is a seeded discrete-event simulation of many cores with
+//! byzantine faults and crash-restarts from a write-ahead log. The dev relay (`trustchain-relay
+//! dev`) does not run this engine: one validator certifies its own blocks
+//! (`crate::node::chain::SoloFinalizer`).
 
 pub mod cert;
 pub mod codec;

@@ -1,9 +1,13 @@
-//! Block production: when scenarios moved, checkpoint them, anchor the checkpoints in a new main
-//! block, and have it finalized through the [`Finalizer`] boundary.
+//! The chain as this relay keeps it on the store: opening it (`open_chain`: block 0 of a network's
+//! genesis, the registry replayed), the snapshot readers see (`load_snapshot`), committing a final
+//! block (`commit_block`), signing checkpoints of local scenarios that grew (`sign_moved`) and the
+//! header of a block to propose (`next_header`) — used by the node machine in a network relay.
 //!
-//! The boundary is where consensus plugs in: here a single validator signs its own blocks (a
-//! one-validator set with a real commit certificate); the network issue puts a BFT engine behind
-//! the same trait, and nothing else changes.
+//! And the dev relay's block production (`trustchain-relay dev`): when scenarios moved, a
+//! [`Producer`] checkpoints them and anchors them in a new main block finalized through the
+//! [`Finalizer`] boundary, where a single validator signs its own blocks ([`SoloFinalizer`]: a
+//! one-validator set with a real commit certificate). Network relays do not use it: their blocks
+//! are agreed by the BFT engine (`crate::consensus`) driven by `crate::node::Machine`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
