@@ -366,6 +366,28 @@ impl Default for PosrParams {
 }
 
 impl PosrParams {
+    /// A local devnet's parameters (`trustchain-relay devnet`, and the tests): the defaults scaled
+    /// down from 10-minute windows to 2-second ones (confirmation, ramp and saturation in a few
+    /// windows, 20 % decay per down window), two independent observers suffice (so one node down
+    /// still leaves the others observed), each node — its own operator — may hold up to 40 % of
+    /// the weight, and 10 Mbit/s is a full link (relays on one machine all have more; what a
+    /// loopback bandwidth sample measures beyond that is the machine's load, which would only make
+    /// equal nodes' weights differ at random).
+    pub fn devnet() -> PosrParams {
+        PosrParams {
+            windows_per_epoch: 5,
+            capacity_saturation_kbps: 10_000,
+            min_observers: 2,
+            confirmation_windows: 2,
+            unconfirm_after_windows: 5,
+            ramp_windows: 2,
+            decay_ppm: 200_000,
+            runtime_saturation_windows: 50,
+            operator_cap_ppm: 400_000,
+            ..PosrParams::default()
+        }
+    }
+
     /// Checks that the parameters are usable.
     pub fn check(&self) -> Result<(), PosrError> {
         let bad = |why| Err(PosrError::BadParams(why));

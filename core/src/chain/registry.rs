@@ -426,18 +426,7 @@ mod tests {
         );
         let start = RegistryGenesis {
             chain_id: chain_id.clone(),
-            params: PosrParams {
-                windows_per_epoch: 5,
-                capacity_saturation_kbps: 10_000,
-                min_observers: 2,
-                confirmation_windows: 2,
-                unconfirm_after_windows: 5,
-                ramp_windows: 2,
-                decay_ppm: 200_000,
-                runtime_saturation_windows: 50,
-                operator_cap_ppm: 400_000,
-                ..Default::default()
-            },
+            params: PosrParams::devnet(),
             window_ms: 1_000,
             time_ms: 1_000_000,
             nodes,

@@ -98,9 +98,10 @@ impl ChainSnapshot {
 
 /// A chain of height 1 for unit tests: signed by `keys` (each weight 10, epoch 1), its
 /// head anchoring `anchored` (checkpoint, recorded home), and `earlier` as the blocks before it
-/// that checkpoints may name as `main_ref`.
-#[cfg(test)]
-pub(crate) fn test_snapshot(
+/// that checkpoints may name as `main_ref`. For tests only (this crate's, and others' through
+/// the `test-support` feature).
+#[cfg(any(test, feature = "test-support"))]
+pub fn test_snapshot(
     keys: &[ed25519_dalek::SigningKey],
     anchored: &[(SignedCheckpoint, PublicKey)],
     earlier: &[Hash],

@@ -432,7 +432,11 @@ mod tests {
                 .collect(),
         );
         let (home, cp) = anchored;
-        let snap = crate::node::chain::test_snapshot(keys, &[(cp.clone().sign(&[me]), *home)], &[]);
+        let snap = trustchain_core::chain::state::test_snapshot(
+            keys,
+            &[(cp.clone().sign(&[me]), *home)],
+            &[],
+        );
         let side = ReplicaSide {
             store,
             ingest,

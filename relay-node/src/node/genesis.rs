@@ -475,25 +475,9 @@ fn check_region(region: &str) -> anyhow::Result<()> {
 /// person watching sees weights move within a minute.
 pub const DEVNET_WINDOW_MS: u64 = 2_000;
 
-/// A devnet's PoSR parameters: the defaults scaled down from 10-minute windows to 2-second ones
-/// (confirmation, ramp and saturation in a few windows, 20 % decay per down window), two
-/// independent observers suffice (so one node down still leaves the others observed), each
-/// node — its own operator — may hold up to 40 % of the weight, and 10 Mbit/s is a full link
-/// (relays on one machine all have more; what a loopback bandwidth sample measures beyond that
-/// is the machine's load, which would only make equal nodes' weights differ at random).
+/// A devnet's PoSR parameters ([`PosrParams::devnet`](trustchain_core::chain::posr::PosrParams::devnet)).
 pub fn devnet_posr() -> trustchain_core::chain::posr::PosrParams {
-    trustchain_core::chain::posr::PosrParams {
-        windows_per_epoch: 5,
-        capacity_saturation_kbps: 10_000,
-        min_observers: 2,
-        confirmation_windows: 2,
-        unconfirm_after_windows: 5,
-        ramp_windows: 2,
-        decay_ppm: 200_000,
-        runtime_saturation_windows: 50,
-        operator_cap_ppm: 400_000,
-        ..Default::default()
-    }
+    trustchain_core::chain::posr::PosrParams::devnet()
 }
 
 #[cfg(test)]
