@@ -1,6 +1,6 @@
 //! The house rules of `relay-node/src` (ARCHITECTURE.md), checked on every test run: rooms
 //! (top-level folders and files) import each other without cycles, no source file passes 800
-//! lines, and the clock is read only in the shells (the thread that runs the node machine, the
+//! lines, only `store/` opens a table, and the clock is read only in the shells (the thread that runs the node machine, the
 //! network layer, the HTTP API and the binary's own code) — the node machine, consensus, storage,
 //! queries and ingestion take the time they are given.
 
@@ -158,5 +158,33 @@ fn the_clock_is_read_only_in_the_shells() {
     assert!(
         readers.is_empty(),
         "clock reads outside the shells: {readers:?}"
+    );
+}
+
+#[test]
+fn only_the_store_opens_tables() {
+    let (root, files) = src();
+    let mut writers = Vec::new();
+    for f in &files {
+        let rel = f
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        if rel.starts_with("store/") {
+            continue;
+        }
+        let text = std::fs::read_to_string(f).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if !line.trim_start().starts_with("//")
+                && (line.contains("open_table(") || line.contains("begin_write("))
+            {
+                writers.push(format!("{rel}:{}", n + 1));
+            }
+        }
+    }
+    assert!(
+        writers.is_empty(),
+        "tables opened outside store/ (add a named Store operation instead): {writers:?}"
     );
 }

@@ -4,22 +4,17 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use redb::ReadableTable as _;
 use tokio::sync::{mpsc, oneshot};
 use trustchain_core::crypto::{PublicKey, verify_batch};
 use trustchain_core::encoding::Encode;
 use trustchain_core::encoding::value::{ScenarioId, Value};
-use trustchain_core::merkle::log::{self, nodes_for_append};
 use trustchain_core::scenario::charter::{Charter, Rejection};
 use trustchain_core::scenario::contract::{Body, Contract};
 use trustchain_core::scenario::entry::Entry;
 use trustchain_core::scenario::rules::{Lookup, RecordLookup};
 
 use crate::metrics::Metrics;
-use crate::store::{
-    ENTRIES, EncodedEntry, HOMES, LOG_NODES, NONCES, REFS, SIZES, Store, StoreError, TableNodes,
-    ref_digest,
-};
+use crate::store::{EncodedEntry, LogBatch, Store, StoreError, ref_digest};
 
 /// Most contracts in one request.
 pub const MAX_BATCH: usize = 1000;
@@ -481,21 +476,21 @@ struct Writer {
 type Reply = oneshot::Sender<Result<Accepted, IngestError>>;
 
 /// `record_exists` answered from the reference index plus the request's earlier contracts.
-struct Refs<'a, T> {
-    table: &'a T,
-    scenario: &'a str,
+struct Refs<'a, 'b> {
+    logs: &'a LogBatch<'b>,
+    scenario: &'a ScenarioId,
     pending: &'a HashSet<[u8; 32]>,
 }
 
-impl<T: redb::ReadableTable<(&'static str, [u8; 32]), u64>> RecordLookup for Refs<'_, T> {
+impl RecordLookup for Refs<'_, '_> {
     fn record_exists(&self, kind: &str, field: &str, value: &Value) -> Lookup {
         let d = ref_digest(kind, field, value);
         if self.pending.contains(&d) {
             return Lookup::Found;
         }
-        match self.table.get((self.scenario, d)) {
-            Ok(Some(_)) => Lookup::Found,
-            Ok(None) => Lookup::Missing,
+        match self.logs.ref_count(self.scenario, d) {
+            Ok(n) if n > 0 => Lookup::Found,
+            Ok(_) => Lookup::Missing,
             // A read failure must not decide a rule either way.
             Err(_) => Lookup::Unknown,
         }
@@ -527,105 +522,87 @@ impl Writer {
         let mut new_charters: Vec<(ScenarioId, Arc<ScenarioRules>)> = Vec::new();
         let mut new_homes: Vec<(ScenarioId, PublicKey)> = Vec::new();
         let mut accepted_contracts = 0u64;
-        let result: Result<(), StoreError> = (|| {
-            let txn = self.store.write()?;
-            {
-                let mut entries = txn.open_table(ENTRIES)?;
-                let mut nodes = txn.open_table(LOG_NODES)?;
-                let mut sizes = txn.open_table(SIZES)?;
-                let mut nonces = txn.open_table(NONCES)?;
-                let mut refs = txn.open_table(REFS)?;
-                let mut homes = txn.open_table(HOMES)?;
-                for cmd in group {
-                    match cmd {
-                        Command::Contracts {
-                            scenario,
-                            contracts,
-                            at,
-                            reply,
-                        } => {
-                            let contracts = contracts.0;
-                            let start = *new_sizes
-                                .get(&scenario)
-                                .or_else(|| self.sizes.get(&scenario))
-                                .unwrap_or(&0);
-                            let verdict =
-                                self.placed(&scenario, &new_homes, start, at)
-                                    .and_then(|()| {
-                                        self.check_contracts(&scenario, &contracts, &nonces, &refs)
-                                    });
-                            let res = match verdict {
-                                Err(e) => Err(e),
-                                Ok(()) => {
-                                    let mut size = start;
-                                    for (c, bytes) in &contracts {
-                                        append(&mut entries, &mut nodes, &scenario, size, bytes)?;
-                                        nonces.insert(
-                                            (
-                                                scenario.as_str(),
-                                                c.content.author.as_bytes().as_slice(),
-                                                c.content.nonce,
-                                            ),
-                                            size,
-                                        )?;
-                                        let rules = &self.charters[&scenario];
-                                        for d in rules.refs_of(c) {
-                                            let n = refs
-                                                .get((scenario.as_str(), d))?
-                                                .map_or(0, |v| v.value());
-                                            refs.insert((scenario.as_str(), d), n + 1)?;
-                                        }
-                                        size += 1;
-                                    }
-                                    sizes.insert(scenario.as_str(), size)?;
-                                    new_sizes.insert(scenario.clone(), size);
-                                    accepted_contracts += contracts.len() as u64;
-                                    Ok(Accepted {
-                                        scenario,
-                                        indices: (start..size).collect(),
+        let result: Result<(), StoreError> = self.store.write_logs(|logs| {
+            for cmd in group {
+                match cmd {
+                    Command::Contracts {
+                        scenario,
+                        contracts,
+                        at,
+                        reply,
+                    } => {
+                        let contracts = contracts.0;
+                        let start = *new_sizes
+                            .get(&scenario)
+                            .or_else(|| self.sizes.get(&scenario))
+                            .unwrap_or(&0);
+                        let verdict = self
+                            .placed(&scenario, &new_homes, start, at)
+                            .and_then(|()| self.check_contracts(&scenario, &contracts, logs));
+                        let res = match verdict {
+                            Err(e) => Err(e),
+                            Ok(()) => {
+                                let mut size = start;
+                                for (c, bytes) in &contracts {
+                                    logs.append(&scenario, size, bytes)?;
+                                    logs.put_nonce(
+                                        &scenario,
+                                        &c.content.author,
+                                        c.content.nonce,
                                         size,
-                                    })
+                                    )?;
+                                    let rules = &self.charters[&scenario];
+                                    for d in rules.refs_of(c) {
+                                        logs.add_ref(&scenario, d)?;
+                                    }
+                                    size += 1;
                                 }
-                            };
-                            outcomes.push((reply, res));
-                        }
-                        Command::CreateScenario {
-                            charter,
-                            home,
-                            reply,
-                        } => {
-                            let id = charter.content.scenario.clone();
-                            let res = if self.sizes.contains_key(&id) || new_sizes.contains_key(&id)
-                            {
-                                Err(IngestError::ScenarioExists(id))
-                            } else if let Err(e) = charter.content.validate() {
-                                Err(IngestError::BadCharter(e.to_string()))
-                            } else if let Err(e) = charter.verify_signature() {
-                                Err(IngestError::BadCharter(e.to_string()))
-                            } else {
-                                let bytes = Entry::Charter((*charter).clone()).to_bytes();
-                                append(&mut entries, &mut nodes, &id, 0, &bytes)?;
-                                sizes.insert(id.as_str(), 1)?;
-                                new_sizes.insert(id.clone(), 1);
-                                if let Some(home) = home {
-                                    homes.insert(id.as_str(), *home.as_bytes())?;
-                                    new_homes.push((id.clone(), home));
-                                }
-                                new_charters.push((id.clone(), ScenarioRules::new(*charter)));
+                                logs.set_size(&scenario, size)?;
+                                new_sizes.insert(scenario.clone(), size);
+                                accepted_contracts += contracts.len() as u64;
                                 Ok(Accepted {
-                                    scenario: id,
-                                    indices: vec![0],
-                                    size: 1,
+                                    scenario,
+                                    indices: (start..size).collect(),
+                                    size,
                                 })
-                            };
-                            outcomes.push((reply, res));
-                        }
+                            }
+                        };
+                        outcomes.push((reply, res));
+                    }
+                    Command::CreateScenario {
+                        charter,
+                        home,
+                        reply,
+                    } => {
+                        let id = charter.content.scenario.clone();
+                        let res = if self.sizes.contains_key(&id) || new_sizes.contains_key(&id) {
+                            Err(IngestError::ScenarioExists(id))
+                        } else if let Err(e) = charter.content.validate() {
+                            Err(IngestError::BadCharter(e.to_string()))
+                        } else if let Err(e) = charter.verify_signature() {
+                            Err(IngestError::BadCharter(e.to_string()))
+                        } else {
+                            let bytes = Entry::Charter((*charter).clone()).to_bytes();
+                            logs.append(&id, 0, &bytes)?;
+                            logs.set_size(&id, 1)?;
+                            new_sizes.insert(id.clone(), 1);
+                            if let Some(home) = home {
+                                logs.set_home(&id, &home)?;
+                                new_homes.push((id.clone(), home));
+                            }
+                            new_charters.push((id.clone(), ScenarioRules::new(*charter)));
+                            Ok(Accepted {
+                                scenario: id,
+                                indices: vec![0],
+                                size: 1,
+                            })
+                        };
+                        outcomes.push((reply, res));
                     }
                 }
             }
-            txn.commit()?;
             Ok(())
-        })();
+        });
 
         match result {
             Ok(()) => {
@@ -689,17 +666,12 @@ impl Writer {
         }
     }
 
-    fn check_contracts<N, R>(
+    fn check_contracts(
         &self,
         scenario: &ScenarioId,
         contracts: &[(Contract, Vec<u8>)],
-        nonces: &N,
-        refs: &R,
-    ) -> Result<(), IngestError>
-    where
-        N: redb::ReadableTable<(&'static str, &'static [u8], u64), u64>,
-        R: redb::ReadableTable<(&'static str, [u8; 32]), u64>,
-    {
+        logs: &LogBatch<'_>,
+    ) -> Result<(), IngestError> {
         let rules = self
             .charters
             .get(scenario)
@@ -709,10 +681,9 @@ impl Writer {
         let mut pending: HashSet<[u8; 32]> = HashSet::new();
         for (item, (c, _)) in contracts.iter().enumerate() {
             let k = &c.content;
-            let used = nonces
-                .get((scenario.as_str(), k.author.as_bytes().as_slice(), k.nonce))
-                .map_err(|e| IngestError::Storage(e.to_string()))?
-                .is_some();
+            let used = logs
+                .nonce_used(scenario, &k.author, k.nonce)
+                .map_err(|e| IngestError::Storage(e.to_string()))?;
             if used || !seen_nonces.insert((k.author, k.nonce)) {
                 return Err(IngestError::ReplayedNonce {
                     item,
@@ -721,8 +692,8 @@ impl Writer {
                 });
             }
             let lookup = Refs {
-                table: refs,
-                scenario: scenario.as_str(),
+                logs,
+                scenario,
                 pending: &pending,
             };
             let report = charter
@@ -738,27 +709,4 @@ impl Writer {
         }
         Ok(())
     }
-}
-
-fn append(
-    entries: &mut redb::Table<(&'static str, u64), &'static [u8]>,
-    nodes: &mut redb::Table<(&'static str, u32, u64), [u8; 32]>,
-    scenario: &ScenarioId,
-    index: u64,
-    bytes: &[u8],
-) -> Result<(), StoreError> {
-    entries.insert((scenario.as_str(), index), bytes)?;
-    let leaf = log::leaf_hash(bytes);
-    let new = nodes_for_append(
-        &TableNodes {
-            table: &*nodes,
-            scenario: scenario.as_str(),
-        },
-        index,
-        leaf,
-    )?;
-    for (level, idx, h) in new {
-        nodes.insert((scenario.as_str(), level, idx), h.0)?;
-    }
-    Ok(())
 }

@@ -206,7 +206,8 @@ impl Store {
     }
 
     /// Begins the (single) write transaction. Commits are durable (`fsync`) before they return.
-    pub fn write(&self) -> Result<WriteTransaction, StoreError> {
+    /// Private to `store/`: other rooms write through named operations (`chain.rs`, `logs.rs`).
+    fn write(&self) -> Result<WriteTransaction, StoreError> {
         Ok(self.db.begin_write()?)
     }
 }
@@ -612,6 +613,9 @@ pub fn ref_digest(
 }
 
 mod chain;
+mod logs;
+
+pub use logs::LogBatch;
 
 #[cfg(test)]
 mod tests {
