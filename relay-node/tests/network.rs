@@ -80,7 +80,33 @@ fn four_relays_stay_final_through_a_sigkill_and_a_wiped_restart() {
         .expect("wipe node 3's database");
     nodes[3].start();
     wait_height(&[&nodes[3]], h2, "the wiped node catching up");
-    // With another validator down, finality needs node 3's vote.
+    // With another validator down, finality needs node 3's vote — once node 3 is a validator of
+    // the current epoch and nodes 0, 1 and 3 hold more than 2/3 of the weight. PoSR may have left
+    // node 3 out of an epoch (measured down while it was killed, or while it connected late at
+    // the start: seen in a fresh-clone CI run, epoch 1 of 3 validators); it comes back at a later
+    // epoch boundary (every 10 s on a devnet).
+    let weight = |n: &Node, name: &str| {
+        let (_, m) = get_text(&format!("{}/metrics", n.url));
+        m.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        let total = weight(&nodes[0], "trustchain_validators_total_weight ");
+        let (w2, w3) = (
+            weight(&nodes[2], "trustchain_validator_weight "),
+            weight(&nodes[3], "trustchain_validator_weight "),
+        );
+        if w3 > 0 && total > 0 && 3 * (total - w2) > 2 * total {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "node 3 never became a validator again (its weight {w3}, node 2's {w2}, total {total})"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     nodes[2].kill();
     w.submit(&nodes[0], 2);
     let h3 = wait_anchored(&nodes[0], w.all());
