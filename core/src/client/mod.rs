@@ -1,6 +1,7 @@
 //! The light-client shell every Trustchain client runs: the browser widget (`wasm-pkg`), the
-//! explorer (`web-app`) and the relay's command line. Core's [`LightClient`](crate::light_client)
-//! is the sans-IO state machine; this shell is the one place that walks it over a network:
+//! explorer (`web-app`) and the relay's command line. Core's
+//! [`LightClient`](crate::verify::light_client::LightClient) is the sans-IO state machine; this
+//! shell is the one place that walks it over a network:
 //!
 //! - [`Transport`] — what a client asks a relay (smoldot's `PlatformRef` idea: the shell never
 //!   knows whether bytes come over libp2p, `fetch` or a blocking HTTP agent);

@@ -402,7 +402,7 @@ impl Decode for Type {
     }
 }
 
-/// A checked rule expression. Build one with [`compile`](super::compile) (native) or decode one;
+/// A checked rule expression. Build one with `rules::compile` (feature `compiler`, native) or decode one;
 /// [`check`](super::check) gives its type and static cost.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Expr {

@@ -2,7 +2,7 @@
 //! stored in its canonical encoding with a static cost, and evaluated with exact decimals and a
 //! deterministic step budget. The language is specified in `docs/rules.md`.
 //!
-//! - [`compile`] (feature `compiler`, natives only) turns source text into a [`Rule`];
+//! - `compile` (feature `compiler`, natives only) turns source text into a [`Rule`];
 //! - [`Rule`]'s decoder re-validates an untrusted tree: names, sizes, node count, depth, types,
 //!   and the stored cost against a recomputed one;
 //! - [`evaluate`] runs a rule on a record's [`Fields`]: `Pass`, `Unresolved` (a lookup this

@@ -113,7 +113,7 @@ pub enum Output<P> {
         from: u64,
     },
     /// Close every relay connection and dial the bootstrap relays and hubs again (a stalled
-    /// height; see [`STALL_RECONNECT`]).
+    /// height: 8 s without a decision, at most once per 8 s).
     Reconnect,
     /// Send the entries behind `checkpoint` to `replicas` and ask them to co-sign it
     /// ([`crate::net::replica`]).
@@ -160,7 +160,7 @@ pub struct MachineConfig {
     pub retransmit: Duration,
     /// How long a relay that starts with a new database waits for another relay's blocks before
     /// it takes part in consensus anyway (its key may have signed in a height it no longer
-    /// remembers; see [`Machine::synced`]).
+    /// remembers: until a relay answered a sync, it does not vote).
     pub sync_grace: Duration,
     /// Testing the other relays' block validation only: propose and gossip checkpoints the
     /// chain must refuse (`run --misbehave-chain`).
