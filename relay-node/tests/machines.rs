@@ -23,13 +23,14 @@ use std::time::{Duration, Instant};
 use ed25519_dalek::SigningKey;
 use tokio::sync::watch;
 use trustchain_core::chain::posr::Measurements;
+use trustchain_core::chain::posr::PosrParams;
 use trustchain_core::chain::state::ChainSnapshot;
 use trustchain_core::crypto::PublicKey;
 use trustchain_core::crypto::hash::Hash;
 use trustchain_core::encoding::value::ScenarioId;
 use trustchain_core::encoding::{Decode, Encode};
 use trustchain_core::scenario::checkpoint::Checkpoint;
-use trustchain_relay::app::devnet::{DEVNET_WINDOW_MS, devnet_posr};
+use trustchain_relay::app::devnet::DEVNET_WINDOW_MS;
 use trustchain_relay::consensus::codec::{
     MAX_SYNC_BLOCKS, NET_LIMITS, NetMessage, SyncRequest, SyncResponse,
 };
@@ -141,7 +142,7 @@ impl World {
         let wall0 = 1_767_225_600_000;
         let genesis = Genesis::create("trustchain-sim-1", wall0, &members)
             .unwrap()
-            .with_posr(DEVNET_WINDOW_MS, devnet_posr())
+            .with_posr(DEVNET_WINDOW_MS, PosrParams::devnet())
             .unwrap();
         let mut w = World {
             genesis,
@@ -223,18 +224,8 @@ impl World {
         self.route(i);
         for j in 0..self.relays.len() {
             if j != i && self.connected(i, j) {
-                self.send(
-                    i,
-                    j,
-                    Input::PeerConnected(j as u8),
-                    Duration::from_millis(1),
-                );
-                self.send(
-                    j,
-                    i,
-                    Input::PeerConnected(i as u8),
-                    Duration::from_millis(1),
-                );
+                self.send(i, Input::PeerConnected(j as u8), Duration::from_millis(1));
+                self.send(j, Input::PeerConnected(i as u8), Duration::from_millis(1));
             }
         }
     }
@@ -282,18 +273,13 @@ impl World {
         for i in 0..n {
             for j in 0..n {
                 if i != j && self.connected(i, j) {
-                    self.send(
-                        i,
-                        j,
-                        Input::PeerConnected(j as u8),
-                        Duration::from_millis(5),
-                    );
+                    self.send(i, Input::PeerConnected(j as u8), Duration::from_millis(5));
                 }
             }
         }
     }
 
-    fn send(&mut self, to: usize, _from: usize, input: Input<u8>, after: Duration) {
+    fn send(&mut self, to: usize, input: Input<u8>, after: Duration) {
         self.seq += 1;
         self.queue.insert((self.t + after, self.seq), (to, input));
     }
@@ -322,7 +308,7 @@ impl World {
                         let msg = NetMessage::from_bytes_with(&bytes, NET_LIMITS)
                             .expect("what a relay publishes decodes under the network's limits");
                         let d = self.delay();
-                        self.send(j, i, Input::Net { from: i as u8, msg }, d);
+                        self.send(j, Input::Net { from: i as u8, msg }, d);
                     }
                 }
                 Output::Sync { peer, from } => {
@@ -340,19 +326,14 @@ impl World {
                     );
                     if let SyncResponse::Blocks(blocks) = res {
                         let d = self.delay() * 2;
-                        self.send(i, p, Input::Synced { from: peer, blocks }, d);
+                        self.send(i, Input::Synced { from: peer, blocks }, d);
                     }
                 }
                 Output::Reconnect => {
                     self.reconnects += 1;
                     for j in 0..self.relays.len() {
                         if j != i && self.connected(i, j) {
-                            self.send(
-                                i,
-                                j,
-                                Input::PeerConnected(j as u8),
-                                Duration::from_millis(5),
-                            );
+                            self.send(i, Input::PeerConnected(j as u8), Duration::from_millis(5));
                         }
                     }
                 }
@@ -400,7 +381,7 @@ impl World {
                         checkpoint: cp.clone(),
                         signature,
                     };
-                    self.send(home, j, input, d);
+                    self.send(home, input, d);
                     return;
                 }
                 ReplicaResponse::Need { size } if size < cp.size && size >= start => start = size,
@@ -429,7 +410,7 @@ impl World {
         let batch: Vec<_> = (0..payments).map(|k| g.payment(*nonce + k, t)).collect();
         *nonce += payments;
         rt.block_on(ingest.submit(scenario, batch)).unwrap();
-        self.send(home, home, Input::Moved, Duration::from_millis(1));
+        self.send(home, Input::Moved, Duration::from_millis(1));
     }
 
     fn size(&self, i: usize) -> u64 {
@@ -724,7 +705,7 @@ fn a_forged_final_block_is_refused_and_the_chain_goes_on() {
     let bytes = NetMessage::Block(Box::new(fb)).to_bytes();
     for to in 0..3 {
         let msg = NetMessage::from_bytes_with(&bytes, NET_LIMITS).unwrap();
-        w.send(to, 3, Input::Net { from: 3, msg }, Duration::from_millis(1));
+        w.send(to, Input::Net { from: 3, msg }, Duration::from_millis(1));
     }
     w.run_until(Duration::from_secs(8));
     let heights = w.heights();

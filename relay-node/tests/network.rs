@@ -23,6 +23,14 @@ fn running_devnet() -> (tempfile::TempDir, Vec<Node>, TrustedCheckpoint, Writer)
     (tmp, nodes, trust, w)
 }
 
+/// The value of the metric line starting with `name` (its name and a space), 0 if absent.
+fn gauge(metrics: &str, name: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.trim().parse::<u64>().ok())
+        .unwrap_or(0)
+}
+
 #[test]
 fn four_relays_stay_final_through_a_sigkill_and_a_wiped_restart() {
     let (tmp, mut nodes, trust, mut w) = running_devnet();
@@ -85,12 +93,7 @@ fn four_relays_stay_final_through_a_sigkill_and_a_wiped_restart() {
     // node 3 out of an epoch (measured down while it was killed, or while it connected late at
     // the start: seen in a fresh-clone CI run, epoch 1 of 3 validators); it comes back at a later
     // epoch boundary (every 10 s on a devnet).
-    let weight = |n: &Node, name: &str| {
-        let (_, m) = get_text(&format!("{}/metrics", n.url));
-        m.lines()
-            .find_map(|l| l.strip_prefix(name)?.trim().parse::<u64>().ok())
-            .unwrap_or(0)
-    };
+    let weight = |n: &Node, name: &str| gauge(&get_text(&format!("{}/metrics", n.url)).1, name);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
     loop {
         let total = weight(&nodes[0], "trustchain_validators_total_weight ");
@@ -121,14 +124,9 @@ fn four_relays_stay_final_through_a_sigkill_and_a_wiped_restart() {
     );
     // PoSR's bandwidth sample ran between the relays (on loopback: well above 1 Mbit/s).
     let (_, m) = get_text(&format!("{}/metrics", nodes[0].url));
-    let gauge = |name: &str| {
-        m.lines()
-            .find_map(|l| l.strip_prefix(name)?.trim().parse::<u64>().ok())
-            .unwrap_or(0)
-    };
     assert!(
-        gauge("trustchain_bandwidth_samples_total ") > 0
-            && gauge("trustchain_bandwidth_kbps ") > 1_000,
+        gauge(&m, "trustchain_bandwidth_samples_total ") > 0
+            && gauge(&m, "trustchain_bandwidth_kbps ") > 1_000,
         "bandwidth samples between relays:\n{m}"
     );
     assert_one_chain(&live);

@@ -33,7 +33,7 @@ use trustchain_core::crypto::PublicKey;
 use crate::app::config::{Overrides, RelayConfig};
 use crate::node::genesis::Genesis;
 
-pub use crate::node::genesis::{DEVNET_WINDOW_MS, devnet_posr};
+pub use crate::node::genesis::DEVNET_WINDOW_MS;
 
 /// Nodes of a new devnet unless told otherwise.
 pub const DEFAULT_NODES: usize = 4;
@@ -250,7 +250,10 @@ fn create(opts: &DevnetOptions) -> anyhow::Result<Devnet> {
         .map(|(_, k, op)| (k.clone(), PublicKey::of(op), "default".to_string()))
         .collect();
     let genesis = Genesis::create(&chain_id, crate::node::Now::real().wall_ms, &members)?
-        .with_posr(DEVNET_WINDOW_MS, devnet_posr())?
+        .with_posr(
+            DEVNET_WINDOW_MS,
+            trustchain_core::chain::posr::PosrParams::devnet(),
+        )?
         .with_writes_per_unit(opts.writes_per_unit.unwrap_or(DEVNET_WRITES_PER_UNIT))?;
 
     let web_dir = crate::app::run::default_web_dir();

@@ -475,11 +475,6 @@ fn check_region(region: &str) -> anyhow::Result<()> {
 /// person watching sees weights move within a minute.
 pub const DEVNET_WINDOW_MS: u64 = 2_000;
 
-/// A devnet's PoSR parameters ([`PosrParams::devnet`](trustchain_core::chain::posr::PosrParams::devnet)).
-pub fn devnet_posr() -> trustchain_core::chain::posr::PosrParams {
-    trustchain_core::chain::posr::PosrParams::devnet()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

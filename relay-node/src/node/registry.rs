@@ -54,7 +54,7 @@ mod tests {
             .collect();
         let g = Genesis::create("trustchain-registry-test", 1_000_000, &members)
             .unwrap()
-            .with_posr(1_000, crate::node::genesis::devnet_posr())
+            .with_posr(1_000, trustchain_core::chain::posr::PosrParams::devnet())
             .unwrap();
         let r = of_genesis(&g);
         assert_eq!(r.seed(), g.hash());

@@ -435,11 +435,6 @@ impl<P: Peer> Machine<P> {
         }
     }
 
-    /// The chain as this machine last committed it.
-    pub fn snapshot(&self) -> Arc<ChainSnapshot> {
-        self.snap()
-    }
-
     fn input(&mut self, input: Input<P>) {
         match input {
             Input::Net { from, msg } => self.on_net(from, msg),
